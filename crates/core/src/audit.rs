@@ -1,0 +1,231 @@
+//! The conservation audit behind `openforest verify`: replays the journal, recomputes every
+//! balance and compares it with the maintained one.
+
+use crate::account::{Account, AccountKind};
+use crate::book::Book;
+use crate::entry::Entry;
+use crate::ids::EntryId;
+use serde::Serialize;
+use std::collections::HashMap;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "problem", rename_all = "snake_case")]
+pub enum AuditProblem {
+    /// An entry that breaks the ledger rules (zero grams, forbidden direction or kind).
+    InvalidEntry { entry_id: EntryId, reason: String },
+    /// The maintained balance differs from the journal's.
+    BalanceMismatch {
+        account: Account,
+        stored_grams: i64,
+        journal_grams: i128,
+    },
+    /// The journal drives a holding account below zero.
+    NegativeBalance {
+        account: Account,
+        journal_grams: i128,
+    },
+    /// A row the store could not even decode.
+    Unreadable { location: String, reason: String },
+}
+
+#[derive(Debug, Default)]
+pub struct Audit {
+    journal: HashMap<Account, i128>,
+    entries: u64,
+    issued: i128,
+    expired: i128,
+    problems: Vec<AuditProblem>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct AuditReport {
+    pub entries: u64,
+    pub accounts: u64,
+    pub issued_grams: i128,
+    pub held_grams: i128,
+    pub expired_grams: i128,
+    pub problems: Vec<AuditProblem>,
+}
+
+impl AuditReport {
+    /// Every balance matches the journal, no rule is broken, and every issued gram is either
+    /// held or expired.
+    pub fn is_sound(&self) -> bool {
+        self.problems.is_empty() && self.issued_grams == self.held_grams + self.expired_grams
+    }
+}
+
+impl Audit {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn entries_seen(&self) -> u64 {
+        self.entries
+    }
+
+    pub fn record(&mut self, entry: &Entry) {
+        self.entries += 1;
+        if let Err(err) = Book::check_entry(entry) {
+            self.problems.push(AuditProblem::InvalidEntry {
+                entry_id: entry.entry_id,
+                reason: err.to_string(),
+            });
+        }
+        let grams = i128::from(entry.grams.get());
+        *self.journal.entry(entry.from).or_default() -= grams;
+        *self.journal.entry(entry.to).or_default() += grams;
+        if entry.from.kind() == AccountKind::Issuance {
+            self.issued += grams;
+        }
+        if entry.to.kind() == AccountKind::Expired {
+            self.expired += grams;
+        }
+    }
+
+    pub fn unreadable(&mut self, location: String, reason: String) {
+        self.problems
+            .push(AuditProblem::Unreadable { location, reason });
+    }
+
+    /// Compares the replayed journal with the maintained balances of holding accounts.
+    pub fn finish(mut self, stored: impl IntoIterator<Item = (Account, i64)>) -> AuditReport {
+        let mut held: i128 = 0;
+        let mut accounts = 0u64;
+        for (account, stored_grams) in stored {
+            accounts += 1;
+            held += i128::from(stored_grams);
+            let journal_grams = self.journal.remove(&account).unwrap_or(0);
+            if journal_grams < 0 {
+                self.problems.push(AuditProblem::NegativeBalance {
+                    account,
+                    journal_grams,
+                });
+            }
+            if journal_grams != i128::from(stored_grams) {
+                self.problems.push(AuditProblem::BalanceMismatch {
+                    account,
+                    stored_grams,
+                    journal_grams,
+                });
+            }
+        }
+        let mut missing: Vec<(Account, i128)> = self
+            .journal
+            .into_iter()
+            .filter(|(account, grams)| account.is_holding() && *grams != 0)
+            .collect();
+        missing.sort();
+        for (account, journal_grams) in missing {
+            accounts += 1;
+            if journal_grams < 0 {
+                self.problems.push(AuditProblem::NegativeBalance {
+                    account,
+                    journal_grams,
+                });
+            }
+            self.problems.push(AuditProblem::BalanceMismatch {
+                account,
+                stored_grams: 0,
+                journal_grams,
+            });
+        }
+        AuditReport {
+            entries: self.entries,
+            accounts,
+            issued_grams: self.issued,
+            held_grams: held,
+            expired_grams: self.expired,
+            problems: self.problems,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Timestamp;
+    use crate::command::{Command, Grant, Transfer};
+    use crate::grams::Grams;
+    use crate::ids::{EntryId, UserId};
+    use proptest::prelude::*;
+    use uuid::Uuid;
+
+    fn user(n: u8) -> UserId {
+        UserId(Uuid::from_u128(u128::from(n) + 1))
+    }
+
+    fn command_strategy() -> impl Strategy<Value = Command> {
+        let grant = (0u8..5, 0u64..2_000).prop_map(|(to, grams)| {
+            Command::Grant(Grant {
+                admin_id: user(200),
+                user_id: user(to),
+                grams: Grams::new(grams),
+                reason: "test".into(),
+            })
+        });
+        let transfer = (0u8..5, 0u8..5, 0u64..3_000).prop_map(|(from, to, grams)| {
+            Command::Transfer(Transfer {
+                user_id: user(from),
+                from: Account::Wallet { user_id: user(from) },
+                to: Account::Wallet { user_id: user(to) },
+                grams: Grams::new(grams),
+            })
+        });
+        prop_oneof![grant, transfer]
+    }
+
+    proptest! {
+        #[test]
+        fn random_sequences_of_ledger_commands_never_break_conservation(
+            commands in proptest::collection::vec(command_strategy(), 1..200)
+        ) {
+            let mut book = Book::new();
+            let mut audit = Audit::new();
+            let mut accepted_grants: i128 = 0;
+            for (n, command) in commands.iter().enumerate() {
+                let entry_id = EntryId(Uuid::from_u128(n as u128 + 1));
+                if let Ok((_, entries)) = command.decide(&mut book, Timestamp(n as i64), entry_id) {
+                    for entry in &entries {
+                        if let Command::Grant(grant) = command {
+                            accepted_grants += i128::from(grant.grams.get());
+                        }
+                        audit.record(entry);
+                    }
+                }
+            }
+            let balances: Vec<(Account, i64)> = book.deltas().collect();
+            prop_assert!(balances.iter().all(|(_, grams)| *grams >= 0));
+            let report = audit.finish(balances);
+            prop_assert!(report.is_sound(), "{:?}", report.problems);
+            prop_assert_eq!(report.issued_grams, accepted_grants);
+        }
+    }
+
+    #[test]
+    fn a_tampered_balance_is_reported_with_its_account() {
+        let mut book = Book::new();
+        let mut audit = Audit::new();
+        let wallet = Account::Wallet { user_id: user(1) };
+        let grant = Command::Grant(Grant {
+            admin_id: user(9),
+            user_id: user(1),
+            grams: Grams::new(50),
+            reason: "welcome".into(),
+        });
+        let (_, entries) = grant
+            .decide(&mut book, Timestamp(0), EntryId(Uuid::from_u128(1)))
+            .unwrap();
+        audit.record(&entries[0]);
+        let report = audit.finish([(wallet, 51)]);
+        assert!(!report.is_sound());
+        assert_eq!(
+            report.problems,
+            vec![AuditProblem::BalanceMismatch {
+                account: wallet,
+                stored_grams: 51,
+                journal_grams: 50
+            }]
+        );
+    }
+}

@@ -1,0 +1,162 @@
+//! Commands that move energy. Each one is decided here, against the book of its writer batch;
+//! the store only loads what `accounts()` names and persists what `decide()` returns.
+
+use crate::account::Account;
+use crate::book::{Book, LedgerError};
+use crate::clock::Timestamp;
+use crate::entry::{Entry, EntryKind};
+use crate::grams::Grams;
+use crate::ids::{EntryId, PartnerId, UserId};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// The longest free-text reference an entry may carry.
+pub const REFERENCE_CHARS_MAX: usize = 200;
+
+/// An audited admin grant: the operator creates energy in a user's wallet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    pub admin_id: UserId,
+    pub user_id: UserId,
+    pub grams: Grams,
+    pub reason: String,
+}
+
+/// A plain movement between two holding accounts (ledger tooling and benchmarks).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transfer {
+    pub user_id: UserId,
+    pub from: Account,
+    pub to: Account,
+    pub grams: Grams,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Command {
+    Grant(Grant),
+    Transfer(Transfer),
+}
+
+/// What a command did. Stored with its idempotency key so a replay answers the same.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    Granted {
+        entry_id: EntryId,
+        user_id: UserId,
+        grams: Grams,
+        wallet_grams: Grams,
+    },
+    Transferred {
+        entry_id: EntryId,
+        grams: Grams,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum Rejection {
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error("{field}: {reason}")]
+    Invalid { field: &'static str, reason: String },
+}
+
+impl Command {
+    /// The user the command runs for: it picks the writer partition and the journal's
+    /// distribution key.
+    pub fn home_user(&self) -> UserId {
+        match self {
+            Command::Grant(grant) => grant.user_id,
+            Command::Transfer(transfer) => transfer.user_id,
+        }
+    }
+
+    /// The accounts whose balances the command reads; the store loads (and locks) them first.
+    pub fn accounts(&self) -> Vec<Account> {
+        match self {
+            Command::Grant(grant) => vec![Account::Wallet {
+                user_id: grant.user_id,
+            }],
+            Command::Transfer(transfer) => vec![transfer.from, transfer.to],
+        }
+    }
+
+    /// Decides the command against the book. On success the book has the entries posted and
+    /// they are returned for the store to write.
+    pub fn decide(
+        &self,
+        book: &mut Book,
+        at: Timestamp,
+        entry_id: EntryId,
+    ) -> Result<(Outcome, Vec<Entry>), Rejection> {
+        match self {
+            Command::Grant(grant) => decide_grant(grant, book, at, entry_id),
+            Command::Transfer(transfer) => decide_transfer(transfer, book, at, entry_id),
+        }
+    }
+}
+
+fn decide_grant(
+    grant: &Grant,
+    book: &mut Book,
+    at: Timestamp,
+    entry_id: EntryId,
+) -> Result<(Outcome, Vec<Entry>), Rejection> {
+    let reason = grant.reason.trim();
+    if reason.is_empty() || reason.chars().count() > REFERENCE_CHARS_MAX {
+        return Err(Rejection::Invalid {
+            field: "reason",
+            reason: format!("an audited grant needs a reason of 1 to {REFERENCE_CHARS_MAX} characters"),
+        });
+    }
+    let wallet = Account::Wallet {
+        user_id: grant.user_id,
+    };
+    let entry = Entry {
+        entry_id,
+        user_id: grant.user_id,
+        at,
+        kind: EntryKind::Grant,
+        from: Account::Issuance {
+            partner_id: PartnerId::OPERATOR,
+        },
+        to: wallet,
+        grams: grant.grams,
+        reference: Some(format!("admin {}: {reason}", grant.admin_id)),
+    };
+    book.post(std::slice::from_ref(&entry))?;
+    let outcome = Outcome::Granted {
+        entry_id,
+        user_id: grant.user_id,
+        grams: grant.grams,
+        wallet_grams: book.balance(&wallet),
+    };
+    Ok((outcome, vec![entry]))
+}
+
+fn decide_transfer(
+    transfer: &Transfer,
+    book: &mut Book,
+    at: Timestamp,
+    entry_id: EntryId,
+) -> Result<(Outcome, Vec<Entry>), Rejection> {
+    let entry = Entry {
+        entry_id,
+        user_id: transfer.user_id,
+        at,
+        kind: EntryKind::Transfer,
+        from: transfer.from,
+        to: transfer.to,
+        grams: transfer.grams,
+        reference: None,
+    };
+    book.post(std::slice::from_ref(&entry))?;
+    Ok((
+        Outcome::Transferred {
+            entry_id,
+            grams: transfer.grams,
+        },
+        vec![entry],
+    ))
+}

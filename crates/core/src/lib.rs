@@ -1,0 +1,21 @@
+//! The pure domain of openforest: grams, accounts, journal entries, the ledger rules, the
+//! commands that move energy and the conservation audit. No I/O, no async; time is passed in.
+#![forbid(unsafe_code)]
+
+pub mod account;
+pub mod audit;
+pub mod book;
+pub mod clock;
+pub mod command;
+pub mod entry;
+pub mod grams;
+pub mod ids;
+
+pub use account::{Account, AccountKind};
+pub use audit::{Audit, AuditProblem, AuditReport};
+pub use book::{Book, LedgerError};
+pub use clock::{Clock, ManualClock, Timestamp};
+pub use command::{Command, Grant, Outcome, Rejection, Transfer};
+pub use entry::{Entry, EntryKind};
+pub use grams::Grams;
+pub use ids::{BallId, EntryId, GroupId, PartnerId, PledgeId, UserId};
