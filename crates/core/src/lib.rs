@@ -19,3 +19,5 @@ pub use command::{Command, Grant, Outcome, Rejection, Transfer};
 pub use entry::{Entry, EntryKind};
 pub use grams::Grams;
 pub use ids::{BallId, EntryId, GroupId, PartnerId, PledgeId, UserId};
+pub mod user;
+pub use user::{Handle, Role};

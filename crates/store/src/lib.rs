@@ -1,1 +1,140 @@
-//! placeholder
+//! Persistence for openforest: one narrow [`Store`] trait returning domain types, with a SQLite
+//! backend (the embedded default) and a PostgreSQL backend, chosen at runtime from the URL.
+//! Every energy-moving command goes through the group-commit [`writer`].
+#![forbid(unsafe_code)]
+
+mod batch;
+pub mod error;
+pub mod model;
+pub mod postgres;
+pub mod sqlite;
+pub mod writer;
+
+use async_trait::async_trait;
+use openforest_core::{AuditReport, Clock, Grams, Timestamp, UserId};
+use std::sync::Arc;
+
+pub use error::{CommandError, StoreError};
+pub use model::{Envelope, Executed, IdempotencyKey, NewUser, OperatorKey, User};
+pub use writer::WriterOptions;
+
+/// Which database a store runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Called as the audit advances: `(entries done, entries in all)`.
+pub type Progress = Arc<dyn Fn(u64, u64) + Send + Sync>;
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    fn backend(&self) -> Backend;
+
+    /// Where the data lives, for the operator's logs (passwords masked).
+    fn location(&self) -> String;
+
+    /// Runs an energy-moving command through the group-commit writer. Answers only once the
+    /// transaction holding its effect is durable.
+    async fn execute(&self, envelope: Envelope) -> Result<Executed, CommandError>;
+
+    /// The same command in a transaction of its own, bypassing the writer: the baseline that
+    /// `openforest bench ledger` compares the writer with. Not used by the server.
+    async fn execute_unbatched(&self, envelope: Envelope) -> Result<Executed, CommandError>;
+
+    /// Checks the database answers (readiness).
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    async fn create_user(&self, user: NewUser) -> Result<User, StoreError>;
+    async fn user(&self, user_id: UserId) -> Result<Option<User>, StoreError>;
+    /// The user and their password hash, for login.
+    async fn user_by_handle(&self, handle: &str) -> Result<Option<(User, Option<String>)>, StoreError>;
+    /// The user an operator's backend knows as `external_id`, created on first sight.
+    async fn user_for_external_id(
+        &self,
+        external_id: &str,
+        new_user: NewUser,
+    ) -> Result<User, StoreError>;
+
+    async fn create_session(
+        &self,
+        token_hash: [u8; 32],
+        user_id: UserId,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError>;
+    async fn session_user(
+        &self,
+        token_hash: [u8; 32],
+        now: Timestamp,
+    ) -> Result<Option<User>, StoreError>;
+    async fn delete_session(&self, token_hash: [u8; 32]) -> Result<(), StoreError>;
+
+    async fn create_operator_key(&self, key: OperatorKey, key_hash: [u8; 32]) -> Result<(), StoreError>;
+    async fn operator_key(&self, key_hash: [u8; 32]) -> Result<Option<OperatorKey>, StoreError>;
+
+    async fn wallet(&self, user_id: UserId) -> Result<Grams, StoreError>;
+
+    /// Replays the whole journal and compares it with the maintained balances.
+    async fn audit(&self, progress: Progress) -> Result<AuditReport, StoreError>;
+
+    /// Stops taking commands, finishes and commits every queued one, then returns.
+    async fn shutdown(&self);
+}
+
+/// Opens the store a URL names: `sqlite://path/to/file.db` or `postgres://…`. Migrations are
+/// applied before it returns.
+pub async fn open(
+    database_url: &str,
+    options: WriterOptions,
+    clock: Arc<dyn Clock>,
+) -> Result<Arc<dyn Store>, StoreError> {
+    if let Some(path) = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))
+    {
+        let store = sqlite::SqliteStore::open(path.as_ref(), options, clock).await?;
+        return Ok(Arc::new(store));
+    }
+    if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
+        let store = postgres::PostgresStore::open(database_url, options, clock).await?;
+        return Ok(Arc::new(store));
+    }
+    Err(StoreError::InvalidUrl(
+        "database_url must start with sqlite:// or postgres://".into(),
+    ))
+}
+
+/// A UUIDv7 made from the injected clock, so ids sort by time even in simulated time.
+pub fn new_id(at: Timestamp) -> uuid::Uuid {
+    let millis = u64::try_from(at.millis()).unwrap_or(0);
+    let ts = uuid::Timestamp::from_unix(
+        uuid::NoContext,
+        millis / 1_000,
+        u32::try_from((millis % 1_000) * 1_000_000).unwrap_or(0),
+    );
+    uuid::Uuid::new_v7(ts)
+}
+
+/// The wall clock, for production.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        let millis = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        Timestamp::from_millis(millis)
+    }
+}

@@ -1,0 +1,135 @@
+//! What every backend does with a writer batch, apart from talking to its database: which rows
+//! to load, deciding each command in order against one book, and the change set to write.
+
+use crate::error::CommandError;
+use crate::model::{Envelope, Executed};
+use openforest_core::{Account, Book, Entry, EntryId, Outcome, Timestamp};
+use std::collections::{BTreeSet, HashMap};
+
+/// The rows a batch reads before deciding: holding accounts in key order (the order they are
+/// locked in, so concurrent writers cannot deadlock on them) and idempotency keys.
+pub(crate) struct Plan {
+    pub accounts: Vec<Account>,
+    pub idempotency_keys: Vec<(String, String)>,
+}
+
+pub(crate) fn plan(envelopes: &[&Envelope]) -> Plan {
+    let mut accounts = BTreeSet::new();
+    let mut keys = BTreeSet::new();
+    for envelope in envelopes {
+        for account in envelope.command.accounts() {
+            if account.is_holding() {
+                accounts.insert(account.key());
+            }
+        }
+        if let Some(idempotency) = &envelope.idempotency {
+            keys.insert((idempotency.scope.clone(), idempotency.key.clone()));
+        }
+    }
+    Plan {
+        accounts: accounts.into_iter().map(Account::from_key).collect(),
+        idempotency_keys: keys.into_iter().collect(),
+    }
+}
+
+/// An idempotency key as stored: the request's fingerprint and the outcome answered.
+pub(crate) struct StoredIdempotency {
+    pub fingerprint: Vec<u8>,
+    pub outcome: Outcome,
+}
+
+pub(crate) struct NewIdempotency {
+    pub scope: String,
+    pub key: String,
+    pub fingerprint: [u8; 32],
+    pub outcome_json: String,
+    pub created_at: Timestamp,
+}
+
+/// Everything one batch writes, in one transaction.
+#[derive(Default)]
+pub(crate) struct ChangeSet {
+    pub entries: Vec<Entry>,
+    /// Net change per holding account, in key order.
+    pub deltas: Vec<(Account, i64)>,
+    pub idempotency: Vec<NewIdempotency>,
+}
+
+pub(crate) type Reply = Result<Executed, CommandError>;
+
+/// Decides every command of the batch in order. One command's rejection affects no other.
+pub(crate) fn decide(
+    envelopes: &[&Envelope],
+    balances: impl IntoIterator<Item = (Account, i64)>,
+    mut seen: HashMap<(String, String), StoredIdempotency>,
+    now: Timestamp,
+    mut new_entry_id: impl FnMut() -> EntryId,
+) -> (ChangeSet, Vec<Reply>) {
+    let mut book = Book::new();
+    for (account, grams) in balances {
+        book.load(account, grams);
+    }
+    let mut changes = ChangeSet::default();
+    let mut replies = Vec::with_capacity(envelopes.len());
+    for envelope in envelopes {
+        if let Some(idempotency) = &envelope.idempotency {
+            let key = (idempotency.scope.clone(), idempotency.key.clone());
+            if let Some(stored) = seen.get(&key) {
+                replies.push(if stored.fingerprint == idempotency.fingerprint {
+                    Ok(Executed {
+                        outcome: stored.outcome.clone(),
+                        replayed: true,
+                    })
+                } else {
+                    Err(CommandError::IdempotencyConflict)
+                });
+                continue;
+            }
+        }
+        let decided = envelope.command.decide(&mut book, now, new_entry_id());
+        let (outcome, entries) = match decided {
+            Ok(decided) => decided,
+            Err(rejection) => {
+                replies.push(Err(rejection.into()));
+                continue;
+            }
+        };
+        changes.entries.extend(entries);
+        if let Some(idempotency) = &envelope.idempotency {
+            let outcome_json = match serde_json::to_string(&outcome) {
+                Ok(json) => json,
+                Err(err) => {
+                    replies.push(Err(CommandError::Storage(err.to_string())));
+                    continue;
+                }
+            };
+            changes.idempotency.push(NewIdempotency {
+                scope: idempotency.scope.clone(),
+                key: idempotency.key.clone(),
+                fingerprint: idempotency.fingerprint,
+                outcome_json,
+                created_at: now,
+            });
+            seen.insert(
+                (idempotency.scope.clone(), idempotency.key.clone()),
+                StoredIdempotency {
+                    fingerprint: idempotency.fingerprint.to_vec(),
+                    outcome: outcome.clone(),
+                },
+            );
+        }
+        replies.push(Ok(Executed {
+            outcome,
+            replayed: false,
+        }));
+    }
+    let mut deltas: Vec<(Account, i64)> = book.deltas().collect();
+    deltas.sort_by_key(|(account, _)| account.key());
+    changes.deltas = deltas;
+    (changes, replies)
+}
+
+/// Parses a stored outcome; a row that no longer parses is a storage fault, not a replay.
+pub(crate) fn stored_outcome(json: &str) -> Result<Outcome, String> {
+    serde_json::from_str(json).map_err(|err| format!("stored idempotency outcome: {err}"))
+}

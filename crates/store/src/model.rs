@@ -1,0 +1,118 @@
+//! What the store takes and returns besides core's domain types.
+
+use openforest_core::{Command, Handle, Outcome, Role, Timestamp, UserId};
+use serde::Serialize;
+use uuid::Uuid;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct User {
+    pub user_id: UserId,
+    pub handle: Handle,
+    pub role: Role,
+    pub created_at: Timestamp,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    pub user_id: UserId,
+    pub handle: Handle,
+    pub role: Role,
+    /// Argon2 PHC string; `None` for users whose operator backend logs them in.
+    pub password_hash: Option<String>,
+    pub created_at: Timestamp,
+}
+
+/// A key an operator's backend uses to mint sessions for its own users.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OperatorKey {
+    pub key_id: Uuid,
+    pub name: String,
+    pub created_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// A client's idempotency key: `scope` separates callers (an admin, a partner), and the
+/// fingerprint (SHA-256 of the request) tells a replay from a conflicting reuse.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    pub scope: String,
+    pub key: String,
+    pub fingerprint: [u8; 32],
+}
+
+/// A command on its way to the writer.
+#[derive(Clone, Debug)]
+pub struct Envelope {
+    pub command: Command,
+    pub idempotency: Option<IdempotencyKey>,
+}
+
+impl Envelope {
+    pub fn new(command: Command) -> Self {
+        Envelope {
+            command,
+            idempotency: None,
+        }
+    }
+}
+
+/// A command's result as the writer answers it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Executed {
+    pub outcome: Outcome,
+    /// True when the idempotency key had been seen: the stored outcome is answered again.
+    pub replayed: bool,
+}
+
+/// A journal row as both backends read it, before it is checked back into an `Entry`.
+pub(crate) struct JournalRow {
+    pub user_id: Uuid,
+    pub entry_id: Uuid,
+    pub at_ms: i64,
+    pub kind: i16,
+    pub from: (Uuid, i16, Uuid),
+    pub to: (Uuid, i16, Uuid),
+    pub grams: i64,
+    pub reference: Option<String>,
+}
+
+pub(crate) fn account_from_row(owner: Uuid, kind: i16, id: Uuid) -> Result<openforest_core::Account, String> {
+    let kind = openforest_core::AccountKind::from_code(kind)
+        .ok_or_else(|| format!("unknown account kind {kind}"))?;
+    Ok(openforest_core::Account::from_key(
+        openforest_core::account::AccountKey { owner, kind, id },
+    ))
+}
+
+impl JournalRow {
+    pub fn into_entry(self) -> Result<openforest_core::Entry, String> {
+        let kind = openforest_core::EntryKind::from_code(self.kind)
+            .ok_or_else(|| format!("unknown entry kind {}", self.kind))?;
+        let grams = u64::try_from(self.grams).map_err(|_| format!("negative grams {}", self.grams))?;
+        Ok(openforest_core::Entry {
+            entry_id: openforest_core::EntryId(self.entry_id),
+            user_id: UserId(self.user_id),
+            at: Timestamp(self.at_ms),
+            kind,
+            from: account_from_row(self.from.0, self.from.1, self.from.2)?,
+            to: account_from_row(self.to.0, self.to.1, self.to.2)?,
+            grams: openforest_core::Grams::new(grams),
+            reference: self.reference,
+        })
+    }
+}
+
+/// A user row as both backends read it.
+pub(crate) fn user_from_row(
+    user_id: Uuid,
+    handle: String,
+    role: &str,
+    created_at_ms: i64,
+) -> Result<User, String> {
+    Ok(User {
+        user_id: UserId(user_id),
+        handle: Handle::parse(&handle).map_err(|err| format!("stored handle {handle:?}: {err}"))?,
+        role: Role::parse(role).ok_or_else(|| format!("stored role {role:?}"))?,
+        created_at: Timestamp(created_at_ms),
+    })
+}

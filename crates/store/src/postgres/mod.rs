@@ -1,0 +1,382 @@
+//! The PostgreSQL backend: several writer lanes partitioned by user id, each with a dedicated
+//! connection; reads and account administration go through a pool.
+
+mod writer;
+
+use crate::error::{CommandError, StoreError};
+use crate::model::{self, Envelope, Executed, JournalRow, NewUser, OperatorKey, User};
+use crate::writer::{Lanes, WriterOptions};
+use crate::{Backend, Progress, Store};
+use async_trait::async_trait;
+use futures_util::TryStreamExt;
+use openforest_core::{Account, Audit, AuditReport, Clock, Grams, Timestamp, UserId};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgConnection, PgPool, Row};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use uuid::Uuid;
+
+pub struct PostgresStore {
+    location: String,
+    pool: PgPool,
+    lanes: Lanes,
+    writers: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    clock: Arc<dyn Clock>,
+}
+
+fn connect_options(url: &str) -> Result<PgConnectOptions, StoreError> {
+    url.parse::<PgConnectOptions>()
+        .map(|options| options.disable_statement_logging())
+        .map_err(|err| StoreError::InvalidUrl(err.to_string()))
+}
+
+/// The URL without its password, for logs.
+fn masked(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("****"));
+            }
+            parsed.to_string()
+        }
+        Err(_) => "postgres://(unparsable url)".into(),
+    }
+}
+
+impl PostgresStore {
+    pub async fn open(url: &str, options: WriterOptions, clock: Arc<dyn Clock>) -> Result<PostgresStore, StoreError> {
+        options.validate().map_err(StoreError::Config)?;
+        let connect = connect_options(url)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(options.read_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(connect.clone())
+            .await?;
+        Self::run_migrations(&pool).await?;
+        let (lanes, receivers) = Lanes::new(options.postgres_writers, options.queue_depth);
+        let mut writers = Vec::with_capacity(receivers.len());
+        for lane in receivers {
+            let conn = PgConnection::connect_with(&connect).await?;
+            writers.push(tokio::spawn(writer::run(
+                conn,
+                connect.clone(),
+                lane,
+                options.batch_max,
+                clock.clone(),
+            )));
+        }
+        Ok(PostgresStore {
+            location: masked(url),
+            pool,
+            lanes,
+            writers: Mutex::new(writers),
+            clock,
+        })
+    }
+
+    async fn run_migrations(pool: &PgPool) -> Result<(), StoreError> {
+        sqlx::migrate!("migrations/postgres")
+            .run(pool)
+            .await
+            .map_err(|err| StoreError::Migration(err.to_string()))
+    }
+
+    /// Applies migrations and returns; for `openforest migrate`.
+    pub async fn migrate(url: &str) -> Result<(), StoreError> {
+        let mut conn = PgConnection::connect_with(&connect_options(url)?).await?;
+        sqlx::migrate!("migrations/postgres")
+            .run(&mut conn)
+            .await
+            .map_err(|err| StoreError::Migration(err.to_string()))
+    }
+}
+
+fn to_user(row: &sqlx::postgres::PgRow) -> Result<User, StoreError> {
+    let role: String = row.try_get("role")?;
+    model::user_from_row(
+        row.try_get("user_id")?,
+        row.try_get("handle")?,
+        &role,
+        row.try_get("created_at_ms")?,
+    )
+    .map_err(StoreError::Database)
+}
+
+fn is_unique_violation(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .is_some_and(|db| db.kind() == sqlx::error::ErrorKind::UniqueViolation)
+}
+
+async fn insert_user(tx: &mut PgConnection, user: &NewUser) -> Result<(), StoreError> {
+    let inserted = sqlx::query(
+        "INSERT INTO user_handles (handle, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    )
+    .bind(user.handle.as_str())
+    .bind(user.user_id.uuid())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        return Err(StoreError::Conflict("handle"));
+    }
+    sqlx::query(
+        "INSERT INTO users (user_id, handle, role, password_hash, created_at_ms) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(user.user_id.uuid())
+    .bind(user.handle.as_str())
+    .bind(user.role.as_str())
+    .bind(&user.password_hash)
+    .bind(user.created_at.millis())
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+fn new_user_as_user(user: NewUser) -> User {
+    User {
+        user_id: user.user_id,
+        handle: user.handle,
+        role: user.role,
+        created_at: user.created_at,
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    fn location(&self) -> String {
+        self.location.clone()
+    }
+
+    async fn execute(&self, envelope: Envelope) -> Result<Executed, CommandError> {
+        self.lanes.submit(envelope).await
+    }
+
+    async fn execute_unbatched(&self, envelope: Envelope) -> Result<Executed, CommandError> {
+        let now = self.clock.now();
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .map_err(|err| CommandError::Storage(err.to_string()))?;
+        writer::run_batch_retrying(&mut conn, &[&envelope], now)
+            .await
+            .map_err(|err| CommandError::Storage(err.to_string()))?
+            .pop()
+            .unwrap_or_else(|| Err(CommandError::Storage("no reply".into())))
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn create_user(&self, user: NewUser) -> Result<User, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        insert_user(&mut tx, &user).await?;
+        tx.commit().await?;
+        Ok(new_user_as_user(user))
+    }
+
+    async fn user(&self, user_id: UserId) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query("SELECT user_id, handle, role, created_at_ms FROM users WHERE user_id = $1")
+            .bind(user_id.uuid())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(to_user).transpose()
+    }
+
+    async fn user_by_handle(&self, handle: &str) -> Result<Option<(User, Option<String>)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT u.user_id, u.handle, u.role, u.created_at_ms, u.password_hash
+             FROM user_handles h JOIN users u ON u.user_id = h.user_id WHERE h.handle = $1",
+        )
+        .bind(handle.to_lowercase())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| Ok((to_user(&row)?, row.try_get("password_hash")?)))
+            .transpose()
+    }
+
+    async fn user_for_external_id(&self, external_id: &str, new_user: NewUser) -> Result<User, StoreError> {
+        let find = "SELECT u.user_id, u.handle, u.role, u.created_at_ms
+                    FROM external_users e JOIN users u ON u.user_id = e.user_id WHERE e.external_id = $1";
+        if let Some(row) = sqlx::query(find).bind(external_id).fetch_optional(&self.pool).await? {
+            return to_user(&row);
+        }
+        let mut tx = self.pool.begin().await?;
+        insert_user(&mut tx, &new_user).await?;
+        let linked = sqlx::query("INSERT INTO external_users (external_id, user_id) VALUES ($1, $2)")
+            .bind(external_id)
+            .bind(new_user.user_id.uuid())
+            .execute(&mut *tx)
+            .await;
+        match linked {
+            Ok(_) => {
+                tx.commit().await?;
+                Ok(new_user_as_user(new_user))
+            }
+            // Another request created this external user at the same moment: use theirs.
+            Err(err) if is_unique_violation(&err) => {
+                tx.rollback().await?;
+                let row = sqlx::query(find).bind(external_id).fetch_one(&self.pool).await?;
+                to_user(&row)
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    async fn create_session(&self, token_hash: [u8; 32], user_id: UserId, expires_at: Timestamp) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, created_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&token_hash[..])
+        .bind(user_id.uuid())
+        .bind(self.clock.now().millis())
+        .bind(expires_at.millis())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn session_user(&self, token_hash: [u8; 32], now: Timestamp) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query(
+            "SELECT u.user_id, u.handle, u.role, u.created_at_ms
+             FROM sessions s JOIN users u ON u.user_id = s.user_id
+             WHERE s.token_hash = $1 AND s.expires_at_ms > $2",
+        )
+        .bind(&token_hash[..])
+        .bind(now.millis())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(to_user).transpose()
+    }
+
+    async fn delete_session(&self, token_hash: [u8; 32]) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(&token_hash[..])
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn create_operator_key(&self, key: OperatorKey, key_hash: [u8; 32]) -> Result<(), StoreError> {
+        let inserted = sqlx::query(
+            "INSERT INTO operator_keys (key_hash, key_id, name, created_at_ms) VALUES ($1, $2, $3, $4)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(&key_hash[..])
+        .bind(key.key_id)
+        .bind(&key.name)
+        .bind(key.created_at.millis())
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            return Err(StoreError::Conflict("operator key name"));
+        }
+        Ok(())
+    }
+
+    async fn operator_key(&self, key_hash: [u8; 32]) -> Result<Option<OperatorKey>, StoreError> {
+        let row = sqlx::query(
+            "SELECT key_id, name, created_at_ms, revoked_at_ms FROM operator_keys WHERE key_hash = $1",
+        )
+        .bind(&key_hash[..])
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(OperatorKey {
+                key_id: row.try_get("key_id")?,
+                name: row.try_get("name")?,
+                created_at: Timestamp(row.try_get("created_at_ms")?),
+                revoked_at: row.try_get::<Option<i64>, _>("revoked_at_ms")?.map(Timestamp),
+            })
+        })
+        .transpose()
+    }
+
+    async fn wallet(&self, user_id: UserId) -> Result<Grams, StoreError> {
+        let key = Account::Wallet { user_id }.key();
+        let grams: Option<i64> = sqlx::query_scalar(
+            "SELECT grams FROM balances WHERE owner_id = $1 AND kind = $2 AND account_id = $3",
+        )
+        .bind(key.owner)
+        .bind(key.kind.code())
+        .bind(key.id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(Grams::new(u64::try_from(grams.unwrap_or(0)).unwrap_or(0)))
+    }
+
+    async fn audit(&self, progress: Progress) -> Result<AuditReport, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // One snapshot: the journal and the balances are seen at the same instant.
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await?;
+        let total: i64 = sqlx::query_scalar("SELECT count(*) FROM journal")
+            .fetch_one(&mut *tx)
+            .await?;
+        let total = u64::try_from(total).unwrap_or(0);
+        let mut audit = Audit::new();
+        {
+            let mut rows = sqlx::query(
+                "SELECT user_id, entry_id, at_ms, kind, from_owner, from_kind, from_id,
+                        to_owner, to_kind, to_id, grams, reference FROM journal",
+            )
+            .fetch(&mut *tx);
+            while let Some(row) = rows.try_next().await? {
+                let raw = JournalRow {
+                    user_id: row.try_get(0)?,
+                    entry_id: row.try_get(1)?,
+                    at_ms: row.try_get(2)?,
+                    kind: row.try_get(3)?,
+                    from: (row.try_get(4)?, row.try_get(5)?, row.try_get(6)?),
+                    to: (row.try_get(7)?, row.try_get(8)?, row.try_get(9)?),
+                    grams: row.try_get(10)?,
+                    reference: row.try_get(11)?,
+                };
+                let location = format!("journal entry {}", raw.entry_id);
+                match raw.into_entry() {
+                    Ok(entry) => audit.record(&entry),
+                    Err(reason) => audit.unreadable(location, reason),
+                }
+                if audit.entries_seen() % 10_000 == 0 {
+                    progress(audit.entries_seen(), total);
+                }
+            }
+        }
+        progress(total, total);
+        let mut balances = Vec::new();
+        {
+            let mut rows = sqlx::query("SELECT owner_id, kind, account_id, grams FROM balances").fetch(&mut *tx);
+            while let Some(row) = rows.try_next().await? {
+                let (owner, kind, id, grams): (Uuid, i16, Uuid, i64) =
+                    (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
+                match model::account_from_row(owner, kind, id) {
+                    Ok(account) => balances.push((account, grams)),
+                    Err(reason) => audit.unreadable(format!("balance of {owner}/{kind}/{id}"), reason),
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(audit.finish(balances))
+    }
+
+    async fn shutdown(&self) {
+        self.lanes.close();
+        let writers = self
+            .writers
+            .lock()
+            .map(|mut writers| std::mem::take(&mut *writers))
+            .unwrap_or_default();
+        for writer in writers {
+            let _ = writer.await;
+        }
+        self.pool.close().await;
+    }
+}

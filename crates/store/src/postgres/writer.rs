@@ -1,0 +1,230 @@
+//! A PostgreSQL writer lane: drains its queue in batches; each batch is a handful of
+//! set-based statements (UNNEST arrays) whatever its size, so a batch of a thousand commands
+//! costs about as many round trips as a batch of one.
+
+use crate::batch::{self, Reply, StoredIdempotency};
+use crate::error::CommandError;
+use crate::model::{self, Envelope};
+use crate::new_id;
+use crate::writer::{Job, observe_batch};
+use openforest_core::{Account, Clock, EntryId, Timestamp};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection, PgConnection};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+/// Serialization failures and deadlocks between lanes (a steal touches two users) are retried
+/// this many times before the batch is reported failed.
+const RETRIES_MAX: u32 = 8;
+
+pub(super) async fn run(
+    mut conn: PgConnection,
+    connect: PgConnectOptions,
+    mut lane: mpsc::Receiver<Job>,
+    batch_max: usize,
+    clock: Arc<dyn Clock>,
+) {
+    let mut jobs = Vec::with_capacity(batch_max);
+    while lane.recv_many(&mut jobs, batch_max).await > 0 {
+        let started = Instant::now();
+        let now = clock.now();
+        let envelopes: Vec<&Envelope> = jobs.iter().map(|job| &job.envelope).collect();
+        let replies = match run_batch_retrying(&mut conn, &envelopes, now).await {
+            Ok(replies) => replies,
+            Err(err) => {
+                tracing::warn!(error = %err, commands = envelopes.len(), "writer batch failed; retrying one by one");
+                reconnect_if_broken(&mut conn, &connect).await;
+                let mut replies = Vec::with_capacity(envelopes.len());
+                for envelope in &envelopes {
+                    replies.push(match run_batch_retrying(&mut conn, &[*envelope], now).await {
+                        Ok(mut one) => one
+                            .pop()
+                            .unwrap_or_else(|| Err(CommandError::Storage("no reply".into()))),
+                        Err(err) => Err(CommandError::Storage(err.to_string())),
+                    });
+                }
+                replies
+            }
+        };
+        drop(envelopes);
+        observe_batch(jobs.len(), started);
+        for (job, reply) in jobs.drain(..).zip(replies) {
+            let _ = job.reply.send(reply);
+        }
+    }
+}
+
+async fn reconnect_if_broken(conn: &mut PgConnection, connect: &PgConnectOptions) {
+    if conn.ping().await.is_ok() {
+        return;
+    }
+    for attempt in 0..10u64 {
+        match PgConnection::connect_with(connect).await {
+            Ok(fresh) => {
+                *conn = fresh;
+                return;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, attempt, "writer cannot reconnect to PostgreSQL");
+                tokio::time::sleep(Duration::from_millis(100 * (attempt + 1))).await;
+            }
+        }
+    }
+}
+
+fn is_retryable(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .and_then(|db| db.code())
+        .is_some_and(|code| code == "40001" || code == "40P01")
+}
+
+pub(super) async fn run_batch_retrying(
+    conn: &mut PgConnection,
+    envelopes: &[&Envelope],
+    now: Timestamp,
+) -> Result<Vec<Reply>, sqlx::Error> {
+    let mut attempt = 0;
+    loop {
+        match run_batch(conn, envelopes, now).await {
+            Err(err) if is_retryable(&err) && attempt < RETRIES_MAX => {
+                attempt += 1;
+                metrics::counter!("openforest_writer_retries_total").increment(1);
+            }
+            result => return result,
+        }
+    }
+}
+
+fn corrupt(reason: String) -> sqlx::Error {
+    sqlx::Error::Decode(reason.into())
+}
+
+/// Splits accounts into the three key columns UNNEST takes.
+fn key_columns<'a>(accounts: impl Iterator<Item = &'a Account>) -> (Vec<Uuid>, Vec<i16>, Vec<Uuid>) {
+    let mut columns = (Vec::new(), Vec::new(), Vec::new());
+    for account in accounts {
+        let key = account.key();
+        columns.0.push(key.owner);
+        columns.1.push(key.kind.code());
+        columns.2.push(key.id);
+    }
+    columns
+}
+
+async fn run_batch(conn: &mut PgConnection, envelopes: &[&Envelope], now: Timestamp) -> Result<Vec<Reply>, sqlx::Error> {
+    let plan = batch::plan(envelopes);
+    let mut tx = conn.begin().await?;
+    let mut balances = Vec::with_capacity(plan.accounts.len());
+    if !plan.accounts.is_empty() {
+        let (owners, kinds, ids) = key_columns(plan.accounts.iter());
+        // Locked in key order, the same order in every lane, so lanes cannot deadlock here.
+        let rows: Vec<(Uuid, i16, Uuid, i64)> = sqlx::query_as(
+            "SELECT b.owner_id, b.kind, b.account_id, b.grams
+             FROM balances b
+             JOIN UNNEST($1::uuid[], $2::int2[], $3::uuid[]) AS k(owner_id, kind, account_id)
+               ON b.owner_id = k.owner_id AND b.kind = k.kind AND b.account_id = k.account_id
+             ORDER BY b.owner_id, b.kind, b.account_id
+             FOR UPDATE OF b",
+        )
+        .bind(&owners)
+        .bind(&kinds)
+        .bind(&ids)
+        .fetch_all(&mut *tx)
+        .await?;
+        for (owner, kind, id, grams) in rows {
+            balances.push((model::account_from_row(owner, kind, id).map_err(corrupt)?, grams));
+        }
+    }
+    let mut seen = HashMap::new();
+    if !plan.idempotency_keys.is_empty() {
+        let (scopes, keys): (Vec<String>, Vec<String>) = plan.idempotency_keys.into_iter().unzip();
+        let rows: Vec<(String, String, Vec<u8>, String)> = sqlx::query_as(
+            "SELECT i.scope, i.key, i.fingerprint, i.outcome
+             FROM idempotency i
+             JOIN UNNEST($1::text[], $2::text[]) AS k(scope, key) ON i.scope = k.scope AND i.key = k.key",
+        )
+        .bind(&scopes)
+        .bind(&keys)
+        .fetch_all(&mut *tx)
+        .await?;
+        for (scope, key, fingerprint, json) in rows {
+            let outcome = batch::stored_outcome(&json).map_err(corrupt)?;
+            seen.insert((scope, key), StoredIdempotency { fingerprint, outcome });
+        }
+    }
+    let (changes, replies) = batch::decide(envelopes, balances, seen, now, || EntryId(new_id(now)));
+    if !changes.entries.is_empty() {
+        let entries = &changes.entries;
+        let (from_owner, from_kind, from_id) = key_columns(entries.iter().map(|entry| &entry.from));
+        let (to_owner, to_kind, to_id) = key_columns(entries.iter().map(|entry| &entry.to));
+        sqlx::query(
+            "INSERT INTO journal (user_id, entry_id, at_ms, kind, from_owner, from_kind, from_id,
+                                  to_owner, to_kind, to_id, grams, reference)
+             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[], $4::int2[], $5::uuid[], $6::int2[],
+                                  $7::uuid[], $8::uuid[], $9::int2[], $10::uuid[], $11::int8[], $12::text[])",
+        )
+        .bind(entries.iter().map(|entry| entry.user_id.uuid()).collect::<Vec<_>>())
+        .bind(entries.iter().map(|entry| entry.entry_id.uuid()).collect::<Vec<_>>())
+        .bind(entries.iter().map(|entry| entry.at.millis()).collect::<Vec<_>>())
+        .bind(entries.iter().map(|entry| entry.kind.code()).collect::<Vec<_>>())
+        .bind(from_owner)
+        .bind(from_kind)
+        .bind(from_id)
+        .bind(to_owner)
+        .bind(to_kind)
+        .bind(to_id)
+        .bind(entries.iter().map(|entry| entry.grams.as_i64()).collect::<Vec<_>>())
+        .bind(entries.iter().map(|entry| entry.reference.clone()).collect::<Vec<_>>())
+        .execute(&mut *tx)
+        .await?;
+    }
+    let (credits, debits): (Vec<_>, Vec<_>) = changes.deltas.iter().partition(|(_, change)| *change > 0);
+    if !credits.is_empty() {
+        let (owners, kinds, ids) = key_columns(credits.iter().map(|(account, _)| account));
+        sqlx::query(
+            "INSERT INTO balances (owner_id, kind, account_id, grams)
+             SELECT * FROM UNNEST($1::uuid[], $2::int2[], $3::uuid[], $4::int8[])
+             ON CONFLICT (owner_id, kind, account_id) DO UPDATE SET grams = balances.grams + EXCLUDED.grams",
+        )
+        .bind(owners)
+        .bind(kinds)
+        .bind(ids)
+        .bind(credits.iter().map(|(_, change)| *change).collect::<Vec<_>>())
+        .execute(&mut *tx)
+        .await?;
+    }
+    if !debits.is_empty() {
+        // Debited rows were loaded and locked above: the book never debits an unloaded account.
+        let (owners, kinds, ids) = key_columns(debits.iter().map(|(account, _)| account));
+        sqlx::query(
+            "UPDATE balances b SET grams = b.grams + d.change
+             FROM UNNEST($1::uuid[], $2::int2[], $3::uuid[], $4::int8[]) AS d(owner_id, kind, account_id, change)
+             WHERE b.owner_id = d.owner_id AND b.kind = d.kind AND b.account_id = d.account_id",
+        )
+        .bind(owners)
+        .bind(kinds)
+        .bind(ids)
+        .bind(debits.iter().map(|(_, change)| *change).collect::<Vec<_>>())
+        .execute(&mut *tx)
+        .await?;
+    }
+    if !changes.idempotency.is_empty() {
+        let records = &changes.idempotency;
+        sqlx::query(
+            "INSERT INTO idempotency (scope, key, fingerprint, outcome, created_at_ms)
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::bytea[], $4::text[], $5::int8[])",
+        )
+        .bind(records.iter().map(|record| record.scope.clone()).collect::<Vec<_>>())
+        .bind(records.iter().map(|record| record.key.clone()).collect::<Vec<_>>())
+        .bind(records.iter().map(|record| record.fingerprint.to_vec()).collect::<Vec<_>>())
+        .bind(records.iter().map(|record| record.outcome_json.clone()).collect::<Vec<_>>())
+        .bind(records.iter().map(|record| record.created_at.millis()).collect::<Vec<_>>())
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(replies)
+}

@@ -1,0 +1,385 @@
+//! The embedded SQLite backend (WAL, `synchronous = FULL`): one writer thread owns the only
+//! write connection; reads use a pool of their own and never queue behind it. rusqlite is used
+//! directly rather than through sqlx: the writer's per-statement cost decides the harvest
+//! throughput, and a synchronous connection on its own thread avoids a thread hop per query.
+
+mod writer;
+
+use crate::error::{CommandError, StoreError};
+use crate::model::{self, Envelope, Executed, JournalRow, NewUser, OperatorKey, User};
+use crate::writer::{Lanes, WriterOptions};
+use crate::{Backend, Progress, Store};
+use async_trait::async_trait;
+use openforest_core::{Account, Audit, AuditReport, Clock, Grams, Timestamp, UserId};
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite_migration::{M, Migrations};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use uuid::Uuid;
+
+type Pool = r2d2::Pool<SqliteConnectionManager>;
+
+pub struct SqliteStore {
+    path: PathBuf,
+    pool: Pool,
+    lanes: Lanes,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    clock: Arc<dyn Clock>,
+}
+
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(include_str!(
+        "../../migrations/sqlite/0001_foundation.sql"
+    ))])
+}
+
+/// Every connection: WAL so readers never block the writer, FULL sync so a commit is on disk
+/// before anyone is told it happened.
+fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA busy_timeout = 5000;
+         PRAGMA foreign_keys = ON;",
+    )
+}
+
+impl SqliteStore {
+    pub async fn open(
+        path: &Path,
+        options: WriterOptions,
+        clock: Arc<dyn Clock>,
+    ) -> Result<SqliteStore, StoreError> {
+        options.validate().map_err(StoreError::Config)?;
+        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|err| {
+                StoreError::Config(format!("cannot create {}: {err}", dir.display()))
+            })?;
+        }
+        let mut conn = Connection::open(path)?;
+        configure(&mut conn)?;
+        migrations()
+            .to_latest(&mut conn)
+            .map_err(|err| StoreError::Migration(err.to_string()))?;
+        let pool = r2d2::Pool::builder()
+            .max_size(options.read_connections)
+            .build(SqliteConnectionManager::file(path).with_init(configure))?;
+        let (lanes, mut receivers) = Lanes::new(1, options.queue_depth);
+        let receiver = receivers
+            .pop()
+            .ok_or_else(|| StoreError::Config("no writer lane".into()))?;
+        let handle = writer::spawn(conn, receiver, options.batch_max, clock.clone())
+            .map_err(|err| StoreError::Database(format!("cannot start the writer: {err}")))?;
+        Ok(SqliteStore {
+            path: path.to_path_buf(),
+            pool,
+            lanes,
+            writer: Mutex::new(Some(handle)),
+            clock,
+        })
+    }
+
+    /// Applies migrations and returns; for `openforest migrate`.
+    pub fn migrate(path: &Path) -> Result<(), StoreError> {
+        let mut conn = Connection::open(path)?;
+        configure(&mut conn)?;
+        migrations()
+            .to_latest(&mut conn)
+            .map_err(|err| StoreError::Migration(err.to_string()))
+    }
+
+    /// Runs `work` on a pooled connection on the blocking thread pool.
+    async fn with_conn<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get()?;
+            work(&mut conn)
+        })
+        .await
+        .map_err(|err| StoreError::Database(err.to_string()))?
+    }
+}
+
+fn user_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Uuid, String, String, i64)> {
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+}
+
+fn to_user(raw: (Uuid, String, String, i64)) -> Result<User, StoreError> {
+    model::user_from_row(raw.0, raw.1, &raw.2, raw.3).map_err(StoreError::Database)
+}
+
+fn insert_user(tx: &rusqlite::Transaction<'_>, user: &NewUser) -> Result<(), StoreError> {
+    let taken = tx
+        .prepare_cached("INSERT INTO user_handles (handle, user_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING")?
+        .execute(params![user.handle.as_str(), user.user_id.uuid()])?
+        == 0;
+    if taken {
+        return Err(StoreError::Conflict("handle"));
+    }
+    tx.prepare_cached(
+        "INSERT INTO users (user_id, handle, role, password_hash, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        user.user_id.uuid(),
+        user.handle.as_str(),
+        user.role.as_str(),
+        user.password_hash,
+        user.created_at.millis()
+    ])?;
+    Ok(())
+}
+
+const USER_COLUMNS: &str = "u.user_id, u.handle, u.role, u.created_at_ms";
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    fn location(&self) -> String {
+        std::fs::canonicalize(&self.path)
+            .unwrap_or_else(|_| self.path.clone())
+            .display()
+            .to_string()
+    }
+
+    async fn execute(&self, envelope: Envelope) -> Result<Executed, CommandError> {
+        self.lanes.submit(envelope).await
+    }
+
+    async fn execute_unbatched(&self, envelope: Envelope) -> Result<Executed, CommandError> {
+        let now = self.clock.now();
+        self.with_conn(move |conn| {
+            let mut replies = writer::run_batch(conn, &[&envelope], now)?;
+            Ok(replies.pop())
+        })
+        .await
+        .map_err(|err| CommandError::Storage(err.to_string()))?
+        .unwrap_or_else(|| Err(CommandError::Storage("no reply".into())))
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.with_conn(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
+            .await
+    }
+
+    async fn create_user(&self, user: NewUser) -> Result<User, StoreError> {
+        self.with_conn(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            insert_user(&tx, &user)?;
+            tx.commit()?;
+            Ok(User {
+                user_id: user.user_id,
+                handle: user.handle,
+                role: user.role,
+                created_at: user.created_at,
+            })
+        })
+        .await
+    }
+
+    async fn user(&self, user_id: UserId) -> Result<Option<User>, StoreError> {
+        self.with_conn(move |conn| {
+            let raw = conn
+                .prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.user_id = ?1"))?
+                .query_row(params![user_id.uuid()], user_row)
+                .optional()?;
+            raw.map(to_user).transpose()
+        })
+        .await
+    }
+
+    async fn user_by_handle(&self, handle: &str) -> Result<Option<(User, Option<String>)>, StoreError> {
+        let handle = handle.to_lowercase();
+        self.with_conn(move |conn| {
+            let raw = conn
+                .prepare_cached(&format!(
+                    "SELECT {USER_COLUMNS}, u.password_hash FROM user_handles h
+                     JOIN users u ON u.user_id = h.user_id WHERE h.handle = ?1"
+                ))?
+                .query_row(params![handle], |row| {
+                    Ok((user_row(row)?, row.get::<_, Option<String>>(4)?))
+                })
+                .optional()?;
+            raw.map(|(user, hash)| Ok((to_user(user)?, hash))).transpose()
+        })
+        .await
+    }
+
+    async fn user_for_external_id(&self, external_id: &str, new_user: NewUser) -> Result<User, StoreError> {
+        let external_id = external_id.to_string();
+        self.with_conn(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let existing = tx
+                .prepare_cached(&format!(
+                    "SELECT {USER_COLUMNS} FROM external_users e JOIN users u ON u.user_id = e.user_id
+                     WHERE e.external_id = ?1"
+                ))?
+                .query_row(params![external_id], user_row)
+                .optional()?;
+            if let Some(raw) = existing {
+                return to_user(raw);
+            }
+            insert_user(&tx, &new_user)?;
+            tx.prepare_cached("INSERT INTO external_users (external_id, user_id) VALUES (?1, ?2)")?
+                .execute(params![external_id, new_user.user_id.uuid()])?;
+            tx.commit()?;
+            Ok(User {
+                user_id: new_user.user_id,
+                handle: new_user.handle,
+                role: new_user.role,
+                created_at: new_user.created_at,
+            })
+        })
+        .await
+    }
+
+    async fn create_session(&self, token_hash: [u8; 32], user_id: UserId, expires_at: Timestamp) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        self.with_conn(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO sessions (token_hash, user_id, created_at_ms, expires_at_ms) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![&token_hash[..], user_id.uuid(), now.millis(), expires_at.millis()])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn session_user(&self, token_hash: [u8; 32], now: Timestamp) -> Result<Option<User>, StoreError> {
+        self.with_conn(move |conn| {
+            let raw = conn
+                .prepare_cached(&format!(
+                    "SELECT {USER_COLUMNS} FROM sessions s JOIN users u ON u.user_id = s.user_id
+                     WHERE s.token_hash = ?1 AND s.expires_at_ms > ?2"
+                ))?
+                .query_row(params![&token_hash[..], now.millis()], user_row)
+                .optional()?;
+            raw.map(to_user).transpose()
+        })
+        .await
+    }
+
+    async fn delete_session(&self, token_hash: [u8; 32]) -> Result<(), StoreError> {
+        self.with_conn(move |conn| {
+            conn.prepare_cached("DELETE FROM sessions WHERE token_hash = ?1")?
+                .execute(params![&token_hash[..]])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn create_operator_key(&self, key: OperatorKey, key_hash: [u8; 32]) -> Result<(), StoreError> {
+        self.with_conn(move |conn| {
+            let inserted = conn
+                .prepare_cached(
+                    "INSERT INTO operator_keys (key_hash, key_id, name, created_at_ms) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT DO NOTHING",
+                )?
+                .execute(params![&key_hash[..], key.key_id, key.name, key.created_at.millis()])?;
+            if inserted == 0 {
+                return Err(StoreError::Conflict("operator key name"));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn operator_key(&self, key_hash: [u8; 32]) -> Result<Option<OperatorKey>, StoreError> {
+        self.with_conn(move |conn| {
+            Ok(conn
+                .prepare_cached(
+                    "SELECT key_id, name, created_at_ms, revoked_at_ms FROM operator_keys WHERE key_hash = ?1",
+                )?
+                .query_row(params![&key_hash[..]], |row| {
+                    Ok(OperatorKey {
+                        key_id: row.get(0)?,
+                        name: row.get(1)?,
+                        created_at: Timestamp(row.get(2)?),
+                        revoked_at: row.get::<_, Option<i64>>(3)?.map(Timestamp),
+                    })
+                })
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn wallet(&self, user_id: UserId) -> Result<Grams, StoreError> {
+        let key = Account::Wallet { user_id }.key();
+        self.with_conn(move |conn| {
+            let grams: Option<i64> = conn
+                .prepare_cached(
+                    "SELECT grams FROM balances WHERE owner_id = ?1 AND kind = ?2 AND account_id = ?3",
+                )?
+                .query_row(params![key.owner, key.kind.code(), key.id], |row| row.get(0))
+                .optional()?;
+            Ok(Grams::new(u64::try_from(grams.unwrap_or(0)).unwrap_or(0)))
+        })
+        .await
+    }
+
+    async fn audit(&self, progress: Progress) -> Result<AuditReport, StoreError> {
+        self.with_conn(move |conn| audit(conn, progress)).await
+    }
+
+    async fn shutdown(&self) {
+        self.lanes.close();
+        let handle = self.writer.lock().ok().and_then(|mut writer| writer.take());
+        if let Some(handle) = handle {
+            let _ = tokio::task::spawn_blocking(move || handle.join()).await;
+        }
+    }
+}
+
+fn audit(conn: &mut Connection, progress: Progress) -> Result<AuditReport, StoreError> {
+    // One read transaction: the journal and the balances are seen at the same instant.
+    let tx = conn.transaction()?;
+    let total: i64 = tx.query_row("SELECT count(*) FROM journal", [], |row| row.get(0))?;
+    let total = u64::try_from(total).unwrap_or(0);
+    let mut audit = Audit::new();
+    {
+        let mut stmt = tx.prepare(
+            "SELECT user_id, entry_id, at_ms, kind, from_owner, from_kind, from_id,
+                    to_owner, to_kind, to_id, grams, reference FROM journal",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let raw = JournalRow {
+                user_id: row.get(0)?,
+                entry_id: row.get(1)?,
+                at_ms: row.get(2)?,
+                kind: row.get(3)?,
+                from: (row.get(4)?, row.get(5)?, row.get(6)?),
+                to: (row.get(7)?, row.get(8)?, row.get(9)?),
+                grams: row.get(10)?,
+                reference: row.get(11)?,
+            };
+            let location = format!("journal entry {}", raw.entry_id);
+            match raw.into_entry() {
+                Ok(entry) => audit.record(&entry),
+                Err(reason) => audit.unreadable(location, reason),
+            }
+            if audit.entries_seen() % 10_000 == 0 {
+                progress(audit.entries_seen(), total);
+            }
+        }
+    }
+    progress(total, total);
+    let mut balances = Vec::new();
+    let mut stmt = tx.prepare("SELECT owner_id, kind, account_id, grams FROM balances")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let (owner, kind, id, grams): (Uuid, i16, Uuid, i64) =
+            (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
+        match model::account_from_row(owner, kind, id) {
+            Ok(account) => balances.push((account, grams)),
+            Err(reason) => audit.unreadable(format!("balance of {owner}/{kind}/{id}"), reason),
+        }
+    }
+    Ok(audit.finish(balances))
+}

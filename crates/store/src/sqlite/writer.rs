@@ -1,0 +1,154 @@
+//! The SQLite writer thread: drains its lane in batches and applies each batch in one
+//! `BEGIN IMMEDIATE` transaction.
+
+use crate::batch::{self, Reply, StoredIdempotency};
+use crate::error::CommandError;
+use crate::model::Envelope;
+use crate::new_id;
+use crate::writer::{Job, observe_batch};
+use openforest_core::{Clock, EntryId, Timestamp};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::mpsc;
+
+pub(super) fn spawn(
+    conn: Connection,
+    lane: mpsc::Receiver<Job>,
+    batch_max: usize,
+    clock: Arc<dyn Clock>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("openforest-writer".into())
+        .spawn(move || run(conn, lane, batch_max, clock))
+}
+
+/// Runs until the lane is closed and empty: every queued command is committed and answered.
+fn run(mut conn: Connection, mut lane: mpsc::Receiver<Job>, batch_max: usize, clock: Arc<dyn Clock>) {
+    let mut jobs = Vec::with_capacity(batch_max);
+    while lane.blocking_recv_many(&mut jobs, batch_max) > 0 {
+        let started = Instant::now();
+        let now = clock.now();
+        let envelopes: Vec<&Envelope> = jobs.iter().map(|job| &job.envelope).collect();
+        let replies = match run_batch(&mut conn, &envelopes, now) {
+            Ok(replies) => replies,
+            // A database fault (not a rejection) sinks the whole transaction; retry each
+            // command alone so one poison command cannot fail the others.
+            Err(err) => {
+                tracing::warn!(error = %err, commands = envelopes.len(), "writer batch failed; retrying one by one");
+                envelopes
+                    .iter()
+                    .map(|envelope| match run_batch(&mut conn, &[*envelope], now) {
+                        Ok(mut replies) => replies
+                            .pop()
+                            .unwrap_or_else(|| Err(CommandError::Storage("no reply".into()))),
+                        Err(err) => Err(CommandError::Storage(err.to_string())),
+                    })
+                    .collect()
+            }
+        };
+        drop(envelopes);
+        observe_batch(jobs.len(), started);
+        for (job, reply) in jobs.drain(..).zip(replies) {
+            // The caller may have gone away (client disconnected); the effect stands.
+            let _ = job.reply.send(reply);
+        }
+    }
+}
+
+fn corrupt(reason: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, reason.into())
+}
+
+/// Loads, decides and writes one batch in one transaction, returning one reply per command.
+pub(super) fn run_batch(
+    conn: &mut Connection,
+    envelopes: &[&Envelope],
+    now: Timestamp,
+) -> rusqlite::Result<Vec<Reply>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let plan = batch::plan(envelopes);
+    let mut balances = Vec::with_capacity(plan.accounts.len());
+    {
+        let mut select = tx.prepare_cached(
+            "SELECT grams FROM balances WHERE owner_id = ?1 AND kind = ?2 AND account_id = ?3",
+        )?;
+        for account in plan.accounts {
+            let key = account.key();
+            let grams: Option<i64> = select
+                .query_row(params![key.owner, key.kind.code(), key.id], |row| row.get(0))
+                .optional()?;
+            if let Some(grams) = grams {
+                balances.push((account, grams));
+            }
+        }
+    }
+    let mut seen = HashMap::new();
+    {
+        let mut select =
+            tx.prepare_cached("SELECT fingerprint, outcome FROM idempotency WHERE scope = ?1 AND key = ?2")?;
+        for (scope, key) in plan.idempotency_keys {
+            let stored: Option<(Vec<u8>, String)> = select
+                .query_row(params![scope, key], |row| Ok((row.get(0)?, row.get(1)?)))
+                .optional()?;
+            if let Some((fingerprint, json)) = stored {
+                let outcome = batch::stored_outcome(&json).map_err(corrupt)?;
+                seen.insert((scope, key), StoredIdempotency { fingerprint, outcome });
+            }
+        }
+    }
+    let (changes, replies) = batch::decide(envelopes, balances, seen, now, || EntryId(new_id(now)));
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO journal (user_id, entry_id, at_ms, kind, from_owner, from_kind, from_id,
+                                  to_owner, to_kind, to_id, grams, reference)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        )?;
+        for entry in &changes.entries {
+            let (from, to) = (entry.from.key(), entry.to.key());
+            insert.execute(params![
+                entry.user_id.uuid(),
+                entry.entry_id.uuid(),
+                entry.at.millis(),
+                entry.kind.code(),
+                from.owner,
+                from.kind.code(),
+                from.id,
+                to.owner,
+                to.kind.code(),
+                to.id,
+                entry.grams.as_i64(),
+                entry.reference,
+            ])?;
+        }
+        // Credits may create the row; debits always find it (the book refuses to debit an
+        // account it did not load), and a negative proposed row would trip the CHECK.
+        let mut credit = tx.prepare_cached(
+            "INSERT INTO balances (owner_id, kind, account_id, grams) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (owner_id, kind, account_id) DO UPDATE SET grams = grams + excluded.grams",
+        )?;
+        let mut debit = tx.prepare_cached(
+            "UPDATE balances SET grams = grams + ?4 WHERE owner_id = ?1 AND kind = ?2 AND account_id = ?3",
+        )?;
+        for (account, change) in &changes.deltas {
+            let key = account.key();
+            let statement = if *change < 0 { &mut debit } else { &mut credit };
+            statement.execute(params![key.owner, key.kind.code(), key.id, change])?;
+        }
+        let mut remember = tx.prepare_cached(
+            "INSERT INTO idempotency (scope, key, fingerprint, outcome, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for record in &changes.idempotency {
+            remember.execute(params![
+                record.scope,
+                record.key,
+                &record.fingerprint[..],
+                record.outcome_json,
+                record.created_at.millis()
+            ])?;
+        }
+    }
+    tx.commit()?;
+    Ok(replies)
+}
