@@ -1,1 +1,133 @@
-fn main() {}
+//! `openforest`: the one binary. Serves the API, migrates and verifies the ledger, creates
+//! admins and operator keys, and runs the benchmarks.
+#![forbid(unsafe_code)]
+
+mod accounts;
+mod bench;
+mod settings;
+mod verify;
+
+use clap::{Parser, Subcommand};
+use openforest_core::Clock;
+use openforest_server::Application;
+use openforest_store::SystemClock;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(
+    name = "openforest",
+    version,
+    about = "Run your own Ant Forest: green energy, friends, real trees, verifiable certificates."
+)]
+struct Cli {
+    /// TOML configuration file (see `openforest default-config`).
+    #[arg(long, global = true, env = "OPENFOREST_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Commands>,
+}
+
+#[derive(Subcommand)]
+enum Commands {
+    /// Start the server (the default when no command is given).
+    Serve,
+    /// Print the documented default configuration.
+    DefaultConfig,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Recompute every balance from the journal and check conservation; non-zero exit on any mismatch.
+    Verify {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Manage admin accounts.
+    #[command(subcommand)]
+    Admin(accounts::AdminCommand),
+    /// Manage keys an operator's backend uses to create sessions for its users.
+    #[command(subcommand)]
+    OperatorKey(accounts::OperatorKeyCommand),
+    /// Benchmarks (not tests): measure a scenario and print its figures.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let command = cli.command.unwrap_or(Commands::Serve);
+    if let Commands::DefaultConfig = command {
+        print!("{}", openforest_server::config::DEFAULT_CONFIG_TOML);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let config = settings::load(cli.config.as_deref())?;
+    settings::init_tracing(&config.log, matches!(command, Commands::Serve))?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        match command {
+            Commands::Serve => serve(config).await,
+            Commands::Migrate => {
+                settings::migrate(&config).await?;
+                println!(
+                    "migrations applied to {}",
+                    settings::describe_url(&config.database_url())
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            Commands::Verify { json } => verify::run(&config, json).await,
+            Commands::Admin(admin) => accounts::admin(&config, admin).await,
+            Commands::OperatorKey(key) => accounts::operator_key(&config, key).await,
+            Commands::Bench(bench) => bench::run(&config, bench).await,
+            Commands::DefaultConfig => Ok(ExitCode::SUCCESS),
+        }
+    })
+}
+
+async fn serve(config: openforest_server::config::Config) -> anyhow::Result<ExitCode> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = settings::open_store(&config, clock.clone()).await?;
+    tracing::info!(
+        backend = store.backend().as_str(),
+        "openforest stores its data in {}",
+        store.location()
+    );
+    let app = Application::build(config, store, clock).await?;
+    let addr = app.local_addr()?;
+    tracing::info!(
+        "openforest listening on http://{addr} (open http://{addr}/openapi.json for the API)"
+    );
+    app.run_until_stopped(shutdown_signal()).await?;
+    tracing::info!("openforest stopped: every accepted command is committed");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests and commits");
+}

@@ -18,7 +18,10 @@ pub enum Account {
     /// A co-planting group's pot.
     Pot { group_id: GroupId },
     /// Energy pledged to a tree or land.
-    Pledge { user_id: UserId, pledge_id: PledgeId },
+    Pledge {
+        user_id: UserId,
+        pledge_id: PledgeId,
+    },
     /// Where uncollected energy goes when its ball expires.
     Expired,
 }
@@ -176,7 +179,10 @@ mod tests {
         ];
         for account in accounts {
             assert_eq!(Account::from_key(account.key()), account);
-            assert_eq!(AccountKind::from_code(account.kind().code()), Some(account.kind()));
+            assert_eq!(
+                AccountKind::from_code(account.kind().code()),
+                Some(account.kind())
+            );
         }
     }
 }

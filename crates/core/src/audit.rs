@@ -167,7 +167,9 @@ mod tests {
         let transfer = (0u8..5, 0u8..5, 0u64..3_000).prop_map(|(from, to, grams)| {
             Command::Transfer(Transfer {
                 user_id: user(from),
-                from: Account::Wallet { user_id: user(from) },
+                from: Account::Wallet {
+                    user_id: user(from),
+                },
                 to: Account::Wallet { user_id: user(to) },
                 grams: Grams::new(grams),
             })

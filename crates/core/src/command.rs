@@ -107,7 +107,9 @@ fn decide_grant(
     if reason.is_empty() || reason.chars().count() > REFERENCE_CHARS_MAX {
         return Err(Rejection::Invalid {
             field: "reason",
-            reason: format!("an audited grant needs a reason of 1 to {REFERENCE_CHARS_MAX} characters"),
+            reason: format!(
+                "an audited grant needs a reason of 1 to {REFERENCE_CHARS_MAX} characters"
+            ),
         });
     }
     let wallet = Account::Wallet {

@@ -4,7 +4,9 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// Grams of CO2e avoided. Always a whole, non-negative number.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Grams(u64);
 
@@ -64,6 +66,9 @@ mod tests {
     #[test]
     fn subtraction_below_zero_is_refused() {
         assert_eq!(Grams::new(3).checked_sub(Grams::new(4)), None);
-        assert_eq!(Grams::new(4).checked_sub(Grams::new(3)), Some(Grams::new(1)));
+        assert_eq!(
+            Grams::new(4).checked_sub(Grams::new(3)),
+            Some(Grams::new(1))
+        );
     }
 }

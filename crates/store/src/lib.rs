@@ -58,7 +58,10 @@ pub trait Store: Send + Sync {
     async fn create_user(&self, user: NewUser) -> Result<User, StoreError>;
     async fn user(&self, user_id: UserId) -> Result<Option<User>, StoreError>;
     /// The user and their password hash, for login.
-    async fn user_by_handle(&self, handle: &str) -> Result<Option<(User, Option<String>)>, StoreError>;
+    async fn user_by_handle(
+        &self,
+        handle: &str,
+    ) -> Result<Option<(User, Option<String>)>, StoreError>;
     /// The user an operator's backend knows as `external_id`, created on first sight.
     async fn user_for_external_id(
         &self,
@@ -79,7 +82,11 @@ pub trait Store: Send + Sync {
     ) -> Result<Option<User>, StoreError>;
     async fn delete_session(&self, token_hash: [u8; 32]) -> Result<(), StoreError>;
 
-    async fn create_operator_key(&self, key: OperatorKey, key_hash: [u8; 32]) -> Result<(), StoreError>;
+    async fn create_operator_key(
+        &self,
+        key: OperatorKey,
+        key_hash: [u8; 32],
+    ) -> Result<(), StoreError>;
     async fn operator_key(&self, key_hash: [u8; 32]) -> Result<Option<OperatorKey>, StoreError>;
 
     async fn wallet(&self, user_id: UserId) -> Result<Grams, StoreError>;

@@ -76,7 +76,11 @@ pub(crate) struct JournalRow {
     pub reference: Option<String>,
 }
 
-pub(crate) fn account_from_row(owner: Uuid, kind: i16, id: Uuid) -> Result<openforest_core::Account, String> {
+pub(crate) fn account_from_row(
+    owner: Uuid,
+    kind: i16,
+    id: Uuid,
+) -> Result<openforest_core::Account, String> {
     let kind = openforest_core::AccountKind::from_code(kind)
         .ok_or_else(|| format!("unknown account kind {kind}"))?;
     Ok(openforest_core::Account::from_key(
@@ -88,7 +92,8 @@ impl JournalRow {
     pub fn into_entry(self) -> Result<openforest_core::Entry, String> {
         let kind = openforest_core::EntryKind::from_code(self.kind)
             .ok_or_else(|| format!("unknown entry kind {}", self.kind))?;
-        let grams = u64::try_from(self.grams).map_err(|_| format!("negative grams {}", self.grams))?;
+        let grams =
+            u64::try_from(self.grams).map_err(|_| format!("negative grams {}", self.grams))?;
         Ok(openforest_core::Entry {
             entry_id: openforest_core::EntryId(self.entry_id),
             user_id: UserId(self.user_id),

@@ -44,7 +44,11 @@ fn masked(url: &str) -> String {
 }
 
 impl PostgresStore {
-    pub async fn open(url: &str, options: WriterOptions, clock: Arc<dyn Clock>) -> Result<PostgresStore, StoreError> {
+    pub async fn open(
+        url: &str,
+        options: WriterOptions,
+        clock: Arc<dyn Clock>,
+    ) -> Result<PostgresStore, StoreError> {
         options.validate().map_err(StoreError::Config)?;
         let connect = connect_options(url)?;
         let pool = PgPoolOptions::new()
@@ -182,14 +186,19 @@ impl Store for PostgresStore {
     }
 
     async fn user(&self, user_id: UserId) -> Result<Option<User>, StoreError> {
-        let row = sqlx::query("SELECT user_id, handle, role, created_at_ms FROM users WHERE user_id = $1")
-            .bind(user_id.uuid())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT user_id, handle, role, created_at_ms FROM users WHERE user_id = $1",
+        )
+        .bind(user_id.uuid())
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(to_user).transpose()
     }
 
-    async fn user_by_handle(&self, handle: &str) -> Result<Option<(User, Option<String>)>, StoreError> {
+    async fn user_by_handle(
+        &self,
+        handle: &str,
+    ) -> Result<Option<(User, Option<String>)>, StoreError> {
         let row = sqlx::query(
             "SELECT u.user_id, u.handle, u.role, u.created_at_ms, u.password_hash
              FROM user_handles h JOIN users u ON u.user_id = h.user_id WHERE h.handle = $1",
@@ -201,19 +210,28 @@ impl Store for PostgresStore {
             .transpose()
     }
 
-    async fn user_for_external_id(&self, external_id: &str, new_user: NewUser) -> Result<User, StoreError> {
+    async fn user_for_external_id(
+        &self,
+        external_id: &str,
+        new_user: NewUser,
+    ) -> Result<User, StoreError> {
         let find = "SELECT u.user_id, u.handle, u.role, u.created_at_ms
                     FROM external_users e JOIN users u ON u.user_id = e.user_id WHERE e.external_id = $1";
-        if let Some(row) = sqlx::query(find).bind(external_id).fetch_optional(&self.pool).await? {
+        if let Some(row) = sqlx::query(find)
+            .bind(external_id)
+            .fetch_optional(&self.pool)
+            .await?
+        {
             return to_user(&row);
         }
         let mut tx = self.pool.begin().await?;
         insert_user(&mut tx, &new_user).await?;
-        let linked = sqlx::query("INSERT INTO external_users (external_id, user_id) VALUES ($1, $2)")
-            .bind(external_id)
-            .bind(new_user.user_id.uuid())
-            .execute(&mut *tx)
-            .await;
+        let linked =
+            sqlx::query("INSERT INTO external_users (external_id, user_id) VALUES ($1, $2)")
+                .bind(external_id)
+                .bind(new_user.user_id.uuid())
+                .execute(&mut *tx)
+                .await;
         match linked {
             Ok(_) => {
                 tx.commit().await?;
@@ -222,14 +240,22 @@ impl Store for PostgresStore {
             // Another request created this external user at the same moment: use theirs.
             Err(err) if is_unique_violation(&err) => {
                 tx.rollback().await?;
-                let row = sqlx::query(find).bind(external_id).fetch_one(&self.pool).await?;
+                let row = sqlx::query(find)
+                    .bind(external_id)
+                    .fetch_one(&self.pool)
+                    .await?;
                 to_user(&row)
             }
             Err(err) => Err(err.into()),
         }
     }
 
-    async fn create_session(&self, token_hash: [u8; 32], user_id: UserId, expires_at: Timestamp) -> Result<(), StoreError> {
+    async fn create_session(
+        &self,
+        token_hash: [u8; 32],
+        user_id: UserId,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO sessions (token_hash, user_id, created_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4)",
         )
@@ -242,7 +268,11 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    async fn session_user(&self, token_hash: [u8; 32], now: Timestamp) -> Result<Option<User>, StoreError> {
+    async fn session_user(
+        &self,
+        token_hash: [u8; 32],
+        now: Timestamp,
+    ) -> Result<Option<User>, StoreError> {
         let row = sqlx::query(
             "SELECT u.user_id, u.handle, u.role, u.created_at_ms
              FROM sessions s JOIN users u ON u.user_id = s.user_id
@@ -263,7 +293,11 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    async fn create_operator_key(&self, key: OperatorKey, key_hash: [u8; 32]) -> Result<(), StoreError> {
+    async fn create_operator_key(
+        &self,
+        key: OperatorKey,
+        key_hash: [u8; 32],
+    ) -> Result<(), StoreError> {
         let inserted = sqlx::query(
             "INSERT INTO operator_keys (key_hash, key_id, name, created_at_ms) VALUES ($1, $2, $3, $4)
              ON CONFLICT DO NOTHING",
@@ -293,7 +327,9 @@ impl Store for PostgresStore {
                 key_id: row.try_get("key_id")?,
                 name: row.try_get("name")?,
                 created_at: Timestamp(row.try_get("created_at_ms")?),
-                revoked_at: row.try_get::<Option<i64>, _>("revoked_at_ms")?.map(Timestamp),
+                revoked_at: row
+                    .try_get::<Option<i64>, _>("revoked_at_ms")?
+                    .map(Timestamp),
             })
         })
         .transpose()
@@ -345,7 +381,7 @@ impl Store for PostgresStore {
                     Ok(entry) => audit.record(&entry),
                     Err(reason) => audit.unreadable(location, reason),
                 }
-                if audit.entries_seen() % 10_000 == 0 {
+                if audit.entries_seen().is_multiple_of(10_000) {
                     progress(audit.entries_seen(), total);
                 }
             }
@@ -353,13 +389,20 @@ impl Store for PostgresStore {
         progress(total, total);
         let mut balances = Vec::new();
         {
-            let mut rows = sqlx::query("SELECT owner_id, kind, account_id, grams FROM balances").fetch(&mut *tx);
+            let mut rows = sqlx::query("SELECT owner_id, kind, account_id, grams FROM balances")
+                .fetch(&mut *tx);
             while let Some(row) = rows.try_next().await? {
-                let (owner, kind, id, grams): (Uuid, i16, Uuid, i64) =
-                    (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
+                let (owner, kind, id, grams): (Uuid, i16, Uuid, i64) = (
+                    row.try_get(0)?,
+                    row.try_get(1)?,
+                    row.try_get(2)?,
+                    row.try_get(3)?,
+                );
                 match model::account_from_row(owner, kind, id) {
                     Ok(account) => balances.push((account, grams)),
-                    Err(reason) => audit.unreadable(format!("balance of {owner}/{kind}/{id}"), reason),
+                    Err(reason) => {
+                        audit.unreadable(format!("balance of {owner}/{kind}/{id}"), reason)
+                    }
                 }
             }
         }

@@ -39,12 +39,14 @@ pub(super) async fn run(
                 reconnect_if_broken(&mut conn, &connect).await;
                 let mut replies = Vec::with_capacity(envelopes.len());
                 for envelope in &envelopes {
-                    replies.push(match run_batch_retrying(&mut conn, &[*envelope], now).await {
-                        Ok(mut one) => one
-                            .pop()
-                            .unwrap_or_else(|| Err(CommandError::Storage("no reply".into()))),
-                        Err(err) => Err(CommandError::Storage(err.to_string())),
-                    });
+                    replies.push(
+                        match run_batch_retrying(&mut conn, &[*envelope], now).await {
+                            Ok(mut one) => one
+                                .pop()
+                                .unwrap_or_else(|| Err(CommandError::Storage("no reply".into()))),
+                            Err(err) => Err(CommandError::Storage(err.to_string())),
+                        },
+                    );
                 }
                 replies
             }
@@ -103,7 +105,9 @@ fn corrupt(reason: String) -> sqlx::Error {
 }
 
 /// Splits accounts into the three key columns UNNEST takes.
-fn key_columns<'a>(accounts: impl Iterator<Item = &'a Account>) -> (Vec<Uuid>, Vec<i16>, Vec<Uuid>) {
+fn key_columns<'a>(
+    accounts: impl Iterator<Item = &'a Account>,
+) -> (Vec<Uuid>, Vec<i16>, Vec<Uuid>) {
     let mut columns = (Vec::new(), Vec::new(), Vec::new());
     for account in accounts {
         let key = account.key();
@@ -114,7 +118,11 @@ fn key_columns<'a>(accounts: impl Iterator<Item = &'a Account>) -> (Vec<Uuid>, V
     columns
 }
 
-async fn run_batch(conn: &mut PgConnection, envelopes: &[&Envelope], now: Timestamp) -> Result<Vec<Reply>, sqlx::Error> {
+async fn run_batch(
+    conn: &mut PgConnection,
+    envelopes: &[&Envelope],
+    now: Timestamp,
+) -> Result<Vec<Reply>, sqlx::Error> {
     let plan = batch::plan(envelopes);
     let mut tx = conn.begin().await?;
     let mut balances = Vec::with_capacity(plan.accounts.len());
@@ -135,7 +143,10 @@ async fn run_batch(conn: &mut PgConnection, envelopes: &[&Envelope], now: Timest
         .fetch_all(&mut *tx)
         .await?;
         for (owner, kind, id, grams) in rows {
-            balances.push((model::account_from_row(owner, kind, id).map_err(corrupt)?, grams));
+            balances.push((
+                model::account_from_row(owner, kind, id).map_err(corrupt)?,
+                grams,
+            ));
         }
     }
     let mut seen = HashMap::new();
@@ -152,7 +163,13 @@ async fn run_batch(conn: &mut PgConnection, envelopes: &[&Envelope], now: Timest
         .await?;
         for (scope, key, fingerprint, json) in rows {
             let outcome = batch::stored_outcome(&json).map_err(corrupt)?;
-            seen.insert((scope, key), StoredIdempotency { fingerprint, outcome });
+            seen.insert(
+                (scope, key),
+                StoredIdempotency {
+                    fingerprint,
+                    outcome,
+                },
+            );
         }
     }
     let (changes, replies) = batch::decide(envelopes, balances, seen, now, || EntryId(new_id(now)));
@@ -181,7 +198,8 @@ async fn run_batch(conn: &mut PgConnection, envelopes: &[&Envelope], now: Timest
         .execute(&mut *tx)
         .await?;
     }
-    let (credits, debits): (Vec<_>, Vec<_>) = changes.deltas.iter().partition(|(_, change)| *change > 0);
+    let (credits, debits): (Vec<_>, Vec<_>) =
+        changes.deltas.iter().partition(|(_, change)| *change > 0);
     if !credits.is_empty() {
         let (owners, kinds, ids) = key_columns(credits.iter().map(|(account, _)| account));
         sqlx::query(
@@ -217,11 +235,36 @@ async fn run_batch(conn: &mut PgConnection, envelopes: &[&Envelope], now: Timest
             "INSERT INTO idempotency (scope, key, fingerprint, outcome, created_at_ms)
              SELECT * FROM UNNEST($1::text[], $2::text[], $3::bytea[], $4::text[], $5::int8[])",
         )
-        .bind(records.iter().map(|record| record.scope.clone()).collect::<Vec<_>>())
-        .bind(records.iter().map(|record| record.key.clone()).collect::<Vec<_>>())
-        .bind(records.iter().map(|record| record.fingerprint.to_vec()).collect::<Vec<_>>())
-        .bind(records.iter().map(|record| record.outcome_json.clone()).collect::<Vec<_>>())
-        .bind(records.iter().map(|record| record.created_at.millis()).collect::<Vec<_>>())
+        .bind(
+            records
+                .iter()
+                .map(|record| record.scope.clone())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            records
+                .iter()
+                .map(|record| record.key.clone())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            records
+                .iter()
+                .map(|record| record.fingerprint.to_vec())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            records
+                .iter()
+                .map(|record| record.outcome_json.clone())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            records
+                .iter()
+                .map(|record| record.created_at.millis())
+                .collect::<Vec<_>>(),
+        )
         .execute(&mut *tx)
         .await?;
     }

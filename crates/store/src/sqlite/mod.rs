@@ -114,7 +114,9 @@ fn to_user(raw: (Uuid, String, String, i64)) -> Result<User, StoreError> {
 
 fn insert_user(tx: &rusqlite::Transaction<'_>, user: &NewUser) -> Result<(), StoreError> {
     let taken = tx
-        .prepare_cached("INSERT INTO user_handles (handle, user_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING")?
+        .prepare_cached(
+            "INSERT INTO user_handles (handle, user_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+        )?
         .execute(params![user.handle.as_str(), user.user_id.uuid()])?
         == 0;
     if taken {
@@ -186,7 +188,9 @@ impl Store for SqliteStore {
     async fn user(&self, user_id: UserId) -> Result<Option<User>, StoreError> {
         self.with_conn(move |conn| {
             let raw = conn
-                .prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.user_id = ?1"))?
+                .prepare_cached(&format!(
+                    "SELECT {USER_COLUMNS} FROM users u WHERE u.user_id = ?1"
+                ))?
                 .query_row(params![user_id.uuid()], user_row)
                 .optional()?;
             raw.map(to_user).transpose()
@@ -194,7 +198,10 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn user_by_handle(&self, handle: &str) -> Result<Option<(User, Option<String>)>, StoreError> {
+    async fn user_by_handle(
+        &self,
+        handle: &str,
+    ) -> Result<Option<(User, Option<String>)>, StoreError> {
         let handle = handle.to_lowercase();
         self.with_conn(move |conn| {
             let raw = conn
@@ -206,12 +213,17 @@ impl Store for SqliteStore {
                     Ok((user_row(row)?, row.get::<_, Option<String>>(4)?))
                 })
                 .optional()?;
-            raw.map(|(user, hash)| Ok((to_user(user)?, hash))).transpose()
+            raw.map(|(user, hash)| Ok((to_user(user)?, hash)))
+                .transpose()
         })
         .await
     }
 
-    async fn user_for_external_id(&self, external_id: &str, new_user: NewUser) -> Result<User, StoreError> {
+    async fn user_for_external_id(
+        &self,
+        external_id: &str,
+        new_user: NewUser,
+    ) -> Result<User, StoreError> {
         let external_id = external_id.to_string();
         self.with_conn(move |conn| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -239,7 +251,12 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn create_session(&self, token_hash: [u8; 32], user_id: UserId, expires_at: Timestamp) -> Result<(), StoreError> {
+    async fn create_session(
+        &self,
+        token_hash: [u8; 32],
+        user_id: UserId,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
         let now = self.clock.now();
         self.with_conn(move |conn| {
             conn.prepare_cached(
@@ -251,7 +268,11 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn session_user(&self, token_hash: [u8; 32], now: Timestamp) -> Result<Option<User>, StoreError> {
+    async fn session_user(
+        &self,
+        token_hash: [u8; 32],
+        now: Timestamp,
+    ) -> Result<Option<User>, StoreError> {
         self.with_conn(move |conn| {
             let raw = conn
                 .prepare_cached(&format!(
@@ -274,7 +295,11 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn create_operator_key(&self, key: OperatorKey, key_hash: [u8; 32]) -> Result<(), StoreError> {
+    async fn create_operator_key(
+        &self,
+        key: OperatorKey,
+        key_hash: [u8; 32],
+    ) -> Result<(), StoreError> {
         self.with_conn(move |conn| {
             let inserted = conn
                 .prepare_cached(
@@ -364,7 +389,7 @@ fn audit(conn: &mut Connection, progress: Progress) -> Result<AuditReport, Store
                 Ok(entry) => audit.record(&entry),
                 Err(reason) => audit.unreadable(location, reason),
             }
-            if audit.entries_seen() % 10_000 == 0 {
+            if audit.entries_seen().is_multiple_of(10_000) {
                 progress(audit.entries_seen(), total);
             }
         }

@@ -25,7 +25,12 @@ pub(super) fn spawn(
 }
 
 /// Runs until the lane is closed and empty: every queued command is committed and answered.
-fn run(mut conn: Connection, mut lane: mpsc::Receiver<Job>, batch_max: usize, clock: Arc<dyn Clock>) {
+fn run(
+    mut conn: Connection,
+    mut lane: mpsc::Receiver<Job>,
+    batch_max: usize,
+    clock: Arc<dyn Clock>,
+) {
     let mut jobs = Vec::with_capacity(batch_max);
     while lane.blocking_recv_many(&mut jobs, batch_max) > 0 {
         let started = Instant::now();
@@ -77,7 +82,9 @@ pub(super) fn run_batch(
         for account in plan.accounts {
             let key = account.key();
             let grams: Option<i64> = select
-                .query_row(params![key.owner, key.kind.code(), key.id], |row| row.get(0))
+                .query_row(params![key.owner, key.kind.code(), key.id], |row| {
+                    row.get(0)
+                })
                 .optional()?;
             if let Some(grams) = grams {
                 balances.push((account, grams));
@@ -86,15 +93,22 @@ pub(super) fn run_batch(
     }
     let mut seen = HashMap::new();
     {
-        let mut select =
-            tx.prepare_cached("SELECT fingerprint, outcome FROM idempotency WHERE scope = ?1 AND key = ?2")?;
+        let mut select = tx.prepare_cached(
+            "SELECT fingerprint, outcome FROM idempotency WHERE scope = ?1 AND key = ?2",
+        )?;
         for (scope, key) in plan.idempotency_keys {
             let stored: Option<(Vec<u8>, String)> = select
                 .query_row(params![scope, key], |row| Ok((row.get(0)?, row.get(1)?)))
                 .optional()?;
             if let Some((fingerprint, json)) = stored {
                 let outcome = batch::stored_outcome(&json).map_err(corrupt)?;
-                seen.insert((scope, key), StoredIdempotency { fingerprint, outcome });
+                seen.insert(
+                    (scope, key),
+                    StoredIdempotency {
+                        fingerprint,
+                        outcome,
+                    },
+                );
             }
         }
     }

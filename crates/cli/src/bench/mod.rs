@@ -1,0 +1,171 @@
+//! `openforest bench …`: benchmarks, not tests. Each scenario prints a table for people and,
+//! with `--json`, one JSON object on the last line with at least `scenario`, `backend`,
+//! `users`, `ops_per_s`, `p50_ms`, `p99_ms`, `baseline_per_s` and `ratio`.
+
+mod ledger;
+
+use clap::{Subcommand, ValueEnum};
+use hdrhistogram::Histogram;
+use openforest_server::config::Config;
+use openforest_testkit::PgCluster;
+use serde_json::{Map, Value, json};
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Concurrent transfers through the group-commit writer, against the same transfers each
+    /// in a transaction of its own, on the same database in the same run.
+    Ledger(ledger::LedgerArgs),
+}
+
+pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        BenchCommand::Ledger(args) => ledger::run(config, args).await,
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BackendArg {
+    Sqlite,
+    Postgres,
+}
+
+/// Where a benchmark runs: given by `--database-url`, or made fresh for the run (a SQLite file
+/// in a temporary directory, or a throw-away PostgreSQL cluster with fsync on).
+#[derive(clap::Args, Clone, Debug)]
+pub struct Target {
+    /// Backend for a fresh database made for this run.
+    #[arg(long, value_enum, default_value = "sqlite")]
+    pub backend: BackendArg,
+    /// Run on this existing database instead (sqlite://… or postgres://…).
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// Also print the figures as one JSON object on the last line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub struct BenchDatabase {
+    pub url: String,
+    pub backend: &'static str,
+    _cluster: Option<PgCluster>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Target {
+    pub async fn prepare(&self) -> anyhow::Result<BenchDatabase> {
+        if let Some(url) = &self.database_url {
+            let backend = if url.starts_with("postgres") {
+                "postgres"
+            } else {
+                "sqlite"
+            };
+            return Ok(BenchDatabase {
+                url: url.clone(),
+                backend,
+                _cluster: None,
+                _dir: None,
+            });
+        }
+        match self.backend {
+            BackendArg::Sqlite => {
+                let dir = tempfile::tempdir()?;
+                Ok(BenchDatabase {
+                    url: format!("sqlite://{}", dir.path().join("bench.db").display()),
+                    backend: "sqlite",
+                    _cluster: None,
+                    _dir: Some(dir),
+                })
+            }
+            BackendArg::Postgres => {
+                eprintln!("starting a throw-away PostgreSQL cluster (fsync on) …");
+                let cluster = tokio::task::spawn_blocking(|| PgCluster::start(true)).await??;
+                let url = openforest_testkit::create_database(&cluster.url("postgres")).await?;
+                Ok(BenchDatabase {
+                    url,
+                    backend: "postgres",
+                    _cluster: Some(cluster),
+                    _dir: None,
+                })
+            }
+        }
+    }
+}
+
+/// Latencies of one phase.
+pub struct Latencies(Histogram<u64>);
+
+impl Latencies {
+    pub fn new() -> anyhow::Result<Latencies> {
+        Ok(Latencies(Histogram::new_with_bounds(1, 60_000_000, 3)?))
+    }
+
+    pub fn record(&mut self, elapsed: Duration) {
+        let micros = u64::try_from(elapsed.as_micros())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let _ = self.0.record(micros.min(60_000_000));
+    }
+
+    pub fn merge(&mut self, other: &Latencies) {
+        let _ = self.0.add(&other.0);
+    }
+
+    pub fn percentile_ms(&self, percentile: f64) -> f64 {
+        self.0.value_at_percentile(percentile) as f64 / 1_000.0
+    }
+
+    pub fn count(&self) -> u64 {
+        self.0.len()
+    }
+}
+
+/// The figures every scenario reports.
+pub struct Figures {
+    pub scenario: &'static str,
+    pub backend: &'static str,
+    pub users: u64,
+    pub ops_per_s: f64,
+    pub latencies: Latencies,
+    pub baseline_per_s: f64,
+    pub extra: Map<String, Value>,
+}
+
+impl Figures {
+    pub fn ratio(&self) -> f64 {
+        if self.baseline_per_s > 0.0 {
+            self.ops_per_s / self.baseline_per_s
+        } else {
+            0.0
+        }
+    }
+
+    pub fn to_json(&self) -> Value {
+        let mut object = Map::new();
+        object.insert("scenario".into(), json!(self.scenario));
+        object.insert("backend".into(), json!(self.backend));
+        object.insert("users".into(), json!(self.users));
+        object.insert("ops_per_s".into(), json!(round(self.ops_per_s)));
+        object.insert("p50_ms".into(), json!(self.latencies.percentile_ms(50.0)));
+        object.insert("p99_ms".into(), json!(self.latencies.percentile_ms(99.0)));
+        object.insert("baseline_per_s".into(), json!(round(self.baseline_per_s)));
+        object.insert("ratio".into(), json!(round(self.ratio() * 100.0) / 100.0));
+        object.extend(self.extra.clone());
+        Value::Object(object)
+    }
+}
+
+pub fn round(value: f64) -> f64 {
+    (value * 10.0).round() / 10.0
+}
+
+pub fn phase_bar(label: &str, duration: Duration) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(duration.as_secs().max(1));
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg:>28} {bar:30} {pos}/{len} s")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_message(label.to_string());
+    bar
+}

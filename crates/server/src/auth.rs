@@ -1,0 +1,153 @@
+//! Who is calling: session tokens for users and admins, operator keys for an operator's
+//! backend. Tokens are random, shown once, and stored only as SHA-256 hashes.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use openforest_core::Role;
+use openforest_store::{OperatorKey, User};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use std::fmt;
+
+/// A secret shown to its owner once. `Debug` masks it so it never reaches a log.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// A fresh random token with a readable prefix (`ofs_` session, `ofk_` operator key).
+    pub fn generate(prefix: &str) -> Secret {
+        let mut bytes = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut bytes);
+        Secret(format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes)))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn sha256(&self) -> [u8; 32] {
+        hash_token(&self.0)
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(****)")
+    }
+}
+
+pub fn hash_token(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+/// The signed-in user behind `Authorization: Bearer <session token>`.
+pub struct CurrentUser(pub User);
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts).ok_or(ApiError::Unauthorized(
+            "sign in: send Authorization: Bearer <session token>",
+        ))?;
+        let user = state
+            .store
+            .session_user(hash_token(token), state.clock.now())
+            .await?
+            .ok_or(ApiError::Unauthorized(
+                "the session token is unknown or expired",
+            ))?;
+        Ok(CurrentUser(user))
+    }
+}
+
+/// A signed-in admin.
+pub struct CurrentAdmin(pub User);
+
+impl FromRequestParts<AppState> for CurrentAdmin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let CurrentUser(user) = CurrentUser::from_request_parts(parts, state).await?;
+        if user.role != Role::Admin {
+            return Err(ApiError::Forbidden("this needs an admin account"));
+        }
+        Ok(CurrentAdmin(user))
+    }
+}
+
+/// An operator's backend, authenticated with an operator key.
+pub struct Operator(pub OperatorKey);
+
+impl FromRequestParts<AppState> for Operator {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts).ok_or(ApiError::Unauthorized(
+            "send Authorization: Bearer <operator key>",
+        ))?;
+        let key = state
+            .store
+            .operator_key(hash_token(token))
+            .await?
+            .filter(|key| key.revoked_at.is_none())
+            .ok_or(ApiError::Unauthorized(
+                "the operator key is unknown or revoked",
+            ))?;
+        Ok(Operator(key))
+    }
+}
+
+/// Argon2id with the crate's recommended parameters, off the async threads (it is slow on
+/// purpose).
+pub async fn hash_password(password: String) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || {
+        use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
+        let salt = SaltString::generate(&mut OsRng);
+        argon2::Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|hash| hash.to_string())
+            .map_err(|err| ApiError::Internal(format!("password hashing: {err}")))
+    })
+    .await
+    .map_err(|err| ApiError::Internal(err.to_string()))?
+}
+
+pub async fn verify_password(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        use argon2::password_hash::{PasswordHash, PasswordVerifier};
+        PasswordHash::new(&hash)
+            .map(|parsed| {
+                argon2::Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}

@@ -1,0 +1,181 @@
+//! The one application error type and its RFC 9457 `application/problem+json` rendering.
+//! Every failure the API answers goes through here: a stable `type`, a human `detail`, and the
+//! offending `field` where there is one. Internals are logged, never shown.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use openforest_core::{LedgerError, Rejection};
+use openforest_store::{CommandError, StoreError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A stable identifier of the kind of problem, e.g. `/problems/invalid-field`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// The request field at fault, as a path (`items[3].grams`), where there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{detail}")]
+    MalformedJson { detail: String },
+    #[error("{detail}")]
+    InvalidField { field: String, detail: String },
+    #[error("send the body as application/json")]
+    UnsupportedMediaType,
+    #[error("the body is larger than the limit of {limit_bytes} bytes")]
+    PayloadTooLarge { limit_bytes: usize },
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("this path does not take that method")]
+    MethodNotAllowed,
+    #[error("{what} is already taken")]
+    Conflict {
+        what: &'static str,
+        field: &'static str,
+    },
+    #[error("{0}")]
+    InsufficientEnergy(String),
+    #[error("this Idempotency-Key was already used with a different request")]
+    IdempotencyConflict,
+    #[error("the server is busy; retry after a second")]
+    Overloaded,
+    #[error("the server is shutting down; retry shortly")]
+    ShuttingDown,
+    #[error("internal error")]
+    Internal(String),
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn invalid(field: impl Into<String>, detail: impl Into<String>) -> ApiError {
+        ApiError::InvalidField {
+            field: field.into(),
+            detail: detail.into(),
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::MalformedJson { .. } => StatusCode::BAD_REQUEST,
+            ApiError::InvalidField { .. } | ApiError::InsufficientEnergy(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict { .. } | ApiError::IdempotencyConflict => StatusCode::CONFLICT,
+            ApiError::Overloaded | ApiError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable slug behind `/problems/…`. Clients may branch on it; never rename one.
+    fn slug(&self) -> &'static str {
+        match self {
+            ApiError::MalformedJson { .. } => "malformed-json",
+            ApiError::InvalidField { .. } => "invalid-field",
+            ApiError::UnsupportedMediaType => "unsupported-media-type",
+            ApiError::PayloadTooLarge { .. } => "payload-too-large",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound(_) => "not-found",
+            ApiError::MethodNotAllowed => "method-not-allowed",
+            ApiError::Conflict { .. } => "conflict",
+            ApiError::InsufficientEnergy(_) => "insufficient-energy",
+            ApiError::IdempotencyConflict => "idempotency-conflict",
+            ApiError::Overloaded => "overloaded",
+            ApiError::ShuttingDown => "shutting-down",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    fn field(&self) -> Option<String> {
+        match self {
+            ApiError::InvalidField { field, .. } => Some(field.clone()),
+            ApiError::Conflict { field, .. } => Some((*field).to_string()),
+            _ => None,
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let status = self.status();
+        Problem {
+            kind: format!("/problems/{}", self.slug()),
+            title: status.canonical_reason().unwrap_or("Error").to_string(),
+            status: status.as_u16(),
+            detail: self.to_string(),
+            field: self.field(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(cause) = &self {
+            tracing::error!(%cause, "internal error");
+        }
+        let retry_after = matches!(self, ApiError::Overloaded | ApiError::ShuttingDown);
+        let status = self.status();
+        let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Conflict(what) => ApiError::Conflict {
+                what,
+                field: if what == "handle" { "handle" } else { "name" },
+            },
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<CommandError> for ApiError {
+    fn from(err: CommandError) -> Self {
+        match err {
+            CommandError::Rejected(Rejection::Invalid { field, reason }) => {
+                ApiError::invalid(field, reason)
+            }
+            CommandError::Rejected(Rejection::Ledger(ledger)) => match ledger {
+                LedgerError::InvalidAmount { .. } => ApiError::invalid("grams", ledger.to_string()),
+                LedgerError::InsufficientEnergy { .. } => {
+                    ApiError::InsufficientEnergy(ledger.to_string())
+                }
+                other => ApiError::Internal(other.to_string()),
+            },
+            CommandError::IdempotencyConflict => ApiError::IdempotencyConflict,
+            CommandError::Overloaded => ApiError::Overloaded,
+            CommandError::ShuttingDown => ApiError::ShuttingDown,
+            CommandError::Storage(cause) => ApiError::Internal(cause),
+        }
+    }
+}
