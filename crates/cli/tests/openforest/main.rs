@@ -1,0 +1,10 @@
+//! The openforest integration suite: one test binary (see `.ci/run`). Each test boots the real
+//! server on port 0 against a real database, SQLite and PostgreSQL alike, or runs the built
+//! `openforest` binary as a child process.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+mod api;
+mod ledger;
+mod process;
