@@ -162,6 +162,7 @@ async fn phase(
         tokio::spawn(async move {
             let mut latencies = Latencies::new()?;
             let mut failures = 0u64;
+            let mut first_failure = None;
             while Instant::now() < deadline {
                 let envelope = {
                     let mut rng = rand::thread_rng();
@@ -184,10 +185,13 @@ async fn phase(
                 };
                 match result {
                     Ok(_) => latencies.record(sent.elapsed()),
-                    Err(_) => failures += 1,
+                    Err(err) => {
+                        failures += 1;
+                        first_failure.get_or_insert(err.to_string());
+                    }
                 }
             }
-            anyhow::Ok((latencies, failures))
+            anyhow::Ok((latencies, failures, first_failure))
         })
     });
     let ticker = {
@@ -201,17 +205,18 @@ async fn phase(
     };
     let mut all = Latencies::new()?;
     let mut failures = 0;
+    let mut first_failure = None;
     for client in join_all(clients).await {
-        let (latencies, failed) = client??;
+        let (latencies, failed, failure) = client??;
         all.merge(&latencies);
         failures += failed;
+        first_failure = first_failure.or(failure);
     }
     let elapsed = started.elapsed().as_secs_f64();
     ticker.abort();
     bar.finish_and_clear();
-    anyhow::ensure!(
-        failures == 0,
-        "{failures} transfers failed on the {label} path"
-    );
+    if let Some(failure) = first_failure {
+        anyhow::bail!("{failures} transfers failed on the {label} path, the first with: {failure}");
+    }
     Ok((all.count() as f64 / elapsed, all))
 }

@@ -44,10 +44,13 @@ CREATE TABLE balances (
     PRIMARY KEY (owner_id, kind, account_id)
 ) WITHOUT ROWID;
 
--- The double-entry journal: the truth every balance is derived from.
+-- The double-entry journal: the truth every balance is derived from. In SQLite it is keyed by
+-- an append-only sequence so a batch's entries land on a few adjacent pages instead of one
+-- random page each (the PostgreSQL schema keys it by user for distribution instead).
 CREATE TABLE journal (
+    seq        INTEGER PRIMARY KEY,
     user_id    BLOB NOT NULL,
-    entry_id   BLOB NOT NULL,
+    entry_id   BLOB NOT NULL UNIQUE,
     at_ms      INTEGER NOT NULL,
     kind       INTEGER NOT NULL,
     from_owner BLOB NOT NULL,
@@ -57,9 +60,8 @@ CREATE TABLE journal (
     to_kind    INTEGER NOT NULL,
     to_id      BLOB NOT NULL,
     grams      INTEGER NOT NULL CHECK (grams > 0),
-    reference  TEXT,
-    PRIMARY KEY (user_id, entry_id)
-) WITHOUT ROWID;
+    reference  TEXT
+);
 
 -- Idempotency keys, written in the same transaction as their effect.
 CREATE TABLE idempotency (

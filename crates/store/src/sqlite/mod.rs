@@ -3,8 +3,10 @@
 //! directly rather than through sqlx: the writer's per-statement cost decides the harvest
 //! throughput, and a synchronous connection on its own thread avoids a thread hop per query.
 
+mod checkpoint;
 mod writer;
 
+use crate::batch::Reply;
 use crate::error::{CommandError, StoreError};
 use crate::model::{self, Envelope, Executed, JournalRow, NewUser, OperatorKey, User};
 use crate::writer::{Lanes, WriterOptions};
@@ -25,6 +27,11 @@ pub struct SqliteStore {
     pool: Pool,
     lanes: Lanes,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// The unbatched baseline's own write connection. SQLite admits one writer at a time, so
+    /// the fairest one-transaction-per-command path is one connection taking turns, not many
+    /// connections busy-waiting on the lock.
+    unbatched: Arc<Mutex<Option<Connection>>>,
+    checkpointer: Mutex<Option<checkpoint::Checkpointer>>,
     clock: Arc<dyn Clock>,
 }
 
@@ -45,6 +52,12 @@ fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
     )
 }
 
+/// Connections that write: a large page cache, and no checkpoints in the commit path (copying
+/// WAL pages back into the database is the checkpointer thread's job, on the other core).
+fn configure_writer(conn: &mut Connection) -> rusqlite::Result<()> {
+    conn.execute_batch("PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 0;")
+}
+
 impl SqliteStore {
     pub async fn open(
         path: &Path,
@@ -62,6 +75,8 @@ impl SqliteStore {
         migrations()
             .to_latest(&mut conn)
             .map_err(|err| StoreError::Migration(err.to_string()))?;
+        configure_writer(&mut conn)?;
+        let checkpointer = checkpoint::Checkpointer::spawn(path)?;
         let pool = r2d2::Pool::builder()
             .max_size(options.read_connections)
             .build(SqliteConnectionManager::file(path).with_init(configure))?;
@@ -76,6 +91,8 @@ impl SqliteStore {
             pool,
             lanes,
             writer: Mutex::new(Some(handle)),
+            unbatched: Arc::new(Mutex::new(None)),
+            checkpointer: Mutex::new(Some(checkpointer)),
             clock,
         })
     }
@@ -156,13 +173,27 @@ impl Store for SqliteStore {
 
     async fn execute_unbatched(&self, envelope: Envelope) -> Result<Executed, CommandError> {
         let now = self.clock.now();
-        self.with_conn(move |conn| {
-            let mut replies = writer::run_batch(conn, &[&envelope], now)?;
-            Ok(replies.pop())
-        })
-        .await
-        .map_err(|err| CommandError::Storage(err.to_string()))?
-        .unwrap_or_else(|| Err(CommandError::Storage("no reply".into())))
+        let (path, unbatched) = (self.path.clone(), self.unbatched.clone());
+        let run = move || -> Result<Option<Reply>, StoreError> {
+            let mut slot = unbatched
+                .lock()
+                .map_err(|_| StoreError::Database("unbatched connection poisoned".into()))?;
+            if slot.is_none() {
+                let mut conn = Connection::open(&path)?;
+                configure(&mut conn)?;
+                configure_writer(&mut conn)?;
+                *slot = Some(conn);
+            }
+            let conn = slot
+                .as_mut()
+                .ok_or_else(|| StoreError::Database("no unbatched connection".into()))?;
+            Ok(writer::run_batch(conn, &[&envelope], now)?.pop())
+        };
+        tokio::task::spawn_blocking(run)
+            .await
+            .map_err(|err| CommandError::Storage(err.to_string()))?
+            .map_err(|err| CommandError::Storage(err.to_string()))?
+            .unwrap_or_else(|| Err(CommandError::Storage("no reply".into())))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -357,6 +388,14 @@ impl Store for SqliteStore {
         let handle = self.writer.lock().ok().and_then(|mut writer| writer.take());
         if let Some(handle) = handle {
             let _ = tokio::task::spawn_blocking(move || handle.join()).await;
+        }
+        let checkpointer = self
+            .checkpointer
+            .lock()
+            .ok()
+            .and_then(|mut slot| slot.take());
+        if let Some(checkpointer) = checkpointer {
+            let _ = tokio::task::spawn_blocking(move || checkpointer.stop()).await;
         }
     }
 }
