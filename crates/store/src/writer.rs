@@ -77,8 +77,12 @@ impl Lanes {
         )
     }
 
+    /// Enqueues the command and waits for its answer. The enqueue happens on the first poll,
+    /// and no sender is held while waiting: once `close` has run, the writer sees its lane
+    /// closed as soon as the queue is drained, whoever is still waiting for an answer.
     pub async fn submit(&self, envelope: Envelope) -> Reply {
-        let sender = {
+        let (reply, answer) = oneshot::channel();
+        {
             let senders = self
                 .senders
                 .read()
@@ -87,18 +91,16 @@ impl Lanes {
                 return Err(CommandError::ShuttingDown);
             }
             let lane = lane_of(envelope.command.home_user(), senders.len());
-            senders[lane].clone()
-        };
-        let (reply, answer) = oneshot::channel();
-        sender
-            .try_send(Job { envelope, reply })
-            .map_err(|err| match err {
-                mpsc::error::TrySendError::Full(_) => {
-                    metrics::counter!("openforest_writer_rejected_full_total").increment(1);
-                    CommandError::Overloaded
-                }
-                mpsc::error::TrySendError::Closed(_) => CommandError::ShuttingDown,
-            })?;
+            senders[lane]
+                .try_send(Job { envelope, reply })
+                .map_err(|err| match err {
+                    mpsc::error::TrySendError::Full(_) => {
+                        metrics::counter!("openforest_writer_rejected_full_total").increment(1);
+                        CommandError::Overloaded
+                    }
+                    mpsc::error::TrySendError::Closed(_) => CommandError::ShuttingDown,
+                })?;
+        }
         answer.await.map_err(|_| CommandError::ShuttingDown)?
     }
 

@@ -197,7 +197,39 @@ async fn verify_names_a_tampered_balance_and_a_tampered_journal_row(app: TestApp
     app.stop().await;
 }
 
+/// Shutdown closes the lanes, then the writer commits and answers everything already queued.
+async fn shutdown_commits_every_queued_command(app: TestApp) {
+    let store = app.store.clone();
+    let mut callers: Vec<_> = (0..300)
+        .map(|n| Box::pin(store.execute(Envelope::new(grant(user(n % 10), 1)))))
+        .collect();
+    // One poll enqueues a command (the enqueue is synchronous); its answer is still to come.
+    for caller in &mut callers {
+        assert!(futures_util::poll!(caller.as_mut()).is_pending());
+    }
+    store.shutdown().await;
+    for caller in callers {
+        caller.await.expect("a queued command is committed, not dropped, at shutdown");
+    }
+    // New commands are refused once the writer has stopped.
+    let late = store.execute(Envelope::new(grant(user(1), 1))).await;
+    assert_eq!(late, Err(CommandError::ShuttingDown));
+    let reopened = openforest_store::open(
+        &app.database.url,
+        openforest_store::WriterOptions::default(),
+        app.clock.clone(),
+    )
+    .await
+    .unwrap();
+    let report = reopened.audit(Arc::new(|_, _| {})).await.unwrap();
+    assert_eq!(report.entries, 300);
+    assert!(report.is_sound());
+    reopened.shutdown().await;
+    app.stop().await;
+}
+
 crate::on_both_backends!(
+    shutdown_commits_every_queued_command,
     random_commands_through_the_writer_keep_conservation,
     concurrent_transfers_never_overdraw_a_wallet,
     the_unbatched_baseline_decides_exactly_like_the_writer,
