@@ -10,6 +10,7 @@ pub mod command;
 pub mod entry;
 pub mod grams;
 pub mod ids;
+pub mod methodology;
 
 pub use account::{Account, AccountKind};
 pub use audit::{Audit, AuditProblem, AuditReport};
@@ -19,5 +20,6 @@ pub use command::{Command, Grant, Outcome, Rejection, Transfer};
 pub use entry::{Entry, EntryKind};
 pub use grams::Grams;
 pub use ids::{BallId, EntryId, GroupId, PartnerId, PledgeId, UserId};
+pub use methodology::{Methodology, MethodologyError, Quantity};
 pub mod user;
 pub use user::{Handle, Role};

@@ -209,7 +209,9 @@ async fn shutdown_commits_every_queued_command(app: TestApp) {
     }
     store.shutdown().await;
     for caller in callers {
-        caller.await.expect("a queued command is committed, not dropped, at shutdown");
+        caller
+            .await
+            .expect("a queued command is committed, not dropped, at shutdown");
     }
     // New commands are refused once the writer has stopped.
     let late = store.execute(Envelope::new(grant(user(1), 1))).await;
