@@ -182,12 +182,12 @@ mod tests {
         fn random_sequences_of_ledger_commands_never_break_conservation(
             commands in proptest::collection::vec(command_strategy(), 1..200)
         ) {
-            let mut book = Book::new();
+            let mut state = crate::state::BatchState::new();
             let mut audit = Audit::new();
             let mut accepted_grants: i128 = 0;
             for (n, command) in commands.iter().enumerate() {
                 let entry_id = EntryId(Uuid::from_u128(n as u128 + 1));
-                if let Ok((_, entries)) = command.decide(&mut book, Timestamp(n as i64), entry_id) {
+                if let Ok((_, entries)) = command.decide(&mut state, Timestamp(n as i64), entry_id) {
                     for entry in &entries {
                         if let Command::Grant(grant) = command {
                             accepted_grants += i128::from(grant.grams.get());
@@ -196,7 +196,7 @@ mod tests {
                     }
                 }
             }
-            let balances: Vec<(Account, i64)> = book.deltas().collect();
+            let balances: Vec<(Account, i64)> = state.book.deltas().collect();
             prop_assert!(balances.iter().all(|(_, grams)| *grams >= 0));
             let report = audit.finish(balances);
             prop_assert!(report.is_sound(), "{:?}", report.problems);
@@ -206,7 +206,7 @@ mod tests {
 
     #[test]
     fn a_tampered_balance_is_reported_with_its_account() {
-        let mut book = Book::new();
+        let mut state = crate::state::BatchState::new();
         let mut audit = Audit::new();
         let wallet = Account::Wallet { user_id: user(1) };
         let grant = Command::Grant(Grant {
@@ -216,7 +216,7 @@ mod tests {
             reason: "welcome".into(),
         });
         let (_, entries) = grant
-            .decide(&mut book, Timestamp(0), EntryId(Uuid::from_u128(1)))
+            .decide(&mut state, Timestamp(0), EntryId(Uuid::from_u128(1)))
             .unwrap();
         audit.record(&entries[0]);
         let report = audit.finish([(wallet, 51)]);

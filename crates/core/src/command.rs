@@ -4,9 +4,12 @@
 use crate::account::Account;
 use crate::book::{Book, LedgerError};
 use crate::clock::Timestamp;
+use crate::credit::{Credit, CreditedBall};
 use crate::entry::{Entry, EntryKind};
 use crate::grams::Grams;
 use crate::ids::{EntryId, PartnerId, UserId};
+use crate::methodology::{CapApplied, DedupKey};
+use crate::state::{BatchState, UsageKey};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -31,11 +34,11 @@ pub struct Transfer {
     pub grams: Grams,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "command", rename_all = "snake_case")]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Command {
     Grant(Grant),
     Transfer(Transfer),
+    Credit(Box<Credit>),
 }
 
 /// What a command did. Stored with its idempotency key so a replay answers the same.
@@ -51,6 +54,18 @@ pub enum Outcome {
     Transferred {
         entry_id: EntryId,
         grams: Grams,
+    },
+    /// A partner's action: what was asked, what the caps let through, and the ball made.
+    Credited {
+        out_biz_no: String,
+        user_id: UserId,
+        action: String,
+        requested_grams: Grams,
+        credited_grams: Grams,
+        cap_applied: Option<CapApplied>,
+        ball: Option<CreditedBall>,
+        methodology: String,
+        methodology_version: u32,
     },
 }
 
@@ -69,16 +84,35 @@ impl Command {
         match self {
             Command::Grant(grant) => grant.user_id,
             Command::Transfer(transfer) => transfer.user_id,
+            Command::Credit(credit) => credit.user_id,
         }
     }
 
     /// The accounts whose balances the command reads; the store loads (and locks) them first.
+    /// Accounts a command only credits need no loading (a credit cannot overdraw).
     pub fn accounts(&self) -> Vec<Account> {
         match self {
             Command::Grant(grant) => vec![Account::Wallet {
                 user_id: grant.user_id,
             }],
             Command::Transfer(transfer) => vec![transfer.from, transfer.to],
+            Command::Credit(_) => Vec::new(),
+        }
+    }
+
+    /// The usage rows (for caps) the command reads.
+    pub fn usage_keys(&self) -> Vec<UsageKey> {
+        match self {
+            Command::Credit(credit) => credit.usage_keys().to_vec(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The dedup keys the command checks.
+    pub fn dedup_keys(&self) -> Vec<DedupKey> {
+        match self {
+            Command::Credit(credit) => credit.dedup.iter().cloned().collect(),
+            _ => Vec::new(),
         }
     }
 
@@ -86,13 +120,14 @@ impl Command {
     /// they are returned for the store to write.
     pub fn decide(
         &self,
-        book: &mut Book,
+        state: &mut BatchState,
         at: Timestamp,
         entry_id: EntryId,
     ) -> Result<(Outcome, Vec<Entry>), Rejection> {
         match self {
-            Command::Grant(grant) => decide_grant(grant, book, at, entry_id),
-            Command::Transfer(transfer) => decide_transfer(transfer, book, at, entry_id),
+            Command::Grant(grant) => decide_grant(grant, &mut state.book, at, entry_id),
+            Command::Transfer(transfer) => decide_transfer(transfer, &mut state.book, at, entry_id),
+            Command::Credit(credit) => credit.decide(state, at, entry_id),
         }
     }
 }

@@ -15,10 +15,12 @@ pub enum EntryKind {
     Grant = 1,
     /// A plain movement between holding accounts (ledger tooling and benchmarks).
     Transfer = 2,
+    /// A partner's reported action credited as a ball: partner issuance → ball.
+    Action = 3,
 }
 
 impl EntryKind {
-    pub const ALL: [EntryKind; 2] = [EntryKind::Grant, EntryKind::Transfer];
+    pub const ALL: [EntryKind; 3] = [EntryKind::Grant, EntryKind::Transfer, EntryKind::Action];
 
     pub fn code(self) -> i16 {
         self as i16
@@ -32,6 +34,7 @@ impl EntryKind {
         match self {
             EntryKind::Grant => "grant",
             EntryKind::Transfer => "transfer",
+            EntryKind::Action => "action",
         }
     }
 
@@ -41,6 +44,7 @@ impl EntryKind {
         match self {
             EntryKind::Grant => from == AccountKind::Issuance && to == AccountKind::Wallet,
             EntryKind::Transfer => from.is_holding() && to.is_holding(),
+            EntryKind::Action => from == AccountKind::Issuance && to == AccountKind::Ball,
         }
     }
 }

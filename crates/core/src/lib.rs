@@ -4,22 +4,28 @@
 
 pub mod account;
 pub mod audit;
+pub mod ball;
 pub mod book;
 pub mod clock;
 pub mod command;
+pub mod credit;
 pub mod entry;
 pub mod grams;
 pub mod ids;
 pub mod methodology;
+pub mod state;
 
 pub use account::{Account, AccountKind};
 pub use audit::{Audit, AuditProblem, AuditReport};
+pub use ball::Ball;
 pub use book::{Book, LedgerError};
 pub use clock::{Clock, ManualClock, Timestamp};
 pub use command::{Command, Grant, Outcome, Rejection, Transfer};
+pub use credit::{Credit, CreditedBall};
 pub use entry::{Entry, EntryKind};
 pub use grams::Grams;
 pub use ids::{BallId, EntryId, GroupId, PartnerId, PledgeId, UserId};
 pub use methodology::{Methodology, MethodologyError, Quantity};
+pub use state::{BatchState, UsageKey};
 pub mod user;
 pub use user::{Handle, Role};

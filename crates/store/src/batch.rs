@@ -3,7 +3,10 @@
 
 use crate::error::CommandError;
 use crate::model::{Envelope, Executed};
-use openforest_core::{Account, Book, Entry, EntryId, Outcome, Timestamp};
+use openforest_core::methodology::{DedupKey, Usage};
+use openforest_core::{
+    Account, Ball, BatchState, Entry, EntryId, Outcome, Timestamp, UsageKey, UserId,
+};
 use std::collections::{BTreeSet, HashMap};
 
 /// The rows a batch reads before deciding: holding accounts in key order (the order they are
@@ -11,12 +14,18 @@ use std::collections::{BTreeSet, HashMap};
 pub(crate) struct Plan {
     pub accounts: Vec<Account>,
     pub idempotency_keys: Vec<(String, String)>,
+    pub usage_keys: Vec<UsageKey>,
+    pub dedup_keys: Vec<DedupKey>,
 }
 
 pub(crate) fn plan(envelopes: &[&Envelope]) -> Plan {
     let mut accounts = BTreeSet::new();
     let mut keys = BTreeSet::new();
+    let mut usage_keys = BTreeSet::new();
+    let mut dedup_keys = BTreeSet::new();
     for envelope in envelopes {
+        usage_keys.extend(envelope.command.usage_keys());
+        dedup_keys.extend(envelope.command.dedup_keys());
         for account in envelope.command.accounts() {
             if account.is_holding() {
                 accounts.insert(account.key());
@@ -29,7 +38,18 @@ pub(crate) fn plan(envelopes: &[&Envelope]) -> Plan {
     Plan {
         accounts: accounts.into_iter().map(Account::from_key).collect(),
         idempotency_keys: keys.into_iter().collect(),
+        usage_keys: usage_keys.into_iter().collect(),
+        dedup_keys: dedup_keys.into_iter().collect(),
     }
+}
+
+/// Everything a batch read before deciding.
+#[derive(Default)]
+pub(crate) struct Loaded {
+    pub balances: Vec<(Account, i64)>,
+    pub idempotency: HashMap<(String, String), StoredIdempotency>,
+    pub usage: Vec<(UsageKey, Usage)>,
+    pub dedup: Vec<DedupKey>,
 }
 
 /// An idempotency key as stored: the request's fingerprint and the outcome answered.
@@ -53,6 +73,10 @@ pub(crate) struct ChangeSet {
     /// Net change per holding account, in key order.
     pub deltas: Vec<(Account, i64)>,
     pub idempotency: Vec<NewIdempotency>,
+    pub balls: Vec<Ball>,
+    /// Final values of the usage rows the batch changed.
+    pub usage: Vec<(UsageKey, Usage)>,
+    pub dedup: Vec<(DedupKey, UserId)>,
 }
 
 pub(crate) type Reply = Result<Executed, CommandError>;
@@ -60,15 +84,21 @@ pub(crate) type Reply = Result<Executed, CommandError>;
 /// Decides every command of the batch in order. One command's rejection affects no other.
 pub(crate) fn decide(
     envelopes: &[&Envelope],
-    balances: impl IntoIterator<Item = (Account, i64)>,
-    mut seen: HashMap<(String, String), StoredIdempotency>,
+    loaded: Loaded,
     now: Timestamp,
     mut new_entry_id: impl FnMut() -> EntryId,
 ) -> (ChangeSet, Vec<Reply>) {
-    let mut book = Book::new();
-    for (account, grams) in balances {
-        book.load(account, grams);
+    let mut state = BatchState::new();
+    for (account, grams) in loaded.balances {
+        state.book.load(account, grams);
     }
+    for (key, usage) in loaded.usage {
+        state.load_usage(key, usage);
+    }
+    for key in loaded.dedup {
+        state.load_dedup(key);
+    }
+    let mut seen = loaded.idempotency;
     let mut changes = ChangeSet::default();
     let mut replies = Vec::with_capacity(envelopes.len());
     for envelope in envelopes {
@@ -86,7 +116,7 @@ pub(crate) fn decide(
                 continue;
             }
         }
-        let decided = envelope.command.decide(&mut book, now, new_entry_id());
+        let decided = envelope.command.decide(&mut state, now, new_entry_id());
         let (outcome, entries) = match decided {
             Ok(decided) => decided,
             Err(rejection) => {
@@ -123,9 +153,15 @@ pub(crate) fn decide(
             replayed: false,
         }));
     }
-    let mut deltas: Vec<(Account, i64)> = book.deltas().collect();
+    let mut deltas: Vec<(Account, i64)> = state.book.deltas().collect();
     deltas.sort_by_key(|(account, _)| account.key());
     changes.deltas = deltas;
+    changes.balls = state.balls_new().to_vec();
+    changes.usage = state
+        .usage_changed()
+        .map(|(key, usage)| (key.clone(), *usage))
+        .collect();
+    changes.dedup = state.dedup_new().to_vec();
     (changes, replies)
 }
 

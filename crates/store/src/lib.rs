@@ -11,11 +11,13 @@ pub mod sqlite;
 pub mod writer;
 
 use async_trait::async_trait;
-use openforest_core::{AuditReport, Clock, Grams, Timestamp, UserId};
+use openforest_core::{AuditReport, Clock, Grams, Outcome, PartnerId, Timestamp, UserId};
 use std::sync::Arc;
 
 pub use error::{CommandError, StoreError};
-pub use model::{Envelope, Executed, IdempotencyKey, NewUser, OperatorKey, User};
+pub use model::{
+    BallState, Envelope, Executed, IdempotencyKey, NewUser, OperatorKey, Partner, PartnerKey, User,
+};
 pub use writer::WriterOptions;
 
 /// Which database a store runs on.
@@ -90,6 +92,62 @@ pub trait Store: Send + Sync {
     async fn operator_key(&self, key_hash: [u8; 32]) -> Result<Option<OperatorKey>, StoreError>;
 
     async fn wallet(&self, user_id: UserId) -> Result<Grams, StoreError>;
+
+    /// The user's balls, newest first, with the grams each still holds.
+    async fn balls(&self, user_id: UserId, limit: u32) -> Result<Vec<BallState>, StoreError>;
+
+    /// The outcome stored with an idempotency key (a partner's `out_biz_no`), if any.
+    async fn idempotent_outcome(
+        &self,
+        scope: &str,
+        key: &str,
+    ) -> Result<Option<Outcome>, StoreError>;
+
+    async fn create_partner(&self, partner: &Partner) -> Result<(), StoreError>;
+    async fn partner(&self, partner_id: PartnerId) -> Result<Option<Partner>, StoreError>;
+    async fn partners(&self) -> Result<Vec<Partner>, StoreError>;
+    /// Disables (`Some(at)`) or re-enables (`None`) a partner; false when there is none.
+    async fn set_partner_disabled(
+        &self,
+        partner_id: PartnerId,
+        at: Option<Timestamp>,
+    ) -> Result<bool, StoreError>;
+    async fn add_partner_key(&self, key: &PartnerKey) -> Result<(), StoreError>;
+    /// Revokes a key of the partner; false when it has no such active key.
+    async fn revoke_partner_key(
+        &self,
+        partner_id: PartnerId,
+        key_id: &str,
+        at: Timestamp,
+    ) -> Result<bool, StoreError>;
+    async fn partner_keys(&self, partner_id: PartnerId) -> Result<Vec<PartnerKey>, StoreError>;
+    /// A key by the id a signature names, with its partner.
+    async fn partner_key(&self, key_id: &str) -> Result<Option<(PartnerKey, Partner)>, StoreError>;
+
+    /// Records the user's consent for the partner under `partner_user_id`; idempotent.
+    async fn link_partner(
+        &self,
+        user_id: UserId,
+        partner_id: PartnerId,
+        partner_user_id: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// Withdraws consent; false when there was none.
+    async fn unlink_partner(
+        &self,
+        user_id: UserId,
+        partner_id: PartnerId,
+    ) -> Result<bool, StoreError>;
+    /// The user behind a partner's pseudonymous id, while the link stands.
+    async fn linked_user(
+        &self,
+        partner_id: PartnerId,
+        partner_user_id: &str,
+    ) -> Result<Option<UserId>, StoreError>;
+    async fn user_links(&self, user_id: UserId) -> Result<Vec<(PartnerId, String)>, StoreError>;
+
+    /// A named server secret, made (`len` random bytes) and kept on first use.
+    async fn server_secret(&self, name: &str, len: usize) -> Result<Vec<u8>, StoreError>;
 
     /// Replays the whole journal and compares it with the maintained balances.
     async fn audit(&self, progress: Progress) -> Result<AuditReport, StoreError>;

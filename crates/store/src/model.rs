@@ -121,3 +121,45 @@ pub(crate) fn user_from_row(
         created_at: Timestamp(created_at_ms),
     })
 }
+
+/// A usage row back into its domain value; negative counters (only by tampering) read as 0.
+pub(crate) fn usage_from_row(
+    actions: u32,
+    quantity_milli: i64,
+    grams: i64,
+) -> openforest_core::methodology::Usage {
+    openforest_core::methodology::Usage {
+        actions,
+        quantity_milli: u64::try_from(quantity_milli).unwrap_or(0),
+        grams: openforest_core::Grams::new(u64::try_from(grams).unwrap_or(0)),
+    }
+}
+
+/// An organisation that reports low-carbon actions.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Partner {
+    pub partner_id: openforest_core::PartnerId,
+    pub name: String,
+    /// The methodology action keys this partner may report.
+    pub allowed_actions: Vec<String>,
+    pub disabled_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+}
+
+/// A partner's Ed25519 public key, named by the key id its signatures carry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PartnerKey {
+    pub key_id: String,
+    pub partner_id: openforest_core::PartnerId,
+    /// 32 raw bytes, standard base64.
+    pub public_key: String,
+    pub created_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// A ball as the forest shows it: what it was made with and what it still holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BallState {
+    pub ball: openforest_core::Ball,
+    pub remaining: openforest_core::Grams,
+}

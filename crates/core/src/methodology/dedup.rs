@@ -61,6 +61,11 @@ impl DedupKey {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A key as the store kept it (made by `ActionRule::dedup_key` before it was stored).
+    pub fn from_stored(key: String) -> DedupKey {
+        DedupKey(key)
+    }
 }
 
 impl fmt::Display for DedupKey {

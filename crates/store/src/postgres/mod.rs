@@ -1,15 +1,21 @@
 //! The PostgreSQL backend: several writer lanes partitioned by user id, each with a dedicated
 //! connection; reads and account administration go through a pool.
 
+mod partners;
 mod writer;
 
 use crate::error::{CommandError, StoreError};
-use crate::model::{self, Envelope, Executed, JournalRow, NewUser, OperatorKey, User};
+use crate::model::{
+    self, BallState, Envelope, Executed, JournalRow, NewUser, OperatorKey, Partner, PartnerKey,
+    User,
+};
 use crate::writer::{Lanes, WriterOptions};
 use crate::{Backend, Progress, Store};
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
-use openforest_core::{Account, Audit, AuditReport, Clock, Grams, Timestamp, UserId};
+use openforest_core::{
+    Account, Audit, AuditReport, Clock, Grams, Outcome, PartnerId, Timestamp, UserId,
+};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgConnection, PgPool, Row};
 use std::sync::{Arc, Mutex};
@@ -346,6 +352,93 @@ impl Store for PostgresStore {
         .fetch_optional(&self.pool)
         .await?;
         Ok(Grams::new(u64::try_from(grams.unwrap_or(0)).unwrap_or(0)))
+    }
+
+    async fn balls(&self, user_id: UserId, limit: u32) -> Result<Vec<BallState>, StoreError> {
+        partners::balls(&self.pool, user_id, limit).await
+    }
+
+    async fn idempotent_outcome(
+        &self,
+        scope: &str,
+        key: &str,
+    ) -> Result<Option<Outcome>, StoreError> {
+        partners::idempotent_outcome(&self.pool, scope, key).await
+    }
+
+    async fn create_partner(&self, partner: &Partner) -> Result<(), StoreError> {
+        partners::create_partner(&self.pool, partner).await
+    }
+
+    async fn partner(&self, partner_id: PartnerId) -> Result<Option<Partner>, StoreError> {
+        partners::partner(&self.pool, partner_id).await
+    }
+
+    async fn partners(&self) -> Result<Vec<Partner>, StoreError> {
+        partners::partners(&self.pool).await
+    }
+
+    async fn set_partner_disabled(
+        &self,
+        partner_id: PartnerId,
+        at: Option<Timestamp>,
+    ) -> Result<bool, StoreError> {
+        partners::set_partner_disabled(&self.pool, partner_id, at).await
+    }
+
+    async fn add_partner_key(&self, key: &PartnerKey) -> Result<(), StoreError> {
+        partners::add_partner_key(&self.pool, key).await
+    }
+
+    async fn revoke_partner_key(
+        &self,
+        partner_id: PartnerId,
+        key_id: &str,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        partners::revoke_partner_key(&self.pool, partner_id, key_id, at).await
+    }
+
+    async fn partner_keys(&self, partner_id: PartnerId) -> Result<Vec<PartnerKey>, StoreError> {
+        partners::partner_keys(&self.pool, partner_id).await
+    }
+
+    async fn partner_key(&self, key_id: &str) -> Result<Option<(PartnerKey, Partner)>, StoreError> {
+        partners::partner_key(&self.pool, key_id).await
+    }
+
+    async fn link_partner(
+        &self,
+        user_id: UserId,
+        partner_id: PartnerId,
+        partner_user_id: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        partners::link_partner(&self.pool, user_id, partner_id, partner_user_id, at).await
+    }
+
+    async fn unlink_partner(
+        &self,
+        user_id: UserId,
+        partner_id: PartnerId,
+    ) -> Result<bool, StoreError> {
+        partners::unlink_partner(&self.pool, user_id, partner_id).await
+    }
+
+    async fn linked_user(
+        &self,
+        partner_id: PartnerId,
+        partner_user_id: &str,
+    ) -> Result<Option<UserId>, StoreError> {
+        partners::linked_user(&self.pool, partner_id, partner_user_id).await
+    }
+
+    async fn user_links(&self, user_id: UserId) -> Result<Vec<(PartnerId, String)>, StoreError> {
+        partners::user_links(&self.pool, user_id).await
+    }
+
+    async fn server_secret(&self, name: &str, len: usize) -> Result<Vec<u8>, StoreError> {
+        partners::server_secret(&self.pool, name, len).await
     }
 
     async fn audit(&self, progress: Progress) -> Result<AuditReport, StoreError> {

@@ -2,15 +2,15 @@
 //! set-based statements (UNNEST arrays) whatever its size, so a batch of a thousand commands
 //! costs about as many round trips as a batch of one.
 
-use crate::batch::{self, Reply, StoredIdempotency};
+use crate::batch::{self, ChangeSet, Loaded, Reply, StoredIdempotency};
 use crate::error::CommandError;
 use crate::model::{self, Envelope};
 use crate::new_id;
 use crate::writer::{Job, observe_batch};
-use openforest_core::{Account, Clock, EntryId, Timestamp};
+use openforest_core::methodology::DedupKey;
+use openforest_core::{Account, Clock, EntryId, Timestamp, UsageKey, UserId};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -125,7 +125,7 @@ async fn run_batch(
 ) -> Result<Vec<Reply>, sqlx::Error> {
     let plan = batch::plan(envelopes);
     let mut tx = conn.begin().await?;
-    let mut balances = Vec::with_capacity(plan.accounts.len());
+    let mut loaded = Loaded::default();
     if !plan.accounts.is_empty() {
         let (owners, kinds, ids) = key_columns(plan.accounts.iter());
         // Locked in key order, the same order in every lane, so lanes cannot deadlock here.
@@ -143,13 +143,12 @@ async fn run_batch(
         .fetch_all(&mut *tx)
         .await?;
         for (owner, kind, id, grams) in rows {
-            balances.push((
+            loaded.balances.push((
                 model::account_from_row(owner, kind, id).map_err(corrupt)?,
                 grams,
             ));
         }
     }
-    let mut seen = HashMap::new();
     if !plan.idempotency_keys.is_empty() {
         let (scopes, keys): (Vec<String>, Vec<String>) = plan.idempotency_keys.into_iter().unzip();
         let rows: Vec<(String, String, Vec<u8>, String)> = sqlx::query_as(
@@ -163,7 +162,7 @@ async fn run_batch(
         .await?;
         for (scope, key, fingerprint, json) in rows {
             let outcome = batch::stored_outcome(&json).map_err(corrupt)?;
-            seen.insert(
+            loaded.idempotency.insert(
                 (scope, key),
                 StoredIdempotency {
                     fingerprint,
@@ -172,7 +171,8 @@ async fn run_batch(
             );
         }
     }
-    let (changes, replies) = batch::decide(envelopes, balances, seen, now, || EntryId(new_id(now)));
+    load_game_rows(&mut tx, &plan.usage_keys, &plan.dedup_keys, &mut loaded).await?;
+    let (changes, replies) = batch::decide(envelopes, loaded, now, || EntryId(new_id(now)));
     if !changes.entries.is_empty() {
         let entries = &changes.entries;
         let (from_owner, from_kind, from_id) = key_columns(entries.iter().map(|entry| &entry.from));
@@ -268,6 +268,145 @@ async fn run_batch(
         .execute(&mut *tx)
         .await?;
     }
+    write_game_rows(&mut tx, &changes).await?;
     tx.commit().await?;
     Ok(replies)
+}
+
+/// The usage counters and dedup keys a batch's credits read.
+async fn load_game_rows(
+    tx: &mut PgConnection,
+    usage_keys: &[UsageKey],
+    dedup_keys: &[DedupKey],
+    loaded: &mut Loaded,
+) -> Result<(), sqlx::Error> {
+    if !usage_keys.is_empty() {
+        // One user's usage rows always come through that user's lane; the lock only guards
+        // against other writers of the same rows (the unbatched benchmark path).
+        let rows: Vec<(Uuid, String, String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT u.user_id, u.action, u.period, u.actions, u.quantity_milli, u.grams
+             FROM usage u
+             JOIN UNNEST($1::uuid[], $2::text[], $3::text[]) AS k(user_id, action, period)
+               ON u.user_id = k.user_id AND u.action = k.action AND u.period = k.period
+             ORDER BY u.user_id, u.action, u.period
+             FOR UPDATE OF u",
+        )
+        .bind(
+            usage_keys
+                .iter()
+                .map(|key| key.user_id.uuid())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            usage_keys
+                .iter()
+                .map(|key| key.action.clone())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            usage_keys
+                .iter()
+                .map(|key| key.period.clone())
+                .collect::<Vec<_>>(),
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        for (user_id, action, period, actions, quantity_milli, grams) in rows {
+            let key = UsageKey {
+                user_id: UserId(user_id),
+                action,
+                period,
+            };
+            let actions = u32::try_from(actions).unwrap_or(0);
+            loaded.usage.push((
+                key,
+                crate::model::usage_from_row(actions, quantity_milli, grams),
+            ));
+        }
+    }
+    if !dedup_keys.is_empty() {
+        let found: Vec<String> =
+            sqlx::query_scalar("SELECT dedup_key FROM dedup_keys WHERE dedup_key = ANY($1)")
+                .bind(
+                    dedup_keys
+                        .iter()
+                        .map(|key| key.as_str().to_string())
+                        .collect::<Vec<_>>(),
+                )
+                .fetch_all(&mut *tx)
+                .await?;
+        loaded.dedup = found.into_iter().map(DedupKey::from_stored).collect();
+    }
+    Ok(())
+}
+
+/// Balls, usage counters and dedup keys a batch made: one statement each.
+async fn write_game_rows(tx: &mut PgConnection, changes: &ChangeSet) -> Result<(), sqlx::Error> {
+    if !changes.balls.is_empty() {
+        let balls = &changes.balls;
+        sqlx::query(
+            "INSERT INTO balls (user_id, ball_id, grams, ripens_at_ms, expires_at_ms, partner_id, action,
+                                methodology, methodology_version, created_at_ms)
+             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[], $4::int8[], $5::int8[], $6::uuid[],
+                                  $7::text[], $8::text[], $9::int8[], $10::int8[])",
+        )
+        .bind(balls.iter().map(|ball| ball.user_id.uuid()).collect::<Vec<_>>())
+        .bind(balls.iter().map(|ball| ball.ball_id.uuid()).collect::<Vec<_>>())
+        .bind(balls.iter().map(|ball| ball.grams.as_i64()).collect::<Vec<_>>())
+        .bind(balls.iter().map(|ball| ball.ripens_at.millis()).collect::<Vec<_>>())
+        .bind(balls.iter().map(|ball| ball.expires_at.millis()).collect::<Vec<_>>())
+        .bind(balls.iter().map(|ball| ball.partner_id.uuid()).collect::<Vec<_>>())
+        .bind(balls.iter().map(|ball| ball.action.clone()).collect::<Vec<_>>())
+        .bind(balls.iter().map(|ball| ball.methodology.clone()).collect::<Vec<_>>())
+        .bind(balls.iter().map(|ball| i64::from(ball.methodology_version)).collect::<Vec<_>>())
+        .bind(balls.iter().map(|ball| ball.created_at.millis()).collect::<Vec<_>>())
+        .execute(&mut *tx)
+        .await?;
+    }
+    if !changes.usage.is_empty() {
+        let usage = &changes.usage;
+        sqlx::query(
+            "INSERT INTO usage (user_id, action, period, actions, quantity_milli, grams)
+             SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::int8[])
+             ON CONFLICT (user_id, action, period) DO UPDATE
+             SET actions = EXCLUDED.actions, quantity_milli = EXCLUDED.quantity_milli, grams = EXCLUDED.grams",
+        )
+        .bind(usage.iter().map(|(key, _)| key.user_id.uuid()).collect::<Vec<_>>())
+        .bind(usage.iter().map(|(key, _)| key.action.clone()).collect::<Vec<_>>())
+        .bind(usage.iter().map(|(key, _)| key.period.clone()).collect::<Vec<_>>())
+        .bind(usage.iter().map(|(_, usage)| i64::from(usage.actions)).collect::<Vec<_>>())
+        .bind(usage.iter().map(|(_, usage)| i64::try_from(usage.quantity_milli).unwrap_or(i64::MAX)).collect::<Vec<_>>())
+        .bind(usage.iter().map(|(_, usage)| usage.grams.as_i64()).collect::<Vec<_>>())
+        .execute(&mut *tx)
+        .await?;
+    }
+    if !changes.dedup.is_empty() {
+        let created_at = changes
+            .entries
+            .first()
+            .map(|entry| entry.at.millis())
+            .unwrap_or(0);
+        sqlx::query(
+            "INSERT INTO dedup_keys (dedup_key, user_id, created_at_ms)
+             SELECT key, user_id, $3 FROM UNNEST($1::text[], $2::uuid[]) AS d(key, user_id)",
+        )
+        .bind(
+            changes
+                .dedup
+                .iter()
+                .map(|(key, _)| key.as_str().to_string())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            changes
+                .dedup
+                .iter()
+                .map(|(_, user_id)| user_id.uuid())
+                .collect::<Vec<_>>(),
+        )
+        .bind(created_at)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
 }

@@ -4,15 +4,21 @@
 //! throughput, and a synchronous connection on its own thread avoids a thread hop per query.
 
 mod checkpoint;
+mod partners;
 mod writer;
 
 use crate::batch::Reply;
 use crate::error::{CommandError, StoreError};
-use crate::model::{self, Envelope, Executed, JournalRow, NewUser, OperatorKey, User};
+use crate::model::{
+    self, BallState, Envelope, Executed, JournalRow, NewUser, OperatorKey, Partner, PartnerKey,
+    User,
+};
 use crate::writer::{Lanes, WriterOptions};
 use crate::{Backend, Progress, Store};
 use async_trait::async_trait;
-use openforest_core::{Account, Audit, AuditReport, Clock, Grams, Timestamp, UserId};
+use openforest_core::{
+    Account, Audit, AuditReport, Clock, Grams, Outcome, PartnerId, Timestamp, UserId,
+};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OptionalExtension, params};
 use rusqlite_migration::{M, Migrations};
@@ -36,9 +42,12 @@ pub struct SqliteStore {
 }
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!(
-        "../../migrations/sqlite/0001_foundation.sql"
-    ))])
+    Migrations::new(vec![
+        M::up(include_str!("../../migrations/sqlite/0001_foundation.sql")),
+        M::up(include_str!(
+            "../../migrations/sqlite/0002_partners_and_balls.sql"
+        )),
+    ])
 }
 
 /// Every connection: WAL so readers never block the writer, FULL sync so a commit is on disk
@@ -377,6 +386,117 @@ impl Store for SqliteStore {
             Ok(Grams::new(u64::try_from(grams.unwrap_or(0)).unwrap_or(0)))
         })
         .await
+    }
+
+    async fn balls(&self, user_id: UserId, limit: u32) -> Result<Vec<BallState>, StoreError> {
+        self.with_conn(move |conn| partners::balls(conn, user_id, limit))
+            .await
+    }
+
+    async fn idempotent_outcome(
+        &self,
+        scope: &str,
+        key: &str,
+    ) -> Result<Option<Outcome>, StoreError> {
+        let (scope, key) = (scope.to_string(), key.to_string());
+        self.with_conn(move |conn| partners::idempotent_outcome(conn, &scope, &key))
+            .await
+    }
+
+    async fn create_partner(&self, partner: &Partner) -> Result<(), StoreError> {
+        let partner = partner.clone();
+        self.with_conn(move |conn| partners::create_partner(conn, &partner))
+            .await
+    }
+
+    async fn partner(&self, partner_id: PartnerId) -> Result<Option<Partner>, StoreError> {
+        self.with_conn(move |conn| partners::partner(conn, partner_id))
+            .await
+    }
+
+    async fn partners(&self) -> Result<Vec<Partner>, StoreError> {
+        self.with_conn(|conn| partners::partners(conn)).await
+    }
+
+    async fn set_partner_disabled(
+        &self,
+        partner_id: PartnerId,
+        at: Option<Timestamp>,
+    ) -> Result<bool, StoreError> {
+        self.with_conn(move |conn| partners::set_partner_disabled(conn, partner_id, at))
+            .await
+    }
+
+    async fn add_partner_key(&self, key: &PartnerKey) -> Result<(), StoreError> {
+        let key = key.clone();
+        self.with_conn(move |conn| partners::add_partner_key(conn, &key))
+            .await
+    }
+
+    async fn revoke_partner_key(
+        &self,
+        partner_id: PartnerId,
+        key_id: &str,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let key_id = key_id.to_string();
+        self.with_conn(move |conn| partners::revoke_partner_key(conn, partner_id, &key_id, at))
+            .await
+    }
+
+    async fn partner_keys(&self, partner_id: PartnerId) -> Result<Vec<PartnerKey>, StoreError> {
+        self.with_conn(move |conn| partners::partner_keys(conn, partner_id))
+            .await
+    }
+
+    async fn partner_key(&self, key_id: &str) -> Result<Option<(PartnerKey, Partner)>, StoreError> {
+        let key_id = key_id.to_string();
+        self.with_conn(move |conn| partners::partner_key(conn, &key_id))
+            .await
+    }
+
+    async fn link_partner(
+        &self,
+        user_id: UserId,
+        partner_id: PartnerId,
+        partner_user_id: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let partner_user_id = partner_user_id.to_string();
+        self.with_conn(move |conn| {
+            partners::link_partner(conn, user_id, partner_id, &partner_user_id, at)
+        })
+        .await
+    }
+
+    async fn unlink_partner(
+        &self,
+        user_id: UserId,
+        partner_id: PartnerId,
+    ) -> Result<bool, StoreError> {
+        self.with_conn(move |conn| partners::unlink_partner(conn, user_id, partner_id))
+            .await
+    }
+
+    async fn linked_user(
+        &self,
+        partner_id: PartnerId,
+        partner_user_id: &str,
+    ) -> Result<Option<UserId>, StoreError> {
+        let partner_user_id = partner_user_id.to_string();
+        self.with_conn(move |conn| partners::linked_user(conn, partner_id, &partner_user_id))
+            .await
+    }
+
+    async fn user_links(&self, user_id: UserId) -> Result<Vec<(PartnerId, String)>, StoreError> {
+        self.with_conn(move |conn| partners::user_links(conn, user_id))
+            .await
+    }
+
+    async fn server_secret(&self, name: &str, len: usize) -> Result<Vec<u8>, StoreError> {
+        let name = name.to_string();
+        self.with_conn(move |conn| partners::server_secret(conn, &name, len))
+            .await
     }
 
     async fn audit(&self, progress: Progress) -> Result<AuditReport, StoreError> {

@@ -1,14 +1,13 @@
 //! The SQLite writer thread: drains its lane in batches and applies each batch in one
 //! `BEGIN IMMEDIATE` transaction.
 
-use crate::batch::{self, Reply, StoredIdempotency};
+use crate::batch::{self, ChangeSet, Loaded, Reply, StoredIdempotency};
 use crate::error::CommandError;
 use crate::model::Envelope;
 use crate::new_id;
 use crate::writer::{Job, observe_batch};
 use openforest_core::{Clock, EntryId, Timestamp};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::mpsc;
@@ -74,7 +73,16 @@ pub(super) fn run_batch(
 ) -> rusqlite::Result<Vec<Reply>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let plan = batch::plan(envelopes);
-    let mut balances = Vec::with_capacity(plan.accounts.len());
+    let loaded = load(&tx, plan)?;
+    let (changes, replies) = batch::decide(envelopes, loaded, now, || EntryId(new_id(now)));
+    write(&tx, &changes)?;
+    tx.commit()?;
+    Ok(replies)
+}
+
+/// Reads every row the batch's commands name.
+fn load(tx: &rusqlite::Transaction<'_>, plan: batch::Plan) -> rusqlite::Result<Loaded> {
+    let mut loaded = Loaded::default();
     {
         let mut select = tx.prepare_cached(
             "SELECT grams FROM balances WHERE owner_id = ?1 AND kind = ?2 AND account_id = ?3",
@@ -87,11 +95,10 @@ pub(super) fn run_batch(
                 })
                 .optional()?;
             if let Some(grams) = grams {
-                balances.push((account, grams));
+                loaded.balances.push((account, grams));
             }
         }
     }
-    let mut seen = HashMap::new();
     {
         let mut select = tx.prepare_cached(
             "SELECT fingerprint, outcome FROM idempotency WHERE scope = ?1 AND key = ?2",
@@ -102,7 +109,7 @@ pub(super) fn run_batch(
                 .optional()?;
             if let Some((fingerprint, json)) = stored {
                 let outcome = batch::stored_outcome(&json).map_err(corrupt)?;
-                seen.insert(
+                loaded.idempotency.insert(
                     (scope, key),
                     StoredIdempotency {
                         fingerprint,
@@ -112,7 +119,36 @@ pub(super) fn run_batch(
             }
         }
     }
-    let (changes, replies) = batch::decide(envelopes, balances, seen, now, || EntryId(new_id(now)));
+    {
+        let mut select = tx.prepare_cached(
+            "SELECT actions, quantity_milli, grams FROM usage WHERE user_id = ?1 AND action = ?2 AND period = ?3",
+        )?;
+        for key in plan.usage_keys {
+            let row: Option<(u32, i64, i64)> = select
+                .query_row(params![key.user_id.uuid(), key.action, key.period], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                })
+                .optional()?;
+            if let Some((actions, quantity_milli, grams)) = row {
+                loaded.usage.push((
+                    key,
+                    crate::model::usage_from_row(actions, quantity_milli, grams),
+                ));
+            }
+        }
+    }
+    {
+        let mut select = tx.prepare_cached("SELECT 1 FROM dedup_keys WHERE dedup_key = ?1")?;
+        for key in plan.dedup_keys {
+            if select.exists(params![key.as_str()])? {
+                loaded.dedup.push(key);
+            }
+        }
+    }
+    Ok(loaded)
+}
+
+fn write(tx: &rusqlite::Transaction<'_>, changes: &ChangeSet) -> rusqlite::Result<()> {
     {
         let mut insert = tx.prepare_cached(
             "INSERT INTO journal (user_id, entry_id, at_ms, kind, from_owner, from_kind, from_id,
@@ -163,6 +199,50 @@ pub(super) fn run_batch(
             ])?;
         }
     }
-    tx.commit()?;
-    Ok(replies)
+    let mut insert_ball = tx.prepare_cached(
+        "INSERT INTO balls (user_id, ball_id, grams, ripens_at_ms, expires_at_ms, partner_id, action,
+                            methodology, methodology_version, created_at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?;
+    for ball in &changes.balls {
+        insert_ball.execute(params![
+            ball.user_id.uuid(),
+            ball.ball_id.uuid(),
+            ball.grams.as_i64(),
+            ball.ripens_at.millis(),
+            ball.expires_at.millis(),
+            ball.partner_id.uuid(),
+            ball.action,
+            ball.methodology,
+            ball.methodology_version,
+            ball.created_at.millis(),
+        ])?;
+    }
+    let mut upsert_usage = tx.prepare_cached(
+        "INSERT INTO usage (user_id, action, period, actions, quantity_milli, grams) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (user_id, action, period) DO UPDATE
+         SET actions = excluded.actions, quantity_milli = excluded.quantity_milli, grams = excluded.grams",
+    )?;
+    for (key, usage) in &changes.usage {
+        upsert_usage.execute(params![
+            key.user_id.uuid(),
+            key.action,
+            key.period,
+            usage.actions,
+            i64::try_from(usage.quantity_milli).unwrap_or(i64::MAX),
+            usage.grams.as_i64(),
+        ])?;
+    }
+    let mut insert_dedup = tx.prepare_cached(
+        "INSERT INTO dedup_keys (dedup_key, user_id, created_at_ms) VALUES (?1, ?2, ?3)",
+    )?;
+    for (key, user_id) in &changes.dedup {
+        let created_at = changes
+            .entries
+            .first()
+            .map(|entry| entry.at.millis())
+            .unwrap_or(0);
+        insert_dedup.execute(params![key.as_str(), user_id.uuid(), created_at])?;
+    }
+    Ok(())
 }

@@ -1,0 +1,78 @@
+//! What a writer batch reads and changes besides balances: per-user usage of each action type
+//! (for caps), household dedup keys, and the balls it makes. The store loads the rows a batch
+//! names, commands change them here, and the store writes back what changed.
+
+use crate::ball::Ball;
+use crate::book::Book;
+use crate::ids::UserId;
+use crate::methodology::{DedupKey, Usage};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// One user's usage of one action type in one local period (`2026-11-24` or `2026-11`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UsageKey {
+    pub user_id: UserId,
+    pub action: String,
+    pub period: String,
+}
+
+#[derive(Debug, Default)]
+pub struct BatchState {
+    pub book: Book,
+    usage: HashMap<UsageKey, Usage>,
+    usage_changed: BTreeMap<UsageKey, Usage>,
+    dedup_seen: HashSet<DedupKey>,
+    dedup_new: Vec<(DedupKey, UserId)>,
+    balls_new: Vec<Ball>,
+}
+
+impl BatchState {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records stored usage before the batch runs. Keys not loaded count as unused.
+    pub fn load_usage(&mut self, key: UsageKey, usage: Usage) {
+        self.usage.insert(key, usage);
+    }
+
+    /// Records a dedup key the store already holds.
+    pub fn load_dedup(&mut self, key: DedupKey) {
+        self.dedup_seen.insert(key);
+    }
+
+    pub fn usage(&self, key: &UsageKey) -> Usage {
+        self.usage.get(key).copied().unwrap_or_default()
+    }
+
+    pub fn set_usage(&mut self, key: UsageKey, usage: Usage) {
+        self.usage.insert(key.clone(), usage);
+        self.usage_changed.insert(key, usage);
+    }
+
+    pub fn is_deduplicated(&self, key: &DedupKey) -> bool {
+        self.dedup_seen.contains(key)
+    }
+
+    pub fn add_dedup(&mut self, key: DedupKey, user_id: UserId) {
+        self.dedup_seen.insert(key.clone());
+        self.dedup_new.push((key, user_id));
+    }
+
+    pub fn add_ball(&mut self, ball: Ball) {
+        self.balls_new.push(ball);
+    }
+
+    /// Usage rows to write, with their final values.
+    pub fn usage_changed(&self) -> impl Iterator<Item = (&UsageKey, &Usage)> {
+        self.usage_changed.iter()
+    }
+
+    pub fn dedup_new(&self) -> &[(DedupKey, UserId)] {
+        &self.dedup_new
+    }
+
+    pub fn balls_new(&self) -> &[Ball] {
+        &self.balls_new
+    }
+}
