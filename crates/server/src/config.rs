@@ -16,6 +16,12 @@ pub struct Config {
     pub database_url: String,
     /// Log filter in `tracing` syntax.
     pub log: String,
+    /// The operator's IANA time zone: local days, months and the morning ripening follow it.
+    pub timezone: String,
+    /// Local time at which "next morning" balls ripen (`HH:MM`).
+    pub ripening_time: String,
+    /// The methodology: a preset name (`classic`, `transport-km`) or a path to a TOML file.
+    pub methodology: String,
     pub http: HttpConfig,
     pub auth: AuthConfig,
     pub writer: WriterOptions,
@@ -42,6 +48,9 @@ impl Default for Config {
             data_dir: PathBuf::from("openforest-data"),
             database_url: String::new(),
             log: "info".into(),
+            timezone: "UTC".into(),
+            ripening_time: "07:00".into(),
+            methodology: "classic".into(),
             http: HttpConfig::default(),
             auth: AuthConfig::default(),
             writer: WriterOptions::default(),
@@ -65,7 +74,59 @@ impl Default for AuthConfig {
     }
 }
 
+/// The settings that turn reported actions into balls, checked once at start.
+#[derive(Clone, Debug)]
+pub struct EnergySettings {
+    pub methodology: std::sync::Arc<openforest_core::Methodology>,
+    /// The methodology's action rules by key, shared with the writer's credits.
+    pub rules: std::sync::Arc<
+        std::collections::HashMap<String, std::sync::Arc<openforest_core::methodology::ActionRule>>,
+    >,
+    pub timezone: openforest_core::methodology::Tz,
+    pub ripening_time: chrono::NaiveTime,
+}
+
 impl Config {
+    /// Loads the methodology and parses the time settings; errors name the key at fault.
+    pub fn energy(&self) -> anyhow::Result<EnergySettings> {
+        use openforest_core::methodology::{parse_local_time, parse_timezone};
+        let timezone =
+            parse_timezone(&self.timezone).map_err(|err| anyhow::anyhow!("timezone: {err}"))?;
+        let ripening_time = parse_local_time(&self.ripening_time)
+            .map_err(|err| anyhow::anyhow!("ripening_time: {err}"))?;
+        let methodology = match openforest_core::Methodology::preset(&self.methodology) {
+            Some(preset) => preset,
+            None => {
+                let text = std::fs::read_to_string(&self.methodology).map_err(|err| {
+                    anyhow::anyhow!(
+                        "methodology: {:?} is neither a preset ({}) nor a readable file: {err}",
+                        self.methodology,
+                        openforest_core::Methodology::preset_names().join(", ")
+                    )
+                })?;
+                openforest_core::Methodology::parse(&text).map_err(|err| {
+                    anyhow::anyhow!("methodology file {}: {err}", self.methodology)
+                })?
+            }
+        };
+        let rules = methodology
+            .actions()
+            .iter()
+            .map(|rule| {
+                (
+                    rule.key().as_str().to_string(),
+                    std::sync::Arc::new(rule.clone()),
+                )
+            })
+            .collect();
+        Ok(EnergySettings {
+            rules: std::sync::Arc::new(rules),
+            methodology: std::sync::Arc::new(methodology),
+            timezone,
+            ripening_time,
+        })
+    }
+
     /// The database to open: the configured URL, or SQLite under the data directory.
     pub fn database_url(&self) -> String {
         if self.database_url.trim().is_empty() {
@@ -96,6 +157,16 @@ database_url = ""
 
 # Log filter (tracing syntax), e.g. "info" or "openforest_server=debug,info".
 log = "info"
+
+# The operator's IANA time zone: daily and monthly caps and the morning ripening follow it.
+timezone = "UTC"
+
+# Local time at which energy from yesterday's actions ripens (the 7 a.m. harvest).
+ripening_time = "07:00"
+
+# How actions become grams: a preset ("classic" or "transport-km", see GET /v1/methodology)
+# or the path of your own methodology TOML file. Invalid files stop the start with the line.
+methodology = "classic"
 
 [http]
 # Largest request body accepted, in bytes; larger ones get 413 problem+json.

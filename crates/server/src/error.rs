@@ -37,6 +37,13 @@ pub enum ApiError {
     Unauthorized(&'static str),
     #[error("{0}")]
     Forbidden(&'static str),
+    #[error("{detail}")]
+    SignatureRejected {
+        detail: String,
+        field: Option<String>,
+    },
+    #[error("{detail}")]
+    ForbiddenField { field: &'static str, detail: String },
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("this path does not take that method")]
@@ -77,7 +84,8 @@ impl ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(_) | ApiError::ForbiddenField { .. } => StatusCode::FORBIDDEN,
+            ApiError::SignatureRejected { .. } => StatusCode::UNAUTHORIZED,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } | ApiError::IdempotencyConflict => StatusCode::CONFLICT,
@@ -94,7 +102,8 @@ impl ApiError {
             ApiError::UnsupportedMediaType => "unsupported-media-type",
             ApiError::PayloadTooLarge { .. } => "payload-too-large",
             ApiError::Unauthorized(_) => "unauthorized",
-            ApiError::Forbidden(_) => "forbidden",
+            ApiError::Forbidden(_) | ApiError::ForbiddenField { .. } => "forbidden",
+            ApiError::SignatureRejected { .. } => "signature-rejected",
             ApiError::NotFound(_) => "not-found",
             ApiError::MethodNotAllowed => "method-not-allowed",
             ApiError::Conflict { .. } => "conflict",
@@ -110,6 +119,8 @@ impl ApiError {
         match self {
             ApiError::InvalidField { field, .. } => Some(field.clone()),
             ApiError::Conflict { field, .. } => Some((*field).to_string()),
+            ApiError::SignatureRejected { field, .. } => field.clone(),
+            ApiError::ForbiddenField { field, .. } => Some((*field).to_string()),
             _ => None,
         }
     }
@@ -152,7 +163,11 @@ impl From<StoreError> for ApiError {
         match err {
             StoreError::Conflict(what) => ApiError::Conflict {
                 what,
-                field: if what == "handle" { "handle" } else { "name" },
+                field: match what {
+                    "handle" => "handle",
+                    "key id" => "key_id",
+                    _ => "name",
+                },
             },
             other => ApiError::Internal(other.to_string()),
         }

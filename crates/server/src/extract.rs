@@ -51,23 +51,28 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                     detail: other.body_text(),
                 },
             })?;
-        let body_sha256 = Sha256::digest(&bytes).into();
-        let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
-        let value = serde_path_to_error::deserialize(deserializer).map_err(|err| {
-            let field = err.path().to_string();
-            let inner = err.into_inner();
-            match inner.classify() {
-                Category::Data => ApiError::invalid(
-                    if field == "." { String::new() } else { field },
-                    inner.to_string(),
-                ),
-                Category::Syntax | Category::Eof | Category::Io => ApiError::MalformedJson {
-                    detail: format!("the body is not valid JSON: {inner}"),
-                },
-            }
-        })?;
-        Ok(ApiJson { value, body_sha256 })
+        parse_json(&bytes)
     }
+}
+
+/// Parses a JSON body field by field, naming the field at fault.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<ApiJson<T>, ApiError> {
+    let body_sha256 = Sha256::digest(bytes).into();
+    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(deserializer).map_err(|err| {
+        let field = err.path().to_string();
+        let inner = err.into_inner();
+        match inner.classify() {
+            Category::Data => ApiError::invalid(
+                if field == "." { String::new() } else { field },
+                inner.to_string(),
+            ),
+            Category::Syntax | Category::Eof | Category::Io => ApiError::MalformedJson {
+                detail: format!("the body is not valid JSON: {inner}"),
+            },
+        }
+    })?;
+    Ok(ApiJson { value, body_sha256 })
 }
 
 /// The body limit in force, put into request extensions so the 413 problem can name it.

@@ -6,6 +6,8 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod partner_auth;
+pub mod pseudonym;
 pub mod routes;
 pub mod state;
 
@@ -45,6 +47,8 @@ use utoipa_axum::routes;
         (name = "users", description = "Accounts, sessions and the signed-in user"),
         (name = "operator", description = "Calls from the operator's own backend"),
         (name = "admin", description = "The operator's staff"),
+        (name = "partners", description = "Signed reports of low-carbon actions (HTTP Message Signatures, RFC 9421, Ed25519)"),
+        (name = "public", description = "Anyone"),
         (name = "operations", description = "Health and readiness")
     )
 )]
@@ -76,6 +80,24 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::sessions::operator_session))
         .routes(routes!(routes::me::me))
         .routes(routes!(routes::admin::grant))
+        .routes(routes!(routes::me::link_partner, routes::me::partner_links))
+        .routes(routes!(routes::me::unlink_partner))
+        .routes(routes!(routes::me::balls))
+        .routes(routes!(routes::methodology::active))
+        .routes(routes!(
+            routes::partners_admin::create_partner,
+            routes::partners_admin::list_partners
+        ))
+        .routes(routes!(
+            routes::partners_admin::add_key,
+            routes::partners_admin::list_keys
+        ))
+        .routes(routes!(routes::partners_admin::revoke_key))
+        .routes(routes!(routes::partners_admin::disable))
+        .routes(routes!(routes::partners_admin::enable))
+        .routes(routes!(routes::partner::report_action))
+        .routes(routes!(routes::partner::report_batch))
+        .routes(routes!(routes::partner::lookup_action))
 }
 
 /// The OpenAPI document, generated from the handlers.
@@ -179,11 +201,19 @@ impl Application {
         let listener = tokio::net::TcpListener::bind(&config.listen)
             .await
             .map_err(|err| anyhow::anyhow!("cannot listen on {}: {err}", config.listen))?;
+        let energy = config.energy()?;
+        let link_secret = store
+            .server_secret("partner-link-hmac", 32)
+            .await
+            .map_err(|err| anyhow::anyhow!("reading the partner link secret: {err}"))?;
         let state = AppState {
             store: store.clone(),
             clock,
             config: Arc::new(config),
             metrics: metrics_handle(),
+            energy,
+            link_secret: Arc::new(link_secret),
+            replay: Arc::new(partner_auth::ReplayCache::default()),
         };
         Ok(Application {
             listener,

@@ -1,6 +1,8 @@
-//! What every handler can reach: the store, the clock and the configuration.
+//! What every handler can reach: the store, the clock, the configuration and the settings
+//! derived from it at start.
 
-use crate::config::Config;
+use crate::config::{Config, EnergySettings};
+use crate::partner_auth::ReplayCache;
 use openforest_core::Clock;
 use openforest_store::Store;
 use std::sync::Arc;
@@ -11,4 +13,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub config: Arc<Config>,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    pub energy: EnergySettings,
+    /// The key behind partners' pairwise pseudonymous user ids (kept in the database).
+    pub link_secret: Arc<Vec<u8>>,
+    pub replay: Arc<ReplayCache>,
 }

@@ -16,7 +16,8 @@ use std::sync::Arc;
 
 pub use error::{CommandError, StoreError};
 pub use model::{
-    BallState, Envelope, Executed, IdempotencyKey, NewUser, OperatorKey, Partner, PartnerKey, User,
+    BallState, Envelope, Executed, IdempotencyKey, LinkStatus, NewUser, OperatorKey, Partner,
+    PartnerKey, User,
 };
 pub use writer::WriterOptions;
 
@@ -101,7 +102,7 @@ pub trait Store: Send + Sync {
         &self,
         scope: &str,
         key: &str,
-    ) -> Result<Option<Outcome>, StoreError>;
+    ) -> Result<Option<(Vec<u8>, Outcome)>, StoreError>;
 
     async fn create_partner(&self, partner: &Partner) -> Result<(), StoreError>;
     async fn partner(&self, partner_id: PartnerId) -> Result<Option<Partner>, StoreError>;
@@ -143,7 +144,7 @@ pub trait Store: Send + Sync {
         &self,
         partner_id: PartnerId,
         partner_user_id: &str,
-    ) -> Result<Option<UserId>, StoreError>;
+    ) -> Result<LinkStatus, StoreError>;
     async fn user_links(&self, user_id: UserId) -> Result<Vec<(PartnerId, String)>, StoreError>;
 
     /// A named server secret, made (`len` random bytes) and kept on first use.

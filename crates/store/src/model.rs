@@ -163,3 +163,12 @@ pub struct BallState {
     pub ball: openforest_core::Ball,
     pub remaining: openforest_core::Grams,
 }
+
+/// What a partner's pseudonymous user id stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkStatus {
+    Linked(UserId),
+    /// The user linked this partner once and withdrew consent.
+    Withdrawn,
+    Unknown,
+}

@@ -7,4 +7,5 @@ mod support;
 
 mod api;
 mod ledger;
+mod partners;
 mod process;

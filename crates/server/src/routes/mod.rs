@@ -3,6 +3,9 @@
 pub mod admin;
 pub mod health;
 pub mod me;
+pub mod methodology;
+pub mod partner;
+pub mod partners_admin;
 pub mod sessions;
 
 use openforest_core::Timestamp;

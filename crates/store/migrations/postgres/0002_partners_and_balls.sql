@@ -19,12 +19,14 @@ CREATE TABLE partner_keys (
     revoked_at_ms BIGINT
 );
 
--- A user's consent to be credited by a partner, under a pairwise pseudonymous id.
+-- A user's consent to be credited by a partner, under a pairwise pseudonymous id. Withdrawn
+-- consent is marked, not deleted, so a partner is told "withdrawn" rather than "unknown".
 CREATE TABLE partner_links (
     partner_id      UUID NOT NULL,
     partner_user_id TEXT NOT NULL,
     user_id         UUID NOT NULL,
     created_at_ms   BIGINT NOT NULL,
+    unlinked_at_ms  BIGINT,
     PRIMARY KEY (partner_id, partner_user_id)
 );
 
@@ -33,6 +35,7 @@ CREATE TABLE user_partner_links (
     partner_id      UUID NOT NULL,
     partner_user_id TEXT NOT NULL,
     created_at_ms   BIGINT NOT NULL,
+    unlinked_at_ms  BIGINT,
     PRIMARY KEY (user_id, partner_id)
 );
 

@@ -5,6 +5,7 @@ mod partners;
 mod writer;
 
 use crate::error::{CommandError, StoreError};
+use crate::model::LinkStatus;
 use crate::model::{
     self, BallState, Envelope, Executed, JournalRow, NewUser, OperatorKey, Partner, PartnerKey,
     User,
@@ -362,7 +363,7 @@ impl Store for PostgresStore {
         &self,
         scope: &str,
         key: &str,
-    ) -> Result<Option<Outcome>, StoreError> {
+    ) -> Result<Option<(Vec<u8>, Outcome)>, StoreError> {
         partners::idempotent_outcome(&self.pool, scope, key).await
     }
 
@@ -422,14 +423,14 @@ impl Store for PostgresStore {
         user_id: UserId,
         partner_id: PartnerId,
     ) -> Result<bool, StoreError> {
-        partners::unlink_partner(&self.pool, user_id, partner_id).await
+        partners::unlink_partner(&self.pool, user_id, partner_id, self.clock.now()).await
     }
 
     async fn linked_user(
         &self,
         partner_id: PartnerId,
         partner_user_id: &str,
-    ) -> Result<Option<UserId>, StoreError> {
+    ) -> Result<LinkStatus, StoreError> {
         partners::linked_user(&self.pool, partner_id, partner_user_id).await
     }
 

@@ -2,7 +2,7 @@
 
 use crate::batch;
 use crate::error::StoreError;
-use crate::model::{BallState, Partner, PartnerKey};
+use crate::model::{BallState, LinkStatus, Partner, PartnerKey};
 use openforest_core::{AccountKind, Ball, BallId, Grams, Outcome, PartnerId, Timestamp, UserId};
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
@@ -171,7 +171,7 @@ pub(super) async fn link_partner(
     let mut tx = pool.begin().await?;
     sqlx::query(
         "INSERT INTO user_partner_links (user_id, partner_id, partner_user_id, created_at_ms)
-         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+         VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, partner_id) DO UPDATE SET unlinked_at_ms = NULL",
     )
     .bind(user_id.uuid())
     .bind(partner_id.uuid())
@@ -181,7 +181,7 @@ pub(super) async fn link_partner(
     .await?;
     sqlx::query(
         "INSERT INTO partner_links (partner_id, partner_user_id, user_id, created_at_ms)
-         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+         VALUES ($1, $2, $3, $4) ON CONFLICT (partner_id, partner_user_id) DO UPDATE SET unlinked_at_ms = NULL",
     )
     .bind(partner_id.uuid())
     .bind(partner_user_id)
@@ -197,37 +197,46 @@ pub(super) async fn unlink_partner(
     pool: &PgPool,
     user_id: UserId,
     partner_id: PartnerId,
+    at: Timestamp,
 ) -> Result<bool, StoreError> {
     let mut tx = pool.begin().await?;
-    let removed =
-        sqlx::query("DELETE FROM user_partner_links WHERE user_id = $1 AND partner_id = $2")
-            .bind(user_id.uuid())
-            .bind(partner_id.uuid())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-    sqlx::query("DELETE FROM partner_links WHERE partner_id = $2 AND user_id = $1")
+    let withdrawn = sqlx::query(
+        "UPDATE user_partner_links SET unlinked_at_ms = $3
+         WHERE user_id = $1 AND partner_id = $2 AND unlinked_at_ms IS NULL",
+    )
+    .bind(user_id.uuid())
+    .bind(partner_id.uuid())
+    .bind(at.millis())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    sqlx::query("UPDATE partner_links SET unlinked_at_ms = $3 WHERE partner_id = $2 AND user_id = $1 AND unlinked_at_ms IS NULL")
         .bind(user_id.uuid())
         .bind(partner_id.uuid())
+        .bind(at.millis())
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok(removed > 0)
+    Ok(withdrawn > 0)
 }
 
 pub(super) async fn linked_user(
     pool: &PgPool,
     partner_id: PartnerId,
     partner_user_id: &str,
-) -> Result<Option<UserId>, StoreError> {
-    let user: Option<uuid::Uuid> = sqlx::query_scalar(
-        "SELECT user_id FROM partner_links WHERE partner_id = $1 AND partner_user_id = $2",
+) -> Result<LinkStatus, StoreError> {
+    let row: Option<(uuid::Uuid, Option<i64>)> = sqlx::query_as(
+        "SELECT user_id, unlinked_at_ms FROM partner_links WHERE partner_id = $1 AND partner_user_id = $2",
     )
     .bind(partner_id.uuid())
     .bind(partner_user_id)
     .fetch_optional(pool)
     .await?;
-    Ok(user.map(UserId))
+    Ok(match row {
+        Some((user_id, None)) => LinkStatus::Linked(UserId(user_id)),
+        Some((_, Some(_))) => LinkStatus::Withdrawn,
+        None => LinkStatus::Unknown,
+    })
 }
 
 pub(super) async fn user_links(
@@ -235,7 +244,8 @@ pub(super) async fn user_links(
     user_id: UserId,
 ) -> Result<Vec<(PartnerId, String)>, StoreError> {
     let rows: Vec<(uuid::Uuid, String)> = sqlx::query_as(
-        "SELECT partner_id, partner_user_id FROM user_partner_links WHERE user_id = $1 ORDER BY created_at_ms",
+        "SELECT partner_id, partner_user_id FROM user_partner_links
+         WHERE user_id = $1 AND unlinked_at_ms IS NULL ORDER BY created_at_ms",
     )
     .bind(user_id.uuid())
     .fetch_all(pool)
@@ -269,15 +279,21 @@ pub(super) async fn idempotent_outcome(
     pool: &PgPool,
     scope: &str,
     key: &str,
-) -> Result<Option<Outcome>, StoreError> {
-    let json: Option<String> =
-        sqlx::query_scalar("SELECT outcome FROM idempotency WHERE scope = $1 AND key = $2")
-            .bind(scope)
-            .bind(key)
-            .fetch_optional(pool)
-            .await?;
-    json.map(|json| batch::stored_outcome(&json).map_err(StoreError::Database))
-        .transpose()
+) -> Result<Option<(Vec<u8>, Outcome)>, StoreError> {
+    let row: Option<(Vec<u8>, String)> = sqlx::query_as(
+        "SELECT fingerprint, outcome FROM idempotency WHERE scope = $1 AND key = $2",
+    )
+    .bind(scope)
+    .bind(key)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|(fingerprint, json)| {
+        Ok((
+            fingerprint,
+            batch::stored_outcome(&json).map_err(StoreError::Database)?,
+        ))
+    })
+    .transpose()
 }
 
 pub(super) async fn balls(

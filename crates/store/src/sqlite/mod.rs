@@ -9,6 +9,7 @@ mod writer;
 
 use crate::batch::Reply;
 use crate::error::{CommandError, StoreError};
+use crate::model::LinkStatus;
 use crate::model::{
     self, BallState, Envelope, Executed, JournalRow, NewUser, OperatorKey, Partner, PartnerKey,
     User,
@@ -397,7 +398,7 @@ impl Store for SqliteStore {
         &self,
         scope: &str,
         key: &str,
-    ) -> Result<Option<Outcome>, StoreError> {
+    ) -> Result<Option<(Vec<u8>, Outcome)>, StoreError> {
         let (scope, key) = (scope.to_string(), key.to_string());
         self.with_conn(move |conn| partners::idempotent_outcome(conn, &scope, &key))
             .await
@@ -474,7 +475,8 @@ impl Store for SqliteStore {
         user_id: UserId,
         partner_id: PartnerId,
     ) -> Result<bool, StoreError> {
-        self.with_conn(move |conn| partners::unlink_partner(conn, user_id, partner_id))
+        let now = self.clock.now();
+        self.with_conn(move |conn| partners::unlink_partner(conn, user_id, partner_id, now))
             .await
     }
 
@@ -482,7 +484,7 @@ impl Store for SqliteStore {
         &self,
         partner_id: PartnerId,
         partner_user_id: &str,
-    ) -> Result<Option<UserId>, StoreError> {
+    ) -> Result<LinkStatus, StoreError> {
         let partner_user_id = partner_user_id.to_string();
         self.with_conn(move |conn| partners::linked_user(conn, partner_id, &partner_user_id))
             .await

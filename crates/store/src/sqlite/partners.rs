@@ -2,7 +2,7 @@
 
 use crate::batch;
 use crate::error::StoreError;
-use crate::model::{BallState, Partner, PartnerKey};
+use crate::model::{BallState, LinkStatus, Partner, PartnerKey};
 use openforest_core::{Ball, BallId, Grams, Outcome, PartnerId, Timestamp, UserId};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use uuid::Uuid;
@@ -179,7 +179,7 @@ pub(super) fn link_partner(
     ])?;
     tx.prepare_cached(
         "INSERT INTO partner_links (partner_id, partner_user_id, user_id, created_at_ms)
-         VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+         VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO UPDATE SET unlinked_at_ms = NULL",
     )?
     .execute(params![
         partner_id.uuid(),
@@ -195,31 +195,39 @@ pub(super) fn unlink_partner(
     conn: &mut Connection,
     user_id: UserId,
     partner_id: PartnerId,
+    at: Timestamp,
 ) -> Result<bool, StoreError> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let removed = tx
-        .prepare_cached("DELETE FROM user_partner_links WHERE user_id = ?1 AND partner_id = ?2")?
-        .execute(params![user_id.uuid(), partner_id.uuid()])?;
-    tx.prepare_cached("DELETE FROM partner_links WHERE partner_id = ?2 AND user_id = ?1")?
-        .execute(params![user_id.uuid(), partner_id.uuid()])?;
+    let withdrawn = tx
+        .prepare_cached(
+            "UPDATE user_partner_links SET unlinked_at_ms = ?3
+             WHERE user_id = ?1 AND partner_id = ?2 AND unlinked_at_ms IS NULL",
+        )?
+        .execute(params![user_id.uuid(), partner_id.uuid(), at.millis()])?;
+    tx.prepare_cached(
+        "UPDATE partner_links SET unlinked_at_ms = ?3 WHERE partner_id = ?2 AND user_id = ?1 AND unlinked_at_ms IS NULL",
+    )?
+    .execute(params![user_id.uuid(), partner_id.uuid(), at.millis()])?;
     tx.commit()?;
-    Ok(removed > 0)
+    Ok(withdrawn > 0)
 }
 
 pub(super) fn linked_user(
     conn: &Connection,
     partner_id: PartnerId,
     partner_user_id: &str,
-) -> Result<Option<UserId>, StoreError> {
-    Ok(conn
+) -> Result<LinkStatus, StoreError> {
+    let row: Option<(Uuid, Option<i64>)> = conn
         .prepare_cached(
-            "SELECT user_id FROM partner_links WHERE partner_id = ?1 AND partner_user_id = ?2",
+            "SELECT user_id, unlinked_at_ms FROM partner_links WHERE partner_id = ?1 AND partner_user_id = ?2",
         )?
-        .query_row(params![partner_id.uuid(), partner_user_id], |row| {
-            row.get(0)
-        })
-        .optional()?
-        .map(UserId))
+        .query_row(params![partner_id.uuid(), partner_user_id], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    Ok(match row {
+        Some((user_id, None)) => LinkStatus::Linked(UserId(user_id)),
+        Some((_, Some(_))) => LinkStatus::Withdrawn,
+        None => LinkStatus::Unknown,
+    })
 }
 
 pub(super) fn user_links(
@@ -227,7 +235,8 @@ pub(super) fn user_links(
     user_id: UserId,
 ) -> Result<Vec<(PartnerId, String)>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT partner_id, partner_user_id FROM user_partner_links WHERE user_id = ?1 ORDER BY created_at_ms",
+        "SELECT partner_id, partner_user_id FROM user_partner_links
+         WHERE user_id = ?1 AND unlinked_at_ms IS NULL ORDER BY created_at_ms",
     )?;
     Ok(stmt
         .query_map(params![user_id.uuid()], |row| {
@@ -255,13 +264,20 @@ pub(super) fn idempotent_outcome(
     conn: &Connection,
     scope: &str,
     key: &str,
-) -> Result<Option<Outcome>, StoreError> {
-    let json: Option<String> = conn
-        .prepare_cached("SELECT outcome FROM idempotency WHERE scope = ?1 AND key = ?2")?
-        .query_row(params![scope, key], |row| row.get(0))
+) -> Result<Option<(Vec<u8>, Outcome)>, StoreError> {
+    let row: Option<(Vec<u8>, String)> = conn
+        .prepare_cached(
+            "SELECT fingerprint, outcome FROM idempotency WHERE scope = ?1 AND key = ?2",
+        )?
+        .query_row(params![scope, key], |row| Ok((row.get(0)?, row.get(1)?)))
         .optional()?;
-    json.map(|json| batch::stored_outcome(&json).map_err(StoreError::Database))
-        .transpose()
+    row.map(|(fingerprint, json)| {
+        Ok((
+            fingerprint,
+            batch::stored_outcome(&json).map_err(StoreError::Database)?,
+        ))
+    })
+    .transpose()
 }
 
 pub(super) fn balls(

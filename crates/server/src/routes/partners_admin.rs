@@ -1,0 +1,263 @@
+//! Admin management of partners: create with allowed action types, register and revoke
+//! Ed25519 keys (rotation with overlap: add the new key, then revoke the old), disable.
+
+use crate::auth::CurrentAdmin;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::ApiJson;
+use crate::routes::rfc3339;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use openforest_client::signature::{KeyId, VerifyingKey};
+use openforest_core::PartnerId;
+use openforest_store::{Partner, PartnerKey};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPartner {
+    /// 1 to 100 characters, unique.
+    pub name: String,
+    /// Methodology action keys the partner may report.
+    pub allowed_actions: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PartnerView {
+    pub partner_id: Uuid,
+    pub name: String,
+    pub allowed_actions: Vec<String>,
+    pub disabled: bool,
+    pub created_at: String,
+}
+
+impl From<&Partner> for PartnerView {
+    fn from(partner: &Partner) -> Self {
+        PartnerView {
+            partner_id: partner.partner_id.uuid(),
+            name: partner.name.clone(),
+            allowed_actions: partner.allowed_actions.clone(),
+            disabled: partner.disabled_at.is_some(),
+            created_at: rfc3339(partner.created_at),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPartnerKey {
+    /// The id the partner's signatures name in `keyid` (1 to 128 visible ASCII characters).
+    pub key_id: String,
+    /// The Ed25519 public key: 32 bytes in standard base64, or a PEM public key.
+    pub public_key: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PartnerKeyView {
+    pub key_id: String,
+    pub public_key: String,
+    pub created_at: String,
+    pub revoked_at: Option<String>,
+}
+
+impl From<&PartnerKey> for PartnerKeyView {
+    fn from(key: &PartnerKey) -> Self {
+        PartnerKeyView {
+            key_id: key.key_id.clone(),
+            public_key: key.public_key.clone(),
+            created_at: rfc3339(key.created_at),
+            revoked_at: key.revoked_at.map(rfc3339),
+        }
+    }
+}
+
+async fn existing_partner(state: &AppState, partner_id: Uuid) -> ApiResult<Partner> {
+    state
+        .store
+        .partner(PartnerId(partner_id))
+        .await?
+        .ok_or(ApiError::NotFound("partner"))
+}
+
+/// Creates a partner allowed to report the given action types.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/partners",
+    tag = "admin",
+    request_body = NewPartner,
+    security(("session" = [])),
+    responses(
+        (status = 201, body = PartnerView),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn create_partner(
+    State(state): State<AppState>,
+    _admin: CurrentAdmin,
+    body: ApiJson<NewPartner>,
+) -> ApiResult<(StatusCode, Json<PartnerView>)> {
+    let request = body.value;
+    let name = request.name.trim().to_string();
+    if !(1..=100).contains(&name.chars().count()) {
+        return Err(ApiError::invalid(
+            "name",
+            "a partner's name has 1 to 100 characters",
+        ));
+    }
+    if request.allowed_actions.is_empty() {
+        return Err(ApiError::invalid(
+            "allowed_actions",
+            "name at least one action type",
+        ));
+    }
+    for (index, action) in request.allowed_actions.iter().enumerate() {
+        if !state.energy.rules.contains_key(action) {
+            return Err(ApiError::invalid(
+                format!("allowed_actions[{index}]"),
+                format!("the methodology has no action {action:?}"),
+            ));
+        }
+    }
+    let partner = Partner {
+        partner_id: PartnerId(openforest_store::new_id(state.clock.now())),
+        name,
+        allowed_actions: request.allowed_actions,
+        disabled_at: None,
+        created_at: state.clock.now(),
+    };
+    state.store.create_partner(&partner).await?;
+    Ok((StatusCode::CREATED, Json((&partner).into())))
+}
+
+/// Every partner.
+#[utoipa::path(get, path = "/v1/admin/partners", tag = "admin", security(("session" = [])),
+    responses((status = 200, body = Vec<PartnerView>)))]
+pub async fn list_partners(
+    State(state): State<AppState>,
+    _admin: CurrentAdmin,
+) -> ApiResult<Json<Vec<PartnerView>>> {
+    Ok(Json(
+        state
+            .store
+            .partners()
+            .await?
+            .iter()
+            .map(PartnerView::from)
+            .collect(),
+    ))
+}
+
+/// Registers a public key for the partner's signatures.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/partners/{partner_id}/keys",
+    tag = "admin",
+    request_body = NewPartnerKey,
+    params(("partner_id" = Uuid, Path)),
+    security(("session" = [])),
+    responses(
+        (status = 201, body = PartnerKeyView),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn add_key(
+    State(state): State<AppState>,
+    _admin: CurrentAdmin,
+    Path(partner_id): Path<Uuid>,
+    body: ApiJson<NewPartnerKey>,
+) -> ApiResult<(StatusCode, Json<PartnerKeyView>)> {
+    let partner = existing_partner(&state, partner_id).await?;
+    let request = body.value;
+    let key_id =
+        KeyId::parse(&request.key_id).map_err(|reason| ApiError::invalid("key_id", reason))?;
+    let public_key = VerifyingKey::parse(&request.public_key)
+        .map_err(|err| ApiError::invalid("public_key", err.to_string()))?;
+    let key = PartnerKey {
+        key_id: key_id.as_str().to_string(),
+        partner_id: partner.partner_id,
+        public_key: public_key.to_base64(),
+        created_at: state.clock.now(),
+        revoked_at: None,
+    };
+    state.store.add_partner_key(&key).await?;
+    Ok((StatusCode::CREATED, Json((&key).into())))
+}
+
+/// The partner's keys, revoked ones included.
+#[utoipa::path(get, path = "/v1/admin/partners/{partner_id}/keys", tag = "admin",
+    params(("partner_id" = Uuid, Path)), security(("session" = [])),
+    responses((status = 200, body = Vec<PartnerKeyView>), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn list_keys(
+    State(state): State<AppState>,
+    _admin: CurrentAdmin,
+    Path(partner_id): Path<Uuid>,
+) -> ApiResult<Json<Vec<PartnerKeyView>>> {
+    let partner = existing_partner(&state, partner_id).await?;
+    let keys = state.store.partner_keys(partner.partner_id).await?;
+    Ok(Json(keys.iter().map(PartnerKeyView::from).collect()))
+}
+
+/// Revokes a key at once: signatures made with it are refused from now on.
+#[utoipa::path(delete, path = "/v1/admin/partners/{partner_id}/keys/{key_id}", tag = "admin",
+    params(("partner_id" = Uuid, Path), ("key_id" = String, Path)), security(("session" = [])),
+    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn revoke_key(
+    State(state): State<AppState>,
+    _admin: CurrentAdmin,
+    Path((partner_id, key_id)): Path<(Uuid, String)>,
+) -> ApiResult<StatusCode> {
+    let revoked = state
+        .store
+        .revoke_partner_key(PartnerId(partner_id), &key_id, state.clock.now())
+        .await?;
+    if !revoked {
+        return Err(ApiError::NotFound("active key of this partner"));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn set_disabled(
+    state: &AppState,
+    partner_id: Uuid,
+    disabled: bool,
+) -> ApiResult<Json<PartnerView>> {
+    let at = disabled.then(|| state.clock.now());
+    if !state
+        .store
+        .set_partner_disabled(PartnerId(partner_id), at)
+        .await?
+    {
+        return Err(ApiError::NotFound("partner"));
+    }
+    Ok(Json((&existing_partner(state, partner_id).await?).into()))
+}
+
+/// Disables a partner at once: its requests are refused until it is enabled again.
+#[utoipa::path(post, path = "/v1/admin/partners/{partner_id}/disable", tag = "admin",
+    params(("partner_id" = Uuid, Path)), security(("session" = [])),
+    responses((status = 200, body = PartnerView), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn disable(
+    State(state): State<AppState>,
+    _admin: CurrentAdmin,
+    Path(partner_id): Path<Uuid>,
+) -> ApiResult<Json<PartnerView>> {
+    set_disabled(&state, partner_id, true).await
+}
+
+/// Enables a disabled partner again.
+#[utoipa::path(post, path = "/v1/admin/partners/{partner_id}/enable", tag = "admin",
+    params(("partner_id" = Uuid, Path)), security(("session" = [])),
+    responses((status = 200, body = PartnerView), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn enable(
+    State(state): State<AppState>,
+    _admin: CurrentAdmin,
+    Path(partner_id): Path<Uuid>,
+) -> ApiResult<Json<PartnerView>> {
+    set_disabled(&state, partner_id, false).await
+}
