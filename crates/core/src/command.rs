@@ -7,7 +7,7 @@ use crate::clock::Timestamp;
 use crate::credit::{Credit, CreditedBall};
 use crate::entry::{Entry, EntryKind};
 use crate::grams::Grams;
-use crate::ids::{EntryId, PartnerId, UserId};
+use crate::ids::{BallId, EntryId, PartnerId, UserId};
 use crate::methodology::{CapApplied, DedupKey};
 use crate::state::{BatchState, UsageKey};
 use serde::{Deserialize, Serialize};
@@ -34,11 +34,20 @@ pub struct Transfer {
     pub grams: Grams,
 }
 
+/// Moves what a ball still holds to the expired account, once its time has come.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Expire {
+    pub user_id: UserId,
+    pub ball_id: BallId,
+    pub expires_at: Timestamp,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
     Grant(Grant),
     Transfer(Transfer),
     Credit(Box<Credit>),
+    Expire(Expire),
 }
 
 /// What a command did. Stored with its idempotency key so a replay answers the same.
@@ -67,6 +76,11 @@ pub enum Outcome {
         methodology: String,
         methodology_version: u32,
     },
+    /// What a ball still held when it expired (0 when it was already empty).
+    Expired {
+        ball_id: BallId,
+        grams: Grams,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
@@ -85,6 +99,7 @@ impl Command {
             Command::Grant(grant) => grant.user_id,
             Command::Transfer(transfer) => transfer.user_id,
             Command::Credit(credit) => credit.user_id,
+            Command::Expire(expire) => expire.user_id,
         }
     }
 
@@ -97,6 +112,10 @@ impl Command {
             }],
             Command::Transfer(transfer) => vec![transfer.from, transfer.to],
             Command::Credit(_) => Vec::new(),
+            Command::Expire(expire) => vec![Account::Ball {
+                user_id: expire.user_id,
+                ball_id: expire.ball_id,
+            }],
         }
     }
 
@@ -128,6 +147,7 @@ impl Command {
             Command::Grant(grant) => decide_grant(grant, &mut state.book, at, entry_id),
             Command::Transfer(transfer) => decide_transfer(transfer, &mut state.book, at, entry_id),
             Command::Credit(credit) => credit.decide(state, at, entry_id),
+            Command::Expire(expire) => decide_expire(expire, &mut state.book, at, entry_id),
         }
     }
 }
@@ -169,6 +189,44 @@ fn decide_grant(
         grams: grant.grams,
         wallet_grams: book.balance(&wallet),
     };
+    Ok((outcome, vec![entry]))
+}
+
+fn decide_expire(
+    expire: &Expire,
+    book: &mut Book,
+    at: Timestamp,
+    entry_id: EntryId,
+) -> Result<(Outcome, Vec<Entry>), Rejection> {
+    if at < expire.expires_at {
+        return Err(Rejection::Invalid {
+            field: "expires_at",
+            reason: "a ball cannot expire before its time".into(),
+        });
+    }
+    let ball = Account::Ball {
+        user_id: expire.user_id,
+        ball_id: expire.ball_id,
+    };
+    let grams = book.balance(&ball);
+    let outcome = Outcome::Expired {
+        ball_id: expire.ball_id,
+        grams,
+    };
+    if grams == Grams::ZERO {
+        return Ok((outcome, Vec::new()));
+    }
+    let entry = Entry {
+        entry_id,
+        user_id: expire.user_id,
+        at,
+        kind: EntryKind::Expire,
+        from: ball,
+        to: Account::Expired,
+        grams,
+        reference: None,
+    };
+    book.post(std::slice::from_ref(&entry))?;
     Ok((outcome, vec![entry]))
 }
 

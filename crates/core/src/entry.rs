@@ -17,10 +17,17 @@ pub enum EntryKind {
     Transfer = 2,
     /// A partner's reported action credited as a ball: partner issuance → ball.
     Action = 3,
+    /// Uncollected energy of a ball 72 h after ripening: ball → expired.
+    Expire = 4,
 }
 
 impl EntryKind {
-    pub const ALL: [EntryKind; 3] = [EntryKind::Grant, EntryKind::Transfer, EntryKind::Action];
+    pub const ALL: [EntryKind; 4] = [
+        EntryKind::Grant,
+        EntryKind::Transfer,
+        EntryKind::Action,
+        EntryKind::Expire,
+    ];
 
     pub fn code(self) -> i16 {
         self as i16
@@ -35,6 +42,7 @@ impl EntryKind {
             EntryKind::Grant => "grant",
             EntryKind::Transfer => "transfer",
             EntryKind::Action => "action",
+            EntryKind::Expire => "expire",
         }
     }
 
@@ -45,6 +53,7 @@ impl EntryKind {
             EntryKind::Grant => from == AccountKind::Issuance && to == AccountKind::Wallet,
             EntryKind::Transfer => from.is_holding() && to.is_holding(),
             EntryKind::Action => from == AccountKind::Issuance && to == AccountKind::Ball,
+            EntryKind::Expire => from == AccountKind::Ball && to == AccountKind::Expired,
         }
     }
 }

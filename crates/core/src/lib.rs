@@ -20,7 +20,7 @@ pub use audit::{Audit, AuditProblem, AuditReport};
 pub use ball::Ball;
 pub use book::{Book, LedgerError};
 pub use clock::{Clock, ManualClock, Timestamp};
-pub use command::{Command, Grant, Outcome, Rejection, Transfer};
+pub use command::{Command, Expire, Grant, Outcome, Rejection, Transfer};
 pub use credit::{Credit, CreditedBall};
 pub use entry::{Entry, EntryKind};
 pub use grams::Grams;

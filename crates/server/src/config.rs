@@ -24,7 +24,23 @@ pub struct Config {
     pub methodology: String,
     pub http: HttpConfig,
     pub auth: AuthConfig,
+    pub jobs: JobsConfig,
     pub writer: WriterOptions,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobsConfig {
+    /// How often uncollected balls past their expiry are expired.
+    pub expiry_interval_seconds: u64,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        JobsConfig {
+            expiry_interval_seconds: 60,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,6 +69,7 @@ impl Default for Config {
             methodology: "classic".into(),
             http: HttpConfig::default(),
             auth: AuthConfig::default(),
+            jobs: JobsConfig::default(),
             writer: WriterOptions::default(),
         }
     }
@@ -175,6 +192,10 @@ body_limit_bytes = 262144
 [auth]
 # How long a session token stays valid.
 session_ttl_hours = 720
+
+[jobs]
+# How often balls 72 hours past ripening give their uncollected energy to "expired".
+expiry_interval_seconds = 60
 
 [writer]
 # Commands the group-commit writer applies in one transaction at most.

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod jobs;
 pub mod partner_auth;
 pub mod pseudonym;
 pub mod routes;
@@ -189,6 +190,8 @@ pub struct Application {
     listener: tokio::net::TcpListener,
     router: Router,
     store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    expiry_interval: std::time::Duration,
 }
 
 impl Application {
@@ -202,13 +205,15 @@ impl Application {
             .await
             .map_err(|err| anyhow::anyhow!("cannot listen on {}: {err}", config.listen))?;
         let energy = config.energy()?;
+        let expiry_interval =
+            std::time::Duration::from_secs(config.jobs.expiry_interval_seconds.max(1));
         let link_secret = store
             .server_secret("partner-link-hmac", 32)
             .await
             .map_err(|err| anyhow::anyhow!("reading the partner link secret: {err}"))?;
         let state = AppState {
             store: store.clone(),
-            clock,
+            clock: clock.clone(),
             config: Arc::new(config),
             metrics: metrics_handle(),
             energy,
@@ -219,6 +224,8 @@ impl Application {
             listener,
             router: router(state),
             store,
+            clock,
+            expiry_interval,
         })
     }
 
@@ -232,10 +239,14 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.router)
+        let expiry =
+            jobs::spawn_expiry(self.store.clone(), self.clock.clone(), self.expiry_interval);
+        let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
-            .await?;
+            .await;
+        expiry.abort();
         self.store.shutdown().await;
+        served?;
         Ok(())
     }
 }

@@ -11,7 +11,7 @@ pub mod sqlite;
 pub mod writer;
 
 use async_trait::async_trait;
-use openforest_core::{AuditReport, Clock, Grams, Outcome, PartnerId, Timestamp, UserId};
+use openforest_core::{AuditReport, BallId, Clock, Grams, Outcome, PartnerId, Timestamp, UserId};
 use std::sync::Arc;
 
 pub use error::{CommandError, StoreError};
@@ -96,6 +96,14 @@ pub trait Store: Send + Sync {
 
     /// The user's balls, newest first, with the grams each still holds.
     async fn balls(&self, user_id: UserId, limit: u32) -> Result<Vec<BallState>, StoreError>;
+
+    /// Balls whose time is up but which still hold energy, oldest first: `(user, ball,
+    /// expires_at)`.
+    async fn due_balls(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<(UserId, BallId, Timestamp)>, StoreError>;
 
     /// The outcome stored with an idempotency key (a partner's `out_biz_no`), if any.
     async fn idempotent_outcome(

@@ -592,7 +592,51 @@ async fn the_methodology_is_public_with_its_sources(app: TestApp) {
     app.stop().await;
 }
 
+async fn energy_expires_72_hours_after_ripening_as_a_journal_entry(app: TestApp) {
+    let admin = app.admin().await;
+    let metro_co = partner(&app, &admin, "metro", &["metro_ride"]).await;
+    let (token, ana) = linked_user(&app, "ana", &metro_co).await;
+    let credit = json_of(
+        metro_co.report(&app, &metro("ride-1", &ana)).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let expires_at =
+        chrono::DateTime::parse_from_rfc3339(credit["ball"]["expires_at"].as_str().unwrap())
+            .unwrap();
+    let clock: Arc<dyn openforest_core::Clock> = app.clock.clone();
+    app.advance(expires_at.timestamp_millis() - app.now().millis() - 1);
+    let early = openforest_server::jobs::expire_due_balls(&app.store, &clock)
+        .await
+        .unwrap();
+    assert_eq!(early.balls, 0, "a ball lives until its expiry instant");
+    app.advance(1);
+    let run = openforest_server::jobs::expire_due_balls(&app.store, &clock)
+        .await
+        .unwrap();
+    assert_eq!((run.balls, run.grams), (1, 52));
+    let again = openforest_server::jobs::expire_due_balls(&app.store, &clock)
+        .await
+        .unwrap();
+    assert_eq!(again.balls, 0, "expiry happens once");
+    let balls = json_of(app.get("/v1/me/balls", Some(&token)).await, StatusCode::OK).await;
+    assert_eq!(balls[0]["state"], "expired");
+    assert_eq!(balls[0]["remaining_grams"], 0);
+    assert_eq!(balls[0]["grams"], 52, "the ball's history stays");
+    let audit = assert_ledger_sound(&app).await;
+    assert_eq!(
+        (audit.issued_grams, audit.held_grams, audit.expired_grams),
+        (52, 0, 52)
+    );
+    assert_eq!(
+        audit.entries, 2,
+        "the credit and the expiry, both journal entries"
+    );
+    app.stop().await;
+}
+
 crate::on_both_backends!(
+    energy_expires_72_hours_after_ripening_as_a_journal_entry,
     a_reported_action_becomes_a_ball_that_ripens_at_seven_the_next_morning,
     the_same_out_biz_no_answers_the_same_and_another_report_conflicts,
     metro_rides_beyond_five_a_day_are_credited_nothing_and_the_cap_is_named,
@@ -605,3 +649,45 @@ crate::on_both_backends!(
     a_batch_judges_each_report_on_its_own,
     the_methodology_is_public_with_its_sources,
 );
+
+/// The server runs expiry in the background: no operator action needed.
+async fn the_server_expires_due_balls_by_itself(backend: crate::support::Backend) {
+    let Some(app) =
+        TestApp::spawn_with(backend, |config| config.jobs.expiry_interval_seconds = 1).await
+    else {
+        return;
+    };
+    let admin = app.admin().await;
+    let metro_co = partner(&app, &admin, "metro", &["metro_ride"]).await;
+    let (token, ana) = linked_user(&app, "ana", &metro_co).await;
+    json_of(
+        metro_co.report(&app, &metro("ride-1", &ana)).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    app.advance(5 * 24 * 3_600_000);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let balls = json_of(app.get("/v1/me/balls", Some(&token)).await, StatusCode::OK).await;
+        if balls[0]["remaining_grams"] == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the expiry job did not run: {balls}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(assert_ledger_sound(&app).await.expired_grams, 52);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_expires_due_balls_by_itself_on_sqlite() {
+    the_server_expires_due_balls_by_itself(crate::support::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_expires_due_balls_by_itself_on_postgres() {
+    the_server_expires_due_balls_by_itself(crate::support::Backend::Postgres).await;
+}

@@ -53,6 +53,9 @@ CREATE TABLE balls (
     PRIMARY KEY (user_id, ball_id)
 );
 
+-- The expiry job finds due balls by time.
+CREATE INDEX balls_expires_at ON balls (expires_at_ms);
+
 -- What each user was credited per action type and local day ("2026-11-24") or month ("2026-11").
 CREATE TABLE usage (
     user_id        UUID NOT NULL,

@@ -14,6 +14,7 @@ use crate::writer::{Lanes, WriterOptions};
 use crate::{Backend, Progress, Store};
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
+use openforest_core::BallId;
 use openforest_core::{
     Account, Audit, AuditReport, Clock, Grams, Outcome, PartnerId, Timestamp, UserId,
 };
@@ -357,6 +358,14 @@ impl Store for PostgresStore {
 
     async fn balls(&self, user_id: UserId, limit: u32) -> Result<Vec<BallState>, StoreError> {
         partners::balls(&self.pool, user_id, limit).await
+    }
+
+    async fn due_balls(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<(UserId, BallId, Timestamp)>, StoreError> {
+        partners::due_balls(&self.pool, now, limit).await
     }
 
     async fn idempotent_outcome(

@@ -338,3 +338,27 @@ pub(super) async fn balls(
         })
         .collect()
 }
+
+pub(super) async fn due_balls(
+    pool: &PgPool,
+    now: Timestamp,
+    limit: u32,
+) -> Result<Vec<(UserId, BallId, Timestamp)>, StoreError> {
+    let rows: Vec<(uuid::Uuid, uuid::Uuid, i64)> = sqlx::query_as(
+        "SELECT b.user_id, b.ball_id, b.expires_at_ms FROM balls b
+         JOIN balances bal ON bal.owner_id = b.user_id AND bal.kind = $2 AND bal.account_id = b.ball_id
+         WHERE b.expires_at_ms <= $1 AND bal.grams > 0
+         ORDER BY b.expires_at_ms LIMIT $3",
+    )
+    .bind(now.millis())
+    .bind(AccountKind::Ball.code())
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(user_id, ball_id, expires_at)| {
+            (UserId(user_id), BallId(ball_id), Timestamp(expires_at))
+        })
+        .collect())
+}

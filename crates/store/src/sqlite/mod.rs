@@ -17,6 +17,7 @@ use crate::model::{
 use crate::writer::{Lanes, WriterOptions};
 use crate::{Backend, Progress, Store};
 use async_trait::async_trait;
+use openforest_core::BallId;
 use openforest_core::{
     Account, Audit, AuditReport, Clock, Grams, Outcome, PartnerId, Timestamp, UserId,
 };
@@ -391,6 +392,15 @@ impl Store for SqliteStore {
 
     async fn balls(&self, user_id: UserId, limit: u32) -> Result<Vec<BallState>, StoreError> {
         self.with_conn(move |conn| partners::balls(conn, user_id, limit))
+            .await
+    }
+
+    async fn due_balls(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<(UserId, BallId, Timestamp)>, StoreError> {
+        self.with_conn(move |conn| partners::due_balls(conn, now, limit))
             .await
     }
 

@@ -318,3 +318,31 @@ pub(super) fn balls(
     )?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
+
+pub(super) fn due_balls(
+    conn: &Connection,
+    now: Timestamp,
+    limit: u32,
+) -> Result<Vec<(UserId, BallId, Timestamp)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT b.user_id, b.ball_id, b.expires_at_ms FROM balls b
+         JOIN balances bal ON bal.owner_id = b.user_id AND bal.kind = ?2 AND bal.account_id = b.ball_id
+         WHERE b.expires_at_ms <= ?1 AND bal.grams > 0
+         ORDER BY b.expires_at_ms LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(
+        params![
+            now.millis(),
+            openforest_core::AccountKind::Ball.code(),
+            limit
+        ],
+        |row| {
+            Ok((
+                UserId(row.get(0)?),
+                BallId(row.get(1)?),
+                Timestamp(row.get(2)?),
+            ))
+        },
+    )?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}

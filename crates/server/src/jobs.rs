@@ -1,0 +1,85 @@
+//! Background jobs. Expiry: balls 72 h past ripening give what they still hold to the expired
+//! account, through the writer like every other movement (a journal entry, never a delete).
+
+use futures_util::future::join_all;
+use openforest_core::{Clock, Command, Expire, Grams, Outcome};
+use openforest_store::{CommandError, Envelope, Store, StoreError};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Balls expired per round; a round repeats while it finds a full page.
+const EXPIRY_PAGE: u32 = 1_000;
+
+/// What one expiry run did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExpiryRun {
+    pub balls: u64,
+    pub grams: u64,
+}
+
+/// Expires every ball that is due now. Stops early, to retry at the next tick, when the writer
+/// is busy or a round makes no progress.
+pub async fn expire_due_balls(
+    store: &Arc<dyn Store>,
+    clock: &Arc<dyn Clock>,
+) -> Result<ExpiryRun, StoreError> {
+    let mut run = ExpiryRun::default();
+    loop {
+        let due = store.due_balls(clock.now(), EXPIRY_PAGE).await?;
+        let page_was_full = due.len() == EXPIRY_PAGE as usize;
+        let expiries = due.into_iter().map(|(user_id, ball_id, expires_at)| {
+            store.execute(Envelope::new(Command::Expire(Expire {
+                user_id,
+                ball_id,
+                expires_at,
+            })))
+        });
+        let mut progress = false;
+        for result in join_all(expiries).await {
+            match result {
+                Ok(executed) => {
+                    if let Outcome::Expired { grams, .. } = executed.outcome
+                        && grams > Grams::ZERO
+                    {
+                        run.balls += 1;
+                        run.grams += grams.get();
+                        progress = true;
+                    }
+                }
+                Err(CommandError::Overloaded | CommandError::ShuttingDown) => return Ok(run),
+                Err(err) => {
+                    tracing::warn!(error = %err, "a ball could not expire; retrying at the next run")
+                }
+            }
+        }
+        if !page_was_full || !progress {
+            return Ok(run);
+        }
+    }
+}
+
+/// Runs expiry every `interval` until aborted.
+pub fn spawn_expiry(
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    interval: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            match expire_due_balls(&store, &clock).await {
+                Ok(run) if run.balls > 0 => {
+                    tracing::info!(
+                        balls = run.balls,
+                        grams = run.grams,
+                        "expired uncollected energy"
+                    );
+                }
+                Ok(_) => {}
+                Err(err) => tracing::warn!(error = %err, "expiry run failed"),
+            }
+        }
+    })
+}
