@@ -25,7 +25,26 @@ pub struct Config {
     pub http: HttpConfig,
     pub auth: AuthConfig,
     pub jobs: JobsConfig,
+    pub partners: PartnersConfig,
     pub writer: WriterOptions,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PartnersConfig {
+    /// Signed requests each partner may send per second, sustained (beyond: 429).
+    pub requests_per_second: u32,
+    /// Requests a partner may send at once above the sustained rate.
+    pub burst: u32,
+}
+
+impl Default for PartnersConfig {
+    fn default() -> Self {
+        PartnersConfig {
+            requests_per_second: 2_000,
+            burst: 4_000,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,6 +89,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             auth: AuthConfig::default(),
             jobs: JobsConfig::default(),
+            partners: PartnersConfig::default(),
             writer: WriterOptions::default(),
         }
     }
@@ -196,6 +216,12 @@ session_ttl_hours = 720
 [jobs]
 # How often balls 72 hours past ripening give their uncollected energy to "expired".
 expiry_interval_seconds = 60
+
+[partners]
+# Signed requests each partner may send per second, and in a burst above that; beyond them the
+# partner gets 429 with Retry-After. A batch of 1,000 actions is one request.
+requests_per_second = 2000
+burst = 4000
 
 [writer]
 # Commands the group-commit writer applies in one transaction at most.

@@ -59,6 +59,8 @@ pub enum ApiError {
     IdempotencyConflict,
     #[error("the server is busy; retry after a second")]
     Overloaded,
+    #[error("too many requests from this partner; retry after {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
     #[error("the server is shutting down; retry shortly")]
     ShuttingDown,
     #[error("internal error")]
@@ -90,6 +92,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } | ApiError::IdempotencyConflict => StatusCode::CONFLICT,
             ApiError::Overloaded | ApiError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -110,6 +113,7 @@ impl ApiError {
             ApiError::InsufficientEnergy(_) => "insufficient-energy",
             ApiError::IdempotencyConflict => "idempotency-conflict",
             ApiError::Overloaded => "overloaded",
+            ApiError::RateLimited { .. } => "rate-limited",
             ApiError::ShuttingDown => "shutting-down",
             ApiError::Internal(_) => "internal",
         }
@@ -142,7 +146,11 @@ impl IntoResponse for ApiError {
         if let ApiError::Internal(cause) = &self {
             tracing::error!(%cause, "internal error");
         }
-        let retry_after = matches!(self, ApiError::Overloaded | ApiError::ShuttingDown);
+        let retry_after = match &self {
+            ApiError::Overloaded | ApiError::ShuttingDown => Some(1),
+            ApiError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        };
         let status = self.status();
         let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
         let mut response = (status, body).into_response();
@@ -151,8 +159,8 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if retry_after {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        if let Some(seconds) = retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
         }
         response
     }

@@ -205,6 +205,7 @@ impl Application {
             .await
             .map_err(|err| anyhow::anyhow!("cannot listen on {}: {err}", config.listen))?;
         let energy = config.energy()?;
+        let config_partners = config.partners.clone();
         let expiry_interval =
             std::time::Duration::from_secs(config.jobs.expiry_interval_seconds.max(1));
         let link_secret = store
@@ -219,6 +220,10 @@ impl Application {
             energy,
             link_secret: Arc::new(link_secret),
             replay: Arc::new(partner_auth::ReplayCache::default()),
+            rate_limits: Arc::new(partner_auth::PartnerRateLimits::new(
+                config_partners.requests_per_second,
+                config_partners.burst,
+            )),
         };
         Ok(Application {
             listener,

@@ -55,6 +55,37 @@ impl ReplayCache {
     }
 }
 
+type KeyedLimiter = governor::RateLimiter<
+    PartnerId,
+    governor::state::keyed::DashMapStateStore<PartnerId>,
+    governor::clock::DefaultClock,
+>;
+
+/// Per-partner request budgets (a token bucket each): a partner that floods gets 429 with
+/// Retry-After and does not slow the others.
+pub struct PartnerRateLimits(KeyedLimiter);
+
+impl PartnerRateLimits {
+    pub fn new(requests_per_second: u32, burst: u32) -> PartnerRateLimits {
+        let rate = std::num::NonZeroU32::new(requests_per_second.max(1))
+            .unwrap_or(std::num::NonZeroU32::MIN);
+        let burst = std::num::NonZeroU32::new(burst.max(1)).unwrap_or(std::num::NonZeroU32::MIN);
+        PartnerRateLimits(governor::RateLimiter::keyed(
+            governor::Quota::per_second(rate).allow_burst(burst),
+        ))
+    }
+
+    pub fn check(&self, partner_id: PartnerId) -> Result<(), ApiError> {
+        use governor::clock::Clock as _;
+        self.0.check_key(&partner_id).map_err(|not_until| {
+            let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
+            ApiError::RateLimited {
+                retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+            }
+        })
+    }
+}
+
 /// A request whose signature verified: the partner, and the raw body it signed.
 pub struct SignedPartner {
     pub partner: Partner,
@@ -112,6 +143,7 @@ impl FromRequest<AppState> for SignedPartner {
         let verified = pending
             .verify_with(&verifying_key)
             .map_err(|err| signature_problem(&err))?;
+        state.rate_limits.check(partner.partner_id)?;
         if !state
             .replay
             .first_use(partner.partner_id, verified.nonce.as_str(), now_unix)

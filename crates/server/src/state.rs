@@ -2,7 +2,7 @@
 //! derived from it at start.
 
 use crate::config::{Config, EnergySettings};
-use crate::partner_auth::ReplayCache;
+use crate::partner_auth::{PartnerRateLimits, ReplayCache};
 use openforest_core::Clock;
 use openforest_store::Store;
 use std::sync::Arc;
@@ -17,4 +17,5 @@ pub struct AppState {
     /// The key behind partners' pairwise pseudonymous user ids (kept in the database).
     pub link_secret: Arc<Vec<u8>>,
     pub replay: Arc<ReplayCache>,
+    pub rate_limits: Arc<PartnerRateLimits>,
 }

@@ -691,3 +691,58 @@ async fn the_server_expires_due_balls_by_itself_on_sqlite() {
 async fn the_server_expires_due_balls_by_itself_on_postgres() {
     the_server_expires_due_balls_by_itself(crate::support::Backend::Postgres).await;
 }
+
+/// A partner over its request budget gets 429 with Retry-After; other partners are unaffected.
+async fn a_partner_over_its_rate_limit_is_told_when_to_retry(backend: crate::support::Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |config| {
+        config.partners.requests_per_second = 1;
+        config.partners.burst = 2;
+    })
+    .await
+    else {
+        return;
+    };
+    let admin = app.admin().await;
+    let metro_co = partner(&app, &admin, "metro", &["metro_ride"]).await;
+    let bikes = partner(&app, &admin, "bikes", &["metro_ride"]).await;
+    let (_, ana) = linked_user(&app, "ana", &metro_co).await;
+    json_of(
+        metro_co.report(&app, &metro("r1", &ana)).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    json_of(
+        metro_co.report(&app, &metro("r2", &ana)).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let limited = metro_co.report(&app, &metro("r3", &ana)).await;
+    let retry_after: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&retry_after), "{retry_after}");
+    let problem = problem_of(limited, StatusCode::TOO_MANY_REQUESTS).await;
+    assert_eq!(problem["type"], "/problems/rate-limited");
+    let other = bikes
+        .send(&app, Method::GET, "/v1/partner/actions/none", &Value::Null)
+        .await;
+    assert_eq!(
+        other.status(),
+        StatusCode::NOT_FOUND,
+        "another partner keeps its own budget"
+    );
+    assert_eq!(assert_ledger_sound(&app).await.issued_grams, 2 * 52);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_over_its_rate_limit_is_told_when_to_retry_on_sqlite() {
+    a_partner_over_its_rate_limit_is_told_when_to_retry(crate::support::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_over_its_rate_limit_is_told_when_to_retry_on_postgres() {
+    a_partner_over_its_rate_limit_is_told_when_to_retry(crate::support::Backend::Postgres).await;
+}
