@@ -2,6 +2,7 @@
 //! with `--json`, one JSON object on the last line with at least `scenario`, `backend`,
 //! `users`, `ops_per_s`, `p50_ms`, `p99_ms`, `baseline_per_s` and `ratio`.
 
+mod ingest;
 mod ledger;
 
 use clap::{Subcommand, ValueEnum};
@@ -17,11 +18,15 @@ pub enum BenchCommand {
     /// Concurrent transfers through the group-commit writer, against the same transfers each
     /// in a transaction of its own, on the same database in the same run.
     Ledger(ledger::LedgerArgs),
+    /// Signed partner reports over HTTP, one by one and in batches of 1,000, against the HTTP
+    /// ceiling of the same server (a trivial endpoint under the same load).
+    Ingest(ingest::IngestArgs),
 }
 
 pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<ExitCode> {
     match command {
         BenchCommand::Ledger(args) => ledger::run(config, args).await,
+        BenchCommand::Ingest(args) => ingest::run(config, args).await,
     }
 }
 
