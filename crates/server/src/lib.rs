@@ -220,6 +220,7 @@ impl Application {
             energy,
             link_secret: Arc::new(link_secret),
             replay: Arc::new(partner_auth::ReplayCache::default()),
+            partner_keys: Arc::new(partner_auth::PartnerKeyCache::default()),
             rate_limits: Arc::new(partner_auth::PartnerRateLimits::new(
                 config_partners.requests_per_second,
                 config_partners.burst,

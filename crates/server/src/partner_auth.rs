@@ -8,7 +8,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use openforest_client::signature::{RequestParts, SignatureError, Verifier, VerifyingKey};
 use openforest_core::PartnerId;
-use openforest_store::Partner;
+use openforest_store::{Partner, PartnerKey};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -86,6 +86,41 @@ impl PartnerRateLimits {
     }
 }
 
+/// Partner keys by key id, with their partner and parsed public key, so a signed request
+/// costs no database read. Every admin change to partners or keys clears it, so a revoked key
+/// or a disabled partner is refused from the next request on (per server process).
+#[derive(Default)]
+pub struct PartnerKeyCache {
+    keys: std::sync::RwLock<HashMap<String, CachedKey>>,
+}
+
+/// A key, its partner and the parsed public key.
+type CachedKey = std::sync::Arc<(PartnerKey, Partner, VerifyingKey)>;
+
+impl PartnerKeyCache {
+    fn get(&self, key_id: &str) -> Option<CachedKey> {
+        self.keys.read().ok()?.get(key_id).cloned()
+    }
+
+    fn put(
+        &self,
+        entry: (PartnerKey, Partner, VerifyingKey),
+    ) -> std::sync::Arc<(PartnerKey, Partner, VerifyingKey)> {
+        let entry = std::sync::Arc::new(entry);
+        if let Ok(mut keys) = self.keys.write() {
+            // Bounded by the keys admins registered; known keys only, never attacker input.
+            keys.insert(entry.0.key_id.clone(), entry.clone());
+        }
+        entry
+    }
+
+    pub fn clear(&self) {
+        if let Ok(mut keys) = self.keys.write() {
+            keys.clear();
+        }
+    }
+}
+
 /// A request whose signature verified: the partner, and the raw body it signed.
 pub struct SignedPartner {
     pub partner: Partner,
@@ -127,21 +162,29 @@ impl FromRequest<AppState> for SignedPartner {
                 key_id: pending.key_id().as_str().to_string(),
             })
         };
-        let (key, partner) = state
-            .store
-            .partner_key(pending.key_id().as_str())
-            .await?
-            .ok_or_else(unknown)?;
+        let entry = match state.partner_keys.get(pending.key_id().as_str()) {
+            Some(entry) => entry,
+            None => {
+                let (key, partner) = state
+                    .store
+                    .partner_key(pending.key_id().as_str())
+                    .await?
+                    .ok_or_else(unknown)?;
+                let verifying_key = VerifyingKey::from_base64(&key.public_key).map_err(|err| {
+                    ApiError::Internal(format!("stored key {}: {err}", key.key_id))
+                })?;
+                state.partner_keys.put((key, partner, verifying_key))
+            }
+        };
+        let (key, partner, verifying_key) = entry.as_ref();
         if key.revoked_at.is_some() {
             return Err(unknown());
         }
         if partner.disabled_at.is_some() {
             return Err(ApiError::Forbidden("this partner is disabled"));
         }
-        let verifying_key = VerifyingKey::from_base64(&key.public_key)
-            .map_err(|err| ApiError::Internal(format!("stored key {}: {err}", key.key_id)))?;
         let verified = pending
-            .verify_with(&verifying_key)
+            .verify_with(verifying_key)
             .map_err(|err| signature_problem(&err))?;
         state.rate_limits.check(partner.partner_id)?;
         if !state
@@ -153,7 +196,10 @@ impl FromRequest<AppState> for SignedPartner {
                 field: Some("signature-input".into()),
             });
         }
-        Ok(SignedPartner { partner, body })
+        Ok(SignedPartner {
+            partner: partner.clone(),
+            body,
+        })
     }
 }
 

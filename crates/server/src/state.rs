@@ -2,7 +2,7 @@
 //! derived from it at start.
 
 use crate::config::{Config, EnergySettings};
-use crate::partner_auth::{PartnerRateLimits, ReplayCache};
+use crate::partner_auth::{PartnerKeyCache, PartnerRateLimits, ReplayCache};
 use openforest_core::Clock;
 use openforest_store::Store;
 use std::sync::Arc;
@@ -18,4 +18,5 @@ pub struct AppState {
     pub link_secret: Arc<Vec<u8>>,
     pub replay: Arc<ReplayCache>,
     pub rate_limits: Arc<PartnerRateLimits>,
+    pub partner_keys: Arc<PartnerKeyCache>,
 }

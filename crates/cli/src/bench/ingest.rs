@@ -65,9 +65,30 @@ pub async fn run(config: &Config, args: IngestArgs) -> anyhow::Result<ExitCode> 
     let world = Arc::new(seed(&store, &base, args.users).await?);
     let duration = Duration::from_secs(args.seconds.max(1));
 
-    let (ceiling_per_s, ceiling) = phase("HTTP ceiling (GET /healthz)", args.concurrency, duration, &world, Load::Ceiling).await?;
-    let (single_per_s, single) = phase("single signed reports", args.concurrency, duration, &world, Load::Single).await?;
-    let (batches_per_s, batch) = phase("batches of 1,000", args.batch_concurrency, duration, &world, Load::Batch).await?;
+    let (ceiling_per_s, ceiling) = phase(
+        "HTTP ceiling (GET /healthz)",
+        args.concurrency,
+        duration,
+        &world,
+        Load::Ceiling,
+    )
+    .await?;
+    let (single_per_s, single) = phase(
+        "single signed reports",
+        args.concurrency,
+        duration,
+        &world,
+        Load::Single,
+    )
+    .await?;
+    let (batches_per_s, batch) = phase(
+        "batches of 1,000",
+        args.batch_concurrency,
+        duration,
+        &world,
+        Load::Batch,
+    )
+    .await?;
     let batch_actions_per_s = batches_per_s * BATCH as f64;
 
     let report = store.audit(Arc::new(|_, _| {})).await?;
@@ -76,7 +97,10 @@ pub async fn run(config: &Config, args: IngestArgs) -> anyhow::Result<ExitCode> 
 
     let mut extra = Map::new();
     extra.insert("single_per_s".into(), json!(round(single_per_s)));
-    extra.insert("batch_actions_per_s".into(), json!(round(batch_actions_per_s)));
+    extra.insert(
+        "batch_actions_per_s".into(),
+        json!(round(batch_actions_per_s)),
+    );
     extra.insert("batch_p50_ms".into(), json!(batch.percentile_ms(50.0)));
     extra.insert("batch_p99_ms".into(), json!(batch.percentile_ms(99.0)));
     extra.insert("ceiling_p99_ms".into(), json!(ceiling.percentile_ms(99.0)));
@@ -96,10 +120,31 @@ pub async fn run(config: &Config, args: IngestArgs) -> anyhow::Result<ExitCode> 
         "scenario ingest on {} ({} users, {} connections, {} for batches, {} s per phase)",
         database.backend, args.users, args.concurrency, args.batch_concurrency, args.seconds
     );
-    println!("{:<30} {:>14} {:>9} {:>9}", "load", "per second", "p50 ms", "p99 ms");
-    println!("{:<30} {:>14} {:>9.2} {:>9.2}", "HTTP ceiling (requests)", round(ceiling_per_s), ceiling.percentile_ms(50.0), ceiling.percentile_ms(99.0));
-    println!("{:<30} {:>14} {:>9.2} {:>9.2}", "single reports", round(single_per_s), figures.latencies.percentile_ms(50.0), figures.latencies.percentile_ms(99.0));
-    println!("{:<30} {:>14} {:>9.2} {:>9.2}", "actions in batches of 1,000", round(batch_actions_per_s), batch.percentile_ms(50.0), batch.percentile_ms(99.0));
+    println!(
+        "{:<30} {:>14} {:>9} {:>9}",
+        "load", "per second", "p50 ms", "p99 ms"
+    );
+    println!(
+        "{:<30} {:>14} {:>9.2} {:>9.2}",
+        "HTTP ceiling (requests)",
+        round(ceiling_per_s),
+        ceiling.percentile_ms(50.0),
+        ceiling.percentile_ms(99.0)
+    );
+    println!(
+        "{:<30} {:>14} {:>9.2} {:>9.2}",
+        "single reports",
+        round(single_per_s),
+        figures.latencies.percentile_ms(50.0),
+        figures.latencies.percentile_ms(99.0)
+    );
+    println!(
+        "{:<30} {:>14} {:>9.2} {:>9.2}",
+        "actions in batches of 1,000",
+        round(batch_actions_per_s),
+        batch.percentile_ms(50.0),
+        batch.percentile_ms(99.0)
+    );
     println!(
         "single reports at {:.0}% of the ceiling; {} journal entries; conservation {}",
         figures.ratio() * 100.0,
@@ -109,7 +154,11 @@ pub async fn run(config: &Config, args: IngestArgs) -> anyhow::Result<ExitCode> 
     if args.target.json {
         println!("{}", figures.to_json());
     }
-    Ok(if report.is_sound() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if report.is_sound() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// One partner allowed `bus_ride`, with a fresh key, and `users` users who linked it.
@@ -149,14 +198,24 @@ async fn seed(store: &Arc<dyn Store>, base: &str, users: u64) -> anyhow::Result<
                 created_at: now,
             })
             .await?;
-        let pseudonym = openforest_server::pseudonym::partner_user_id(&secret, partner.partner_id, user_id);
-        store.link_partner(user_id, partner.partner_id, &pseudonym, now).await?;
+        let pseudonym =
+            openforest_server::pseudonym::partner_user_id(&secret, partner.partner_id, user_id);
+        store
+            .link_partner(user_id, partner.partner_id, &pseudonym, now)
+            .await?;
         pseudonyms.push(pseudonym);
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let http = reqwest::Client::builder().pool_max_idle_per_host(1_024).build()?;
-    let client = PartnerClient::new(base, KeyId::parse("bench-key").map_err(anyhow::Error::msg)?, key)?.with_http_client(http);
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(1_024)
+        .build()?;
+    let client = PartnerClient::new(
+        base,
+        KeyId::parse("bench-key").map_err(anyhow::Error::msg)?,
+        key,
+    )?
+    .with_http_client(http);
     Ok(World {
         base: base.to_string(),
         client,
@@ -177,7 +236,13 @@ fn report(world: &World, out_biz_no: String) -> serde_json::Value {
 }
 
 /// Runs `connections` clients for `duration`; answers requests per second and latencies.
-async fn phase(label: &str, connections: usize, duration: Duration, world: &Arc<World>, load: Load) -> anyhow::Result<(f64, Latencies)> {
+async fn phase(
+    label: &str,
+    connections: usize,
+    duration: Duration,
+    world: &Arc<World>,
+    load: Load,
+) -> anyhow::Result<(f64, Latencies)> {
     let bar = phase_bar(label, duration);
     let started = Instant::now();
     let deadline = started + duration;
@@ -191,22 +256,42 @@ async fn phase(label: &str, connections: usize, duration: Duration, world: &Arc<
                 n += 1;
                 let now_unix = SystemClock.now().millis() / 1_000;
                 let request = match load {
-                    Load::Ceiling => world.client.http_client().get(format!("{}/healthz", world.base)).build()?,
+                    Load::Ceiling => world
+                        .client
+                        .http_client()
+                        .get(format!("{}/healthz", world.base))
+                        .build()?,
                     Load::Single => {
                         let body = serde_json::to_vec(&report(&world, format!("s-{client}-{n}")))?;
-                        world.client.signed_request(Method::POST, "/v1/partner/actions", body, now_unix)?
+                        world.client.signed_request(
+                            Method::POST,
+                            "/v1/partner/actions",
+                            body,
+                            now_unix,
+                        )?
                     }
                     Load::Batch => {
-                        let items: Vec<_> = (0..BATCH).map(|item| report(&world, format!("b-{client}-{n}-{item}"))).collect();
+                        let items: Vec<_> = (0..BATCH)
+                            .map(|item| report(&world, format!("b-{client}-{n}-{item}")))
+                            .collect();
                         let body = serde_json::to_vec(&json!({ "items": items }))?;
-                        world.client.signed_request(Method::POST, "/v1/partner/actions/batch", body, now_unix)?
+                        world.client.signed_request(
+                            Method::POST,
+                            "/v1/partner/actions/batch",
+                            body,
+                            now_unix,
+                        )?
                     }
                 };
                 let sent = Instant::now();
                 let response = world.client.http_client().execute(request).await?;
                 let status = response.status();
                 let body = response.bytes().await?;
-                anyhow::ensure!(status.is_success(), "{label}: {status}: {}", String::from_utf8_lossy(&body));
+                anyhow::ensure!(
+                    status.is_success(),
+                    "{label}: {status}: {}",
+                    String::from_utf8_lossy(&body)
+                );
                 if let Load::Batch = load {
                     let view: serde_json::Value = serde_json::from_slice(&body)?;
                     anyhow::ensure!(view["refused"] == 0, "{label}: items refused: {view}");

@@ -161,7 +161,7 @@ async fn a_reported_action_becomes_a_ball_that_ripens_at_seven_the_next_morning(
 async fn the_same_out_biz_no_answers_the_same_and_another_report_conflicts(app: TestApp) {
     let admin = app.admin().await;
     let metro_co = partner(&app, &admin, "metro", &["metro_ride", "bus_ride"]).await;
-    let (_, ana) = linked_user(&app, "ana", &metro_co).await;
+    let (token, ana) = linked_user(&app, "ana", &metro_co).await;
     let first = json_of(
         metro_co.report(&app, &metro("ride-1", &ana)).await,
         StatusCode::CREATED,
@@ -197,6 +197,28 @@ async fn the_same_out_biz_no_answers_the_same_and_another_report_conflicts(app: 
             .send(&app, Method::GET, "/v1/partner/actions/nope", &Value::Null)
             .await,
         StatusCode::NOT_FOUND,
+    )
+    .await;
+    let withdraw = app
+        .http
+        .delete(app.url(&format!("/v1/me/partner-links/{}", metro_co.partner_id)))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(withdraw.status(), StatusCode::NO_CONTENT);
+    let after_withdrawal = json_of(
+        metro_co.report(&app, &metro("ride-1", &ana)).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(
+        after_withdrawal["ball"], first["ball"],
+        "a retry of an accepted report still gets its answer"
+    );
+    problem_of(
+        metro_co.report(&app, &metro("ride-2", &ana)).await,
+        StatusCode::FORBIDDEN,
     )
     .await;
     assert_eq!(assert_ledger_sound(&app).await.issued_grams, 52);

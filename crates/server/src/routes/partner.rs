@@ -194,7 +194,9 @@ async fn prepare(state: &AppState, partner: &Partner, report: &ActionReport) -> 
     })
 }
 
-/// Credits one report: a replay answers what was stored, whatever changed since.
+/// Credits one report. The writer answers a repeated `out_biz_no` from what it stored; a
+/// repeat that no longer passes the checks (consent withdrawn, methodology changed) still
+/// gets the stored answer, looked up only when the checks fail.
 async fn credit(
     state: &AppState,
     partner: &Partner,
@@ -205,17 +207,22 @@ async fn credit(
         serde_json::to_vec(&report).map_err(|err| ApiError::Internal(err.to_string()))?;
     let fingerprint: [u8; 32] = Sha256::digest(&canonical).into();
     let scope = scope(partner);
-    if let Some((stored, outcome)) = state
-        .store
-        .idempotent_outcome(&scope, &report.out_biz_no)
-        .await?
-    {
-        if stored != fingerprint {
-            return Err(ApiError::IdempotencyConflict);
+    let credit = match prepare(state, partner, &report).await {
+        Ok(credit) => credit,
+        Err(refusal) => {
+            return match state
+                .store
+                .idempotent_outcome(&scope, &report.out_biz_no)
+                .await?
+            {
+                Some((stored, outcome)) if stored == fingerprint => {
+                    credit_view(state, partner, outcome, true)
+                }
+                Some(_) => Err(ApiError::IdempotencyConflict),
+                None => Err(refusal),
+            };
         }
-        return credit_view(state, partner, outcome, true);
-    }
-    let credit = prepare(state, partner, &report).await?;
+    };
     let executed = state
         .store
         .execute(Envelope {

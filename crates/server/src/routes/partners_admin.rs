@@ -186,6 +186,7 @@ pub async fn add_key(
         revoked_at: None,
     };
     state.store.add_partner_key(&key).await?;
+    state.partner_keys.clear();
     Ok((StatusCode::CREATED, Json((&key).into())))
 }
 
@@ -216,6 +217,7 @@ pub async fn revoke_key(
         .store
         .revoke_partner_key(PartnerId(partner_id), &key_id, state.clock.now())
         .await?;
+    state.partner_keys.clear();
     if !revoked {
         return Err(ApiError::NotFound("active key of this partner"));
     }
@@ -228,11 +230,12 @@ async fn set_disabled(
     disabled: bool,
 ) -> ApiResult<Json<PartnerView>> {
     let at = disabled.then(|| state.clock.now());
-    if !state
+    let changed = state
         .store
         .set_partner_disabled(PartnerId(partner_id), at)
-        .await?
-    {
+        .await?;
+    state.partner_keys.clear();
+    if !changed {
         return Err(ApiError::NotFound("partner"));
     }
     Ok(Json((&existing_partner(state, partner_id).await?).into()))
