@@ -89,6 +89,15 @@ pub(crate) fn account_from_row(
 }
 
 impl JournalRow {
+    /// Feeds the row to the audit, or reports it unreadable, naming the entry.
+    pub fn audit_into(self, audit: &mut openforest_core::Audit) {
+        let location = format!("journal entry {}", self.entry_id);
+        match self.into_entry() {
+            Ok(entry) => audit.record(&entry),
+            Err(reason) => audit.unreadable(location, reason),
+        }
+    }
+
     pub fn into_entry(self) -> Result<openforest_core::Entry, String> {
         let kind = openforest_core::EntryKind::from_code(self.kind)
             .ok_or_else(|| format!("unknown entry kind {}", self.kind))?;

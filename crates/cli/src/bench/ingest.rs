@@ -2,9 +2,8 @@
 //! fresh database, one report per request and 1,000 per batch, and the HTTP ceiling of the
 //! same server (GET /healthz under the same load) as the baseline.
 
-use super::{Figures, Latencies, Target, phase_bar, round};
+use super::{Figures, Latencies, Target, print_header, print_row, round, run_phase};
 use anyhow::Context;
-use futures_util::future::join_all;
 use openforest_client::partner::{Method, PartnerClient};
 use openforest_client::signature::{KeyId, SigningKey};
 use openforest_core::{Clock, Handle, PartnerId, Role, UserId};
@@ -120,31 +119,10 @@ pub async fn run(config: &Config, args: IngestArgs) -> anyhow::Result<ExitCode> 
         "scenario ingest on {} ({} users, {} connections, {} for batches, {} s per phase)",
         database.backend, args.users, args.concurrency, args.batch_concurrency, args.seconds
     );
-    println!(
-        "{:<30} {:>14} {:>9} {:>9}",
-        "load", "per second", "p50 ms", "p99 ms"
-    );
-    println!(
-        "{:<30} {:>14} {:>9.2} {:>9.2}",
-        "HTTP ceiling (requests)",
-        round(ceiling_per_s),
-        ceiling.percentile_ms(50.0),
-        ceiling.percentile_ms(99.0)
-    );
-    println!(
-        "{:<30} {:>14} {:>9.2} {:>9.2}",
-        "single reports",
-        round(single_per_s),
-        figures.latencies.percentile_ms(50.0),
-        figures.latencies.percentile_ms(99.0)
-    );
-    println!(
-        "{:<30} {:>14} {:>9.2} {:>9.2}",
-        "actions in batches of 1,000",
-        round(batch_actions_per_s),
-        batch.percentile_ms(50.0),
-        batch.percentile_ms(99.0)
-    );
+    print_header("per second");
+    print_row("HTTP ceiling (requests)", ceiling_per_s, &ceiling);
+    print_row("single reports", single_per_s, &figures.latencies);
+    print_row("actions in batches of 1,000", batch_actions_per_s, &batch);
     println!(
         "single reports at {:.0}% of the ceiling; {} journal entries; conservation {}",
         figures.ratio() * 100.0,
@@ -243,13 +221,10 @@ async fn phase(
     world: &Arc<World>,
     load: Load,
 ) -> anyhow::Result<(f64, Latencies)> {
-    let bar = phase_bar(label, duration);
-    let started = Instant::now();
-    let deadline = started + duration;
-    let clients = (0..connections).map(|client| {
+    run_phase(label, connections, duration, |client, deadline| {
         let world = world.clone();
         let label = label.to_string();
-        tokio::spawn(async move {
+        async move {
             let mut latencies = Latencies::new()?;
             let mut n = 0u64;
             while Instant::now() < deadline {
@@ -298,24 +273,8 @@ async fn phase(
                 }
                 latencies.record(sent.elapsed());
             }
-            anyhow::Ok(latencies)
-        })
-    });
-    let ticker = {
-        let bar = bar.clone();
-        tokio::spawn(async move {
-            while Instant::now() < deadline {
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                bar.inc(1);
-            }
-        })
-    };
-    let mut all = Latencies::new()?;
-    for client in join_all(clients).await {
-        all.merge(&client??);
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    ticker.abort();
-    bar.finish_and_clear();
-    Ok((all.count() as f64 / elapsed, all))
+            Ok(latencies)
+        }
+    })
+    .await
 }

@@ -1,7 +1,7 @@
 //! `openforest bench ledger`: the group-commit writer against one transaction per operation.
 //! Both paths run the very same load-decide-write code; only the batching differs.
 
-use super::{Figures, Latencies, Target, phase_bar, round};
+use super::{Figures, Latencies, Target, print_header, print_row, run_phase};
 use futures_util::future::join_all;
 use openforest_core::{Account, Clock, Command, Grams, Grant, Transfer, UserId};
 use openforest_server::config::Config;
@@ -84,23 +84,12 @@ pub async fn run(config: &Config, args: LedgerArgs) -> anyhow::Result<ExitCode> 
         "scenario ledger on {} ({} users, {} clients, {} s per phase)",
         database.backend, args.users, args.concurrency, args.seconds
     );
-    println!(
-        "{:<34} {:>12} {:>9} {:>9}",
-        "path", "transfers/s", "p50 ms", "p99 ms"
-    );
-    println!(
-        "{:<34} {:>12} {:>9.2} {:>9.2}",
-        "group-commit writer",
-        round(writer_ops),
-        figures.latencies.percentile_ms(50.0),
-        figures.latencies.percentile_ms(99.0)
-    );
-    println!(
-        "{:<34} {:>12} {:>9.2} {:>9.2}",
+    print_header("transfers/s");
+    print_row("group-commit writer", writer_ops, &figures.latencies);
+    print_row(
         "one transaction per transfer",
-        round(baseline_ops),
-        baseline_latencies.percentile_ms(50.0),
-        baseline_latencies.percentile_ms(99.0)
+        baseline_ops,
+        &baseline_latencies,
     );
     println!(
         "ratio {:.1}x; conservation {}",
@@ -153,16 +142,11 @@ async fn phase(
         Path::Writer => "group-commit writer",
         Path::Unbatched => "one transaction per transfer",
     };
-    let bar = phase_bar(label, duration);
-    let started = Instant::now();
-    let deadline = started + duration;
-    let clients = (0..concurrency).map(|_| {
+    run_phase(label, concurrency, duration, |_, deadline| {
         let store = store.clone();
         let users = users.clone();
-        tokio::spawn(async move {
+        async move {
             let mut latencies = Latencies::new()?;
-            let mut failures = 0u64;
-            let mut first_failure = None;
             while Instant::now() < deadline {
                 let envelope = {
                     let mut rng = rand::thread_rng();
@@ -179,44 +163,15 @@ async fn phase(
                     }))
                 };
                 let sent = Instant::now();
-                let result = match path {
+                match path {
                     Path::Writer => store.execute(envelope).await,
                     Path::Unbatched => store.execute_unbatched(envelope).await,
-                };
-                match result {
-                    Ok(_) => latencies.record(sent.elapsed()),
-                    Err(err) => {
-                        failures += 1;
-                        first_failure.get_or_insert(err.to_string());
-                    }
                 }
+                .map_err(|err| anyhow::anyhow!("a transfer failed on the {label} path: {err}"))?;
+                latencies.record(sent.elapsed());
             }
-            anyhow::Ok((latencies, failures, first_failure))
-        })
-    });
-    let ticker = {
-        let bar = bar.clone();
-        tokio::spawn(async move {
-            while Instant::now() < deadline {
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                bar.inc(1);
-            }
-        })
-    };
-    let mut all = Latencies::new()?;
-    let mut failures = 0;
-    let mut first_failure = None;
-    for client in join_all(clients).await {
-        let (latencies, failed, failure) = client??;
-        all.merge(&latencies);
-        failures += failed;
-        first_failure = first_failure.or(failure);
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    ticker.abort();
-    bar.finish_and_clear();
-    if let Some(failure) = first_failure {
-        anyhow::bail!("{failures} transfers failed on the {label} path, the first with: {failure}");
-    }
-    Ok((all.count() as f64 / elapsed, all))
+            Ok(latencies)
+        }
+    })
+    .await
 }

@@ -165,7 +165,52 @@ pub fn round(value: f64) -> f64 {
     (value * 10.0).round() / 10.0
 }
 
-pub fn phase_bar(label: &str, duration: Duration) -> indicatif::ProgressBar {
+/// Runs `clients` concurrent clients until `duration` has passed, with a progress bar. Each
+/// client is `client(index, deadline)`: it loops until the deadline and answers the latencies
+/// of what it completed, or the first failure. Answers operations per second and latencies.
+pub async fn run_phase<F, Fut>(
+    label: &str,
+    clients: usize,
+    duration: Duration,
+    client: F,
+) -> anyhow::Result<(f64, Latencies)>
+where
+    F: Fn(usize, std::time::Instant) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Latencies>> + Send + 'static,
+{
+    let bar = phase_bar(label, duration);
+    let started = std::time::Instant::now();
+    let deadline = started + duration;
+    let tasks: Vec<_> = (0..clients)
+        .map(|index| tokio::spawn(client(index, deadline)))
+        .collect();
+    let ticker = {
+        let bar = bar.clone();
+        tokio::spawn(async move {
+            while std::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                bar.inc(1);
+            }
+        })
+    };
+    let mut all = Latencies::new()?;
+    let mut failure = None;
+    for task in futures_util::future::join_all(tasks).await {
+        match task? {
+            Ok(latencies) => all.merge(&latencies),
+            Err(err) => failure = failure.or(Some(err)),
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    ticker.abort();
+    bar.finish_and_clear();
+    if let Some(err) = failure {
+        return Err(err.context(format!("{label}: a client failed")));
+    }
+    Ok((all.count() as f64 / elapsed, all))
+}
+
+fn phase_bar(label: &str, duration: Duration) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new(duration.as_secs().max(1));
     bar.set_style(
         indicatif::ProgressStyle::with_template("{msg:>28} {bar:30} {pos}/{len} s")
@@ -173,4 +218,18 @@ pub fn phase_bar(label: &str, duration: Duration) -> indicatif::ProgressBar {
     );
     bar.set_message(label.to_string());
     bar
+}
+
+/// One row of a scenario's table: what was measured, its rate and latencies.
+pub fn print_row(label: &str, per_s: f64, latencies: &Latencies) {
+    println!(
+        "{label:<34} {:>14} {:>9.2} {:>9.2}",
+        round(per_s),
+        latencies.percentile_ms(50.0),
+        latencies.percentile_ms(99.0)
+    );
+}
+
+pub fn print_header(unit: &str) {
+    println!("{:<34} {unit:>14} {:>9} {:>9}", "", "p50 ms", "p99 ms");
 }

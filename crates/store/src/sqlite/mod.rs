@@ -555,11 +555,7 @@ fn audit(conn: &mut Connection, progress: Progress) -> Result<AuditReport, Store
                 grams: row.get(10)?,
                 reference: row.get(11)?,
             };
-            let location = format!("journal entry {}", raw.entry_id);
-            match raw.into_entry() {
-                Ok(entry) => audit.record(&entry),
-                Err(reason) => audit.unreadable(location, reason),
-            }
+            raw.audit_into(&mut audit);
             if audit.entries_seen().is_multiple_of(10_000) {
                 progress(audit.entries_seen(), total);
             }
