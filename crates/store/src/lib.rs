@@ -153,6 +153,12 @@ pub trait Store: Send + Sync {
         partner_id: PartnerId,
         partner_user_id: &str,
     ) -> Result<LinkStatus, StoreError>;
+    /// `linked_user` for many ids at once (a partner's batch): one read instead of one each.
+    async fn linked_users(
+        &self,
+        partner_id: PartnerId,
+        partner_user_ids: &[String],
+    ) -> Result<std::collections::HashMap<String, LinkStatus>, StoreError>;
     async fn user_links(&self, user_id: UserId) -> Result<Vec<(PartnerId, String)>, StoreError>;
 
     /// A named server secret, made (`len` random bytes) and kept on first use.

@@ -130,7 +130,12 @@ fn check_out_biz_no(out_biz_no: &str) -> ApiResult<()> {
 }
 
 /// Everything the methodology fixes at report time, checked before the writer sees it.
-async fn prepare(state: &AppState, partner: &Partner, report: &ActionReport) -> ApiResult<Credit> {
+async fn prepare(
+    state: &AppState,
+    partner: &Partner,
+    report: &ActionReport,
+    link: Option<LinkStatus>,
+) -> ApiResult<Credit> {
     let energy = &state.energy;
     let rule = energy.rules.get(&report.action).ok_or_else(|| {
         ApiError::invalid(
@@ -152,11 +157,16 @@ async fn prepare(state: &AppState, partner: &Partner, report: &ActionReport) -> 
     }
     rule.grams_for(report.quantity)
         .map_err(|err| ApiError::invalid("quantity", err.to_string()))?;
-    let user_id = match state
-        .store
-        .linked_user(partner.partner_id, &report.partner_user_id)
-        .await?
-    {
+    let link = match link {
+        Some(link) => link,
+        None => {
+            state
+                .store
+                .linked_user(partner.partner_id, &report.partner_user_id)
+                .await?
+        }
+    };
+    let user_id = match link {
         LinkStatus::Linked(user_id) => user_id,
         LinkStatus::Withdrawn => {
             return Err(ApiError::ForbiddenField {
@@ -197,17 +207,20 @@ async fn prepare(state: &AppState, partner: &Partner, report: &ActionReport) -> 
 /// Credits one report. The writer answers a repeated `out_biz_no` from what it stored; a
 /// repeat that no longer passes the checks (consent withdrawn, methodology changed) still
 /// gets the stored answer, looked up only when the checks fail.
+/// `link` is the report's consent link when the caller already read it (a batch reads all of
+/// its links at once).
 async fn credit(
     state: &AppState,
     partner: &Partner,
     report: ActionReport,
+    link: Option<LinkStatus>,
 ) -> ApiResult<CreditView> {
     check_out_biz_no(&report.out_biz_no)?;
     let canonical =
         serde_json::to_vec(&report).map_err(|err| ApiError::Internal(err.to_string()))?;
     let fingerprint: [u8; 32] = Sha256::digest(&canonical).into();
     let scope = scope(partner);
-    let credit = match prepare(state, partner, &report).await {
+    let credit = match prepare(state, partner, &report, link).await {
         Ok(credit) => credit,
         Err(refusal) => {
             return match state
@@ -258,7 +271,7 @@ pub async fn report_action(
     signed: SignedPartner,
 ) -> ApiResult<(StatusCode, Json<CreditView>)> {
     let report = parse_json::<ActionReport>(&signed.body)?.value;
-    let view = credit(&state, &signed.partner, report).await?;
+    let view = credit(&state, &signed.partner, report, None).await?;
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -350,12 +363,30 @@ pub async fn report_batch(
         parsed.push(report);
     }
     let partner = &signed.partner;
+    // One read for every consent link the batch names.
+    let pseudonyms: Vec<String> = parsed
+        .iter()
+        .filter_map(|report| {
+            report
+                .as_ref()
+                .ok()
+                .map(|report| report.partner_user_id.clone())
+        })
+        .collect();
+    let links = state
+        .store
+        .linked_users(partner.partner_id, &pseudonyms)
+        .await?;
     let outcomes = join_all(parsed.into_iter().map(|report| {
         let state = &state;
+        let links = &links;
         async move {
             let out_biz_no = report.as_ref().ok().map(|report| report.out_biz_no.clone());
             let result = match report {
-                Ok(report) => credit(state, partner, report).await,
+                Ok(report) => {
+                    let link = links.get(&report.partner_user_id).copied();
+                    credit(state, partner, report, link).await
+                }
                 Err(err) => Err(err),
             };
             (out_biz_no, result)

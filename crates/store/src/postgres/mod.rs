@@ -443,6 +443,14 @@ impl Store for PostgresStore {
         partners::linked_user(&self.pool, partner_id, partner_user_id).await
     }
 
+    async fn linked_users(
+        &self,
+        partner_id: PartnerId,
+        partner_user_ids: &[String],
+    ) -> Result<std::collections::HashMap<String, LinkStatus>, StoreError> {
+        partners::linked_users(&self.pool, partner_id, partner_user_ids).await
+    }
+
     async fn user_links(&self, user_id: UserId) -> Result<Vec<(PartnerId, String)>, StoreError> {
         partners::user_links(&self.pool, user_id).await
     }

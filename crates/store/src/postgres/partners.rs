@@ -362,3 +362,30 @@ pub(super) async fn due_balls(
         })
         .collect())
 }
+
+pub(super) async fn linked_users(
+    pool: &PgPool,
+    partner_id: PartnerId,
+    partner_user_ids: &[String],
+) -> Result<std::collections::HashMap<String, LinkStatus>, StoreError> {
+    let rows: Vec<(String, uuid::Uuid, Option<i64>)> = sqlx::query_as(
+        "SELECT partner_user_id, user_id, unlinked_at_ms FROM partner_links
+         WHERE partner_id = $1 AND partner_user_id = ANY($2)",
+    )
+    .bind(partner_id.uuid())
+    .bind(partner_user_ids)
+    .fetch_all(pool)
+    .await?;
+    let mut found: std::collections::HashMap<String, LinkStatus> = partner_user_ids
+        .iter()
+        .map(|id| (id.clone(), LinkStatus::Unknown))
+        .collect();
+    for (partner_user_id, user_id, unlinked_at) in rows {
+        let status = match unlinked_at {
+            None => LinkStatus::Linked(UserId(user_id)),
+            Some(_) => LinkStatus::Withdrawn,
+        };
+        found.insert(partner_user_id, status);
+    }
+    Ok(found)
+}

@@ -500,6 +500,16 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn linked_users(
+        &self,
+        partner_id: PartnerId,
+        partner_user_ids: &[String],
+    ) -> Result<std::collections::HashMap<String, LinkStatus>, StoreError> {
+        let ids = partner_user_ids.to_vec();
+        self.with_conn(move |conn| partners::linked_users(conn, partner_id, &ids))
+            .await
+    }
+
     async fn user_links(&self, user_id: UserId) -> Result<Vec<(PartnerId, String)>, StoreError> {
         self.with_conn(move |conn| partners::user_links(conn, user_id))
             .await

@@ -346,3 +346,28 @@ pub(super) fn due_balls(
     )?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
+
+pub(super) fn linked_users(
+    conn: &Connection,
+    partner_id: PartnerId,
+    partner_user_ids: &[String],
+) -> Result<std::collections::HashMap<String, LinkStatus>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT user_id, unlinked_at_ms FROM partner_links WHERE partner_id = ?1 AND partner_user_id = ?2",
+    )?;
+    let mut found = std::collections::HashMap::with_capacity(partner_user_ids.len());
+    for partner_user_id in partner_user_ids {
+        let row: Option<(Uuid, Option<i64>)> = stmt
+            .query_row(params![partner_id.uuid(), partner_user_id], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .optional()?;
+        let status = match row {
+            Some((user_id, None)) => LinkStatus::Linked(UserId(user_id)),
+            Some((_, Some(_))) => LinkStatus::Withdrawn,
+            None => LinkStatus::Unknown,
+        };
+        found.insert(partner_user_id.clone(), status);
+    }
+    Ok(found)
+}
