@@ -129,14 +129,7 @@ pub async fn run(config: &Config, args: IngestArgs) -> anyhow::Result<ExitCode> 
         report.entries,
         if report.is_sound() { "holds" } else { "BROKEN" }
     );
-    if args.target.json {
-        println!("{}", figures.to_json());
-    }
-    Ok(if report.is_sound() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(super::finish(&figures, args.target.json, report.is_sound()))
 }
 
 /// One partner allowed `bus_ride`, with a fresh key, and `users` users who linked it.

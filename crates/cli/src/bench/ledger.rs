@@ -96,14 +96,7 @@ pub async fn run(config: &Config, args: LedgerArgs) -> anyhow::Result<ExitCode> 
         figures.ratio(),
         if report.is_sound() { "holds" } else { "BROKEN" }
     );
-    if args.target.json {
-        println!("{}", figures.to_json());
-    }
-    Ok(if report.is_sound() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(super::finish(&figures, args.target.json, report.is_sound()))
 }
 
 /// Gives every user a large wallet so no transfer fails for want of energy. Waves stay well

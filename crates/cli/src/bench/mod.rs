@@ -233,3 +233,15 @@ pub fn print_row(label: &str, per_s: f64, latencies: &Latencies) {
 pub fn print_header(unit: &str) {
     println!("{:<34} {unit:>14} {:>9} {:>9}", "", "p50 ms", "p99 ms");
 }
+
+/// Prints the JSON line when asked and turns conservation into the exit code.
+pub fn finish(figures: &Figures, json: bool, conservation_holds: bool) -> ExitCode {
+    if json {
+        println!("{}", figures.to_json());
+    }
+    if conservation_holds {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

@@ -358,20 +358,23 @@ async fn forged_stale_replayed_and_unknown_signatures_are_refused(app: TestApp) 
         problem
     };
 
-    let forger = PartnerClient::new(
-        &app.base,
-        KeyId::parse("metro-key-1").unwrap(),
-        SigningKey::generate(),
-    )
-    .unwrap();
-    let forged = forger
+    // Signed by a key the server does not hold, under a known and an unknown key id.
+    let signed_by_stranger = |key_id: &str| {
+        PartnerClient::new(
+            &app.base,
+            KeyId::parse(key_id).unwrap(),
+            SigningKey::generate(),
+        )
+        .unwrap()
         .signed_request(
             Method::POST,
             "/v1/partner/actions",
             serde_json::to_vec(&body).unwrap(),
             now,
         )
-        .unwrap();
+        .unwrap()
+    };
+    let forged = signed_by_stranger("metro-key-1");
     expect_rejected(http.execute(forged).await.unwrap()).await;
 
     for skew in [-301, 301] {
@@ -379,20 +382,7 @@ async fn forged_stale_replayed_and_unknown_signatures_are_refused(app: TestApp) 
         expect_rejected(http.execute(stale).await.unwrap()).await;
     }
 
-    let stranger = PartnerClient::new(
-        &app.base,
-        KeyId::parse("nobody").unwrap(),
-        SigningKey::generate(),
-    )
-    .unwrap();
-    let unknown = stranger
-        .signed_request(
-            Method::POST,
-            "/v1/partner/actions",
-            serde_json::to_vec(&body).unwrap(),
-            now,
-        )
-        .unwrap();
+    let unknown = signed_by_stranger("nobody");
     expect_rejected(http.execute(unknown).await.unwrap()).await;
 
     let unsigned = http
