@@ -26,7 +26,39 @@ pub struct Config {
     pub auth: AuthConfig,
     pub jobs: JobsConfig,
     pub partners: PartnersConfig,
+    pub webhooks: WebhooksConfig,
     pub writer: WriterOptions,
+}
+
+/// Delivery of webhooks from the outbox: when, how often retried, how long waited for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhooksConfig {
+    /// How often the dispatcher looks for events and due deliveries; 0 turns it off.
+    pub dispatch_interval_ms: u64,
+    /// Attempts per delivery before it is marked failed (an admin can retry it).
+    pub max_attempts: u32,
+    /// Wait after the first failed attempt; it doubles after each further one…
+    pub initial_backoff_seconds: u64,
+    /// …up to this.
+    pub max_backoff_seconds: u64,
+    /// How long one attempt waits for the endpoint's answer.
+    pub timeout_seconds: u64,
+    /// Deliveries sent at once.
+    pub concurrency: usize,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        WebhooksConfig {
+            dispatch_interval_ms: 1_000,
+            max_attempts: 16,
+            initial_backoff_seconds: 10,
+            max_backoff_seconds: 6 * 3_600,
+            timeout_seconds: 10,
+            concurrency: 16,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,6 +122,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             jobs: JobsConfig::default(),
             partners: PartnersConfig::default(),
+            webhooks: WebhooksConfig::default(),
             writer: WriterOptions::default(),
         }
     }
@@ -222,6 +255,19 @@ expiry_interval_seconds = 60
 # partner gets 429 with Retry-After. A batch of 1,000 actions is one request.
 requests_per_second = 2000
 burst = 4000
+
+[webhooks]
+# How often the dispatcher sends what the outbox holds, in milliseconds (0 turns it off).
+dispatch_interval_ms = 1000
+# A delivery is retried with exponential backoff: 10 s after the first failure, doubling up to
+# 6 hours, 16 attempts in all (about 30 hours); then it is marked failed in the delivery log.
+max_attempts = 16
+initial_backoff_seconds = 10
+max_backoff_seconds = 21600
+# How long one attempt waits for the endpoint to answer.
+timeout_seconds = 10
+# Deliveries sent at once.
+concurrency = 16
 
 [writer]
 # Commands the group-commit writer applies in one transaction at most.

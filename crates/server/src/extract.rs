@@ -104,3 +104,29 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKeyHeader {
         Ok(IdempotencyKeyHeader(Some(key.to_string())))
     }
 }
+
+/// Path parameters parsed into `T`; one that does not parse (a malformed id) is a 422 problem
+/// naming the parameter rather than axum's plain-text 400.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::extract::Path;
+        use axum::extract::path::ErrorKind;
+        use axum::extract::rejection::PathRejection;
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(ApiPath(value)),
+            Err(PathRejection::FailedToDeserializePathParams(err)) => {
+                let detail = err.body_text();
+                Err(match err.into_kind() {
+                    ErrorKind::ParseErrorAtKey { key, .. }
+                    | ErrorKind::DeserializeError { key, .. } => ApiError::invalid(key, detail),
+                    _ => ApiError::invalid("path", detail),
+                })
+            }
+            Err(other) => Err(ApiError::Internal(other.body_text())),
+        }
+    }
+}

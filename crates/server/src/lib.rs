@@ -11,6 +11,7 @@ pub mod partner_auth;
 pub mod pseudonym;
 pub mod routes;
 pub mod state;
+pub mod webhooks;
 
 use crate::error::ApiError;
 use crate::extract::BodyLimit;
@@ -99,6 +100,13 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::partner::report_action))
         .routes(routes!(routes::partner::report_batch))
         .routes(routes!(routes::partner::lookup_action))
+        .routes(routes!(
+            routes::webhooks_admin::create_endpoint,
+            routes::webhooks_admin::list_endpoints
+        ))
+        .routes(routes!(routes::webhooks_admin::disable_endpoint))
+        .routes(routes!(routes::webhooks_admin::deliveries))
+        .routes(routes!(routes::webhooks_admin::retry_delivery))
 }
 
 /// The OpenAPI document, generated from the handlers.
@@ -192,6 +200,8 @@ pub struct Application {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     expiry_interval: std::time::Duration,
+    /// The webhook dispatcher and how often it runs; none when turned off.
+    webhooks: Option<(webhooks::Dispatcher, std::time::Duration)>,
 }
 
 impl Application {
@@ -212,13 +222,26 @@ impl Application {
             .server_secret("partner-link-hmac", 32)
             .await
             .map_err(|err| anyhow::anyhow!("reading the partner link secret: {err}"))?;
+        let link_secret = Arc::new(link_secret);
+        let webhooks = match config.webhooks.dispatch_interval_ms {
+            0 => None,
+            interval => Some((
+                webhooks::Dispatcher::new(
+                    store.clone(),
+                    clock.clone(),
+                    link_secret.clone(),
+                    config.webhooks.clone(),
+                )?,
+                std::time::Duration::from_millis(interval),
+            )),
+        };
         let state = AppState {
             store: store.clone(),
             clock: clock.clone(),
             config: Arc::new(config),
             metrics: metrics_handle(),
             energy,
-            link_secret: Arc::new(link_secret),
+            link_secret,
             replay: Arc::new(partner_auth::ReplayCache::default()),
             partner_keys: Arc::new(partner_auth::PartnerKeyCache::default()),
             rate_limits: Arc::new(partner_auth::PartnerRateLimits::new(
@@ -232,6 +255,7 @@ impl Application {
             store,
             clock,
             expiry_interval,
+            webhooks,
         })
     }
 
@@ -247,10 +271,16 @@ impl Application {
     ) -> anyhow::Result<()> {
         let expiry =
             jobs::spawn_expiry(self.store.clone(), self.clock.clone(), self.expiry_interval);
+        let dispatcher = self
+            .webhooks
+            .map(|(dispatcher, interval)| webhooks::spawn(dispatcher, interval));
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await;
         expiry.abort();
+        if let Some(dispatcher) = dispatcher {
+            dispatcher.abort();
+        }
         self.store.shutdown().await;
         served?;
         Ok(())

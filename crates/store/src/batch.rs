@@ -3,6 +3,7 @@
 
 use crate::error::CommandError;
 use crate::model::{Envelope, Executed};
+use crate::webhooks::{NewEvent, event_of};
 use openforest_core::methodology::{DedupKey, Usage};
 use openforest_core::{
     Account, Ball, BatchState, Entry, EntryId, Outcome, Timestamp, UsageKey, UserId,
@@ -77,15 +78,20 @@ pub(crate) struct ChangeSet {
     /// Final values of the usage rows the batch changed.
     pub usage: Vec<(UsageKey, Usage)>,
     pub dedup: Vec<(DedupKey, UserId)>,
+    /// Webhook outbox rows, one per event a decided command raised.
+    pub events: Vec<NewEvent>,
 }
 
 pub(crate) type Reply = Result<Executed, CommandError>;
 
 /// Decides every command of the batch in order. One command's rejection affects no other.
+/// With `events_wanted` (some webhook endpoint is enabled), each effect also raises its
+/// outbox event.
 pub(crate) fn decide(
     envelopes: &[&Envelope],
     loaded: Loaded,
     now: Timestamp,
+    events_wanted: bool,
     mut new_entry_id: impl FnMut() -> EntryId,
 ) -> (ChangeSet, Vec<Reply>) {
     let mut state = BatchState::new();
@@ -124,9 +130,28 @@ pub(crate) fn decide(
                 continue;
             }
         };
+        let outcome_json = || serde_json::to_string(&outcome);
+        if events_wanted
+            && let Some((event_type, partner_id, user_id)) = event_of(&envelope.command, &outcome)
+        {
+            match outcome_json() {
+                Ok(json) => changes.events.push(NewEvent {
+                    event_id: crate::new_id(now),
+                    event_type,
+                    partner_id,
+                    user_id,
+                    occurred_at: now,
+                    outcome_json: json,
+                }),
+                Err(err) => {
+                    replies.push(Err(CommandError::Storage(err.to_string())));
+                    continue;
+                }
+            }
+        }
         changes.entries.extend(entries);
         if let Some(idempotency) = &envelope.idempotency {
-            let outcome_json = match serde_json::to_string(&outcome) {
+            let outcome_json = match outcome_json() {
                 Ok(json) => json,
                 Err(err) => {
                     replies.push(Err(CommandError::Storage(err.to_string())));

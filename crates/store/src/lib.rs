@@ -8,6 +8,7 @@ pub mod error;
 pub mod model;
 pub mod postgres;
 pub mod sqlite;
+pub mod webhooks;
 pub mod writer;
 
 use async_trait::async_trait;
@@ -18,6 +19,10 @@ pub use error::{CommandError, StoreError};
 pub use model::{
     BallState, Envelope, Executed, IdempotencyKey, LinkStatus, NewUser, OperatorKey, Partner,
     PartnerKey, User,
+};
+pub use webhooks::{
+    DeliveryFilter, DeliveryStatus, DueDelivery, NextStep, WebhookAttempt, WebhookDelivery,
+    WebhookEndpoint, WebhookEvent,
 };
 pub use writer::WriterOptions;
 
@@ -160,6 +165,49 @@ pub trait Store: Send + Sync {
         partner_user_ids: &[String],
     ) -> Result<std::collections::HashMap<String, LinkStatus>, StoreError>;
     async fn user_links(&self, user_id: UserId) -> Result<Vec<(PartnerId, String)>, StoreError>;
+
+    /// Registers a webhook endpoint with its signing secret.
+    async fn create_webhook_endpoint(
+        &self,
+        endpoint: &WebhookEndpoint,
+        secret: &str,
+    ) -> Result<(), StoreError>;
+    async fn webhook_endpoints(&self) -> Result<Vec<WebhookEndpoint>, StoreError>;
+    /// Disables an endpoint and fails its pending deliveries; false when there is no enabled
+    /// endpoint of that id.
+    async fn disable_webhook_endpoint(
+        &self,
+        endpoint_id: uuid::Uuid,
+        at: Timestamp,
+    ) -> Result<bool, StoreError>;
+    /// Fans up to `limit` outbox events out into deliveries; answers how many events it took.
+    /// Also tells the writer whether any endpoint is enabled (events are recorded only then).
+    async fn fan_out_webhook_events(&self, now: Timestamp, limit: u32) -> Result<u32, StoreError>;
+    /// Claims up to `limit` deliveries due at `now`, leased until `lease_until`.
+    async fn claim_webhook_deliveries(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<DueDelivery>, StoreError>;
+    /// Logs an attempt and moves the delivery on: delivered, retried later, or failed.
+    async fn record_webhook_attempt(
+        &self,
+        delivery_id: uuid::Uuid,
+        attempt: &WebhookAttempt,
+        next: NextStep,
+    ) -> Result<(), StoreError>;
+    /// The delivery log, newest first, each delivery with its attempts.
+    async fn webhook_deliveries(
+        &self,
+        filter: &DeliveryFilter,
+    ) -> Result<Vec<WebhookDelivery>, StoreError>;
+    /// Schedules an undelivered delivery for an attempt at `at`; false when there is none.
+    async fn retry_webhook_delivery(
+        &self,
+        delivery_id: uuid::Uuid,
+        at: Timestamp,
+    ) -> Result<bool, StoreError>;
 
     /// A named server secret, made (`len` random bytes) and kept on first use.
     async fn server_secret(&self, name: &str, len: usize) -> Result<Vec<u8>, StoreError>;

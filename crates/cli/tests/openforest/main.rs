@@ -9,3 +9,4 @@ mod api;
 mod ledger;
 mod partners;
 mod process;
+mod webhooks;

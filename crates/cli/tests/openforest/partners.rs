@@ -10,12 +10,17 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 
 /// A partner registered by an admin, with one signing key.
-struct TestPartner {
-    partner_id: String,
-    client: PartnerClient,
+pub(crate) struct TestPartner {
+    pub(crate) partner_id: String,
+    pub(crate) client: PartnerClient,
 }
 
-async fn partner(app: &TestApp, admin: &str, name: &str, actions: &[&str]) -> TestPartner {
+pub(crate) async fn partner(
+    app: &TestApp,
+    admin: &str,
+    name: &str,
+    actions: &[&str],
+) -> TestPartner {
     let created = json_of(
         app.post(
             "/v1/admin/partners",
@@ -51,7 +56,11 @@ async fn add_key(app: &TestApp, admin: &str, partner_id: &str, key_id: &str, key
 }
 
 /// A user who linked the partner; answers (session token, the partner's id for them).
-async fn linked_user(app: &TestApp, handle: &str, partner: &TestPartner) -> (String, String) {
+pub(crate) async fn linked_user(
+    app: &TestApp,
+    handle: &str,
+    partner: &TestPartner,
+) -> (String, String) {
     let (_, token) = app.user(handle).await;
     let link = json_of(
         app.post(
@@ -96,17 +105,17 @@ impl TestPartner {
         self.client.http_client().execute(request).await.unwrap()
     }
 
-    async fn report(&self, app: &TestApp, body: &Value) -> reqwest::Response {
+    pub(crate) async fn report(&self, app: &TestApp, body: &Value) -> reqwest::Response {
         self.send(app, Method::POST, "/v1/partner/actions", body)
             .await
     }
 }
 
-fn metro(out_biz_no: &str, partner_user_id: &str) -> Value {
+pub(crate) fn metro(out_biz_no: &str, partner_user_id: &str) -> Value {
     json!({"out_biz_no": out_biz_no, "partner_user_id": partner_user_id, "action": "metro_ride", "quantity": 1})
 }
 
-async fn assert_ledger_sound(app: &TestApp) -> openforest_core::AuditReport {
+pub(crate) async fn assert_ledger_sound(app: &TestApp) -> openforest_core::AuditReport {
     let report = app.store.audit(Arc::new(|_, _| {})).await.unwrap();
     assert!(report.is_sound(), "{:?}", report.problems);
     report

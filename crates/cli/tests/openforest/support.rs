@@ -82,6 +82,8 @@ impl TestApp {
             database_url: database.url.clone(),
             ..Config::default()
         };
+        // Tests run the webhook dispatcher themselves, at the moments they choose.
+        config.webhooks.dispatch_interval_ms = 0;
         tweak(&mut config);
         let clock = Arc::new(ManualClock::new(SystemClock.now()));
         let store =

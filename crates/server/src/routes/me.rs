@@ -127,7 +127,7 @@ pub async fn partner_links(
 pub async fn unlink_partner(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    axum::extract::Path(partner_id): axum::extract::Path<uuid::Uuid>,
+    crate::extract::ApiPath(partner_id): crate::extract::ApiPath<uuid::Uuid>,
 ) -> ApiResult<axum::http::StatusCode> {
     if !state
         .store

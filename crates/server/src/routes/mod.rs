@@ -7,6 +7,7 @@ pub mod methodology;
 pub mod partner;
 pub mod partners_admin;
 pub mod sessions;
+pub mod webhooks_admin;
 
 use openforest_core::Timestamp;
 use openforest_store::User;

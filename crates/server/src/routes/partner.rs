@@ -2,17 +2,17 @@
 //! household dedup are decided in the writer; `out_biz_no` makes every report idempotent.
 
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::parse_json;
+use crate::extract::{ApiPath, parse_json};
 use crate::partner_auth::SignedPartner;
 use crate::pseudonym::partner_user_id;
 use crate::routes::rfc3339;
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use futures_util::future::join_all;
 use openforest_core::methodology::{Quantity, day_key, expires_at, month_key};
-use openforest_core::{BallId, Command, Credit, Outcome};
+use openforest_core::{BallId, Command, Credit, Outcome, PartnerId};
 use openforest_store::{Envelope, IdempotencyKey, LinkStatus, Partner};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -74,9 +74,11 @@ pub struct CreditView {
     pub replayed: bool,
 }
 
-fn credit_view(
-    state: &AppState,
-    partner: &Partner,
+/// What a partner is told of a credit (in answers and in `action.credited` webhooks): the user
+/// appears under this partner's pseudonymous id only.
+pub(crate) fn credit_view(
+    link_secret: &[u8],
+    partner_id: PartnerId,
     outcome: Outcome,
     replayed: bool,
 ) -> ApiResult<CreditView> {
@@ -96,7 +98,7 @@ fn credit_view(
     };
     Ok(CreditView {
         out_biz_no,
-        partner_user_id: partner_user_id(&state.link_secret, partner.partner_id, user_id),
+        partner_user_id: partner_user_id(link_secret, partner_id, user_id),
         action,
         requested_grams: requested_grams.get(),
         credited_grams: credited_grams.get(),
@@ -229,7 +231,7 @@ async fn credit(
                 .await?
             {
                 Some((stored, outcome)) if stored == fingerprint => {
-                    credit_view(state, partner, outcome, true)
+                    credit_view(&state.link_secret, partner.partner_id, outcome, true)
                 }
                 Some(_) => Err(ApiError::IdempotencyConflict),
                 None => Err(refusal),
@@ -247,7 +249,12 @@ async fn credit(
             }),
         })
         .await?;
-    credit_view(state, partner, executed.outcome, executed.replayed)
+    credit_view(
+        &state.link_secret,
+        partner.partner_id,
+        executed.outcome,
+        executed.replayed,
+    )
 }
 
 /// Reports one action.
@@ -441,7 +448,7 @@ pub async fn report_batch(
 )]
 pub async fn lookup_action(
     State(state): State<AppState>,
-    Path(out_biz_no): Path<String>,
+    ApiPath(out_biz_no): ApiPath<String>,
     signed: SignedPartner,
 ) -> ApiResult<Json<CreditView>> {
     let (_, outcome) = state
@@ -449,5 +456,10 @@ pub async fn lookup_action(
         .idempotent_outcome(&scope(&signed.partner), &out_biz_no)
         .await?
         .ok_or(ApiError::NotFound("report with this out_biz_no"))?;
-    Ok(Json(credit_view(&state, &signed.partner, outcome, true)?))
+    Ok(Json(credit_view(
+        &state.link_secret,
+        signed.partner.partner_id,
+        outcome,
+        true,
+    )?))
 }

@@ -3,11 +3,11 @@
 
 use crate::auth::CurrentAdmin;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, ApiPath};
 use crate::routes::rfc3339;
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use openforest_client::signature::{KeyId, VerifyingKey};
 use openforest_core::PartnerId;
@@ -169,7 +169,7 @@ pub async fn list_partners(
 pub async fn add_key(
     State(state): State<AppState>,
     _admin: CurrentAdmin,
-    Path(partner_id): Path<Uuid>,
+    ApiPath(partner_id): ApiPath<Uuid>,
     body: ApiJson<NewPartnerKey>,
 ) -> ApiResult<(StatusCode, Json<PartnerKeyView>)> {
     let partner = existing_partner(&state, partner_id).await?;
@@ -197,7 +197,7 @@ pub async fn add_key(
 pub async fn list_keys(
     State(state): State<AppState>,
     _admin: CurrentAdmin,
-    Path(partner_id): Path<Uuid>,
+    ApiPath(partner_id): ApiPath<Uuid>,
 ) -> ApiResult<Json<Vec<PartnerKeyView>>> {
     let partner = existing_partner(&state, partner_id).await?;
     let keys = state.store.partner_keys(partner.partner_id).await?;
@@ -211,7 +211,7 @@ pub async fn list_keys(
 pub async fn revoke_key(
     State(state): State<AppState>,
     _admin: CurrentAdmin,
-    Path((partner_id, key_id)): Path<(Uuid, String)>,
+    ApiPath((partner_id, key_id)): ApiPath<(Uuid, String)>,
 ) -> ApiResult<StatusCode> {
     let revoked = state
         .store
@@ -248,7 +248,7 @@ async fn set_disabled(
 pub async fn disable(
     State(state): State<AppState>,
     _admin: CurrentAdmin,
-    Path(partner_id): Path<Uuid>,
+    ApiPath(partner_id): ApiPath<Uuid>,
 ) -> ApiResult<Json<PartnerView>> {
     set_disabled(&state, partner_id, true).await
 }
@@ -260,7 +260,7 @@ pub async fn disable(
 pub async fn enable(
     State(state): State<AppState>,
     _admin: CurrentAdmin,
-    Path(partner_id): Path<Uuid>,
+    ApiPath(partner_id): ApiPath<Uuid>,
 ) -> ApiResult<Json<PartnerView>> {
     set_disabled(&state, partner_id, false).await
 }

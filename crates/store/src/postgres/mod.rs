@@ -2,6 +2,7 @@
 //! connection; reads and account administration go through a pool.
 
 mod partners;
+mod webhooks;
 mod writer;
 
 use crate::error::{CommandError, StoreError};
@@ -9,6 +10,9 @@ use crate::model::LinkStatus;
 use crate::model::{
     self, BallState, Envelope, Executed, JournalRow, NewUser, OperatorKey, Partner, PartnerKey,
     User,
+};
+use crate::webhooks::{
+    DeliveryFilter, DueDelivery, NextStep, WebhookAttempt, WebhookDelivery, WebhookEndpoint,
 };
 use crate::writer::{Lanes, WriterOptions};
 use crate::{Backend, Progress, Store};
@@ -20,6 +24,7 @@ use openforest_core::{
 };
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgConnection, PgPool, Row};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use uuid::Uuid;
@@ -30,6 +35,8 @@ pub struct PostgresStore {
     lanes: Lanes,
     writers: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     clock: Arc<dyn Clock>,
+    /// Whether any webhook endpoint is enabled: the writer lanes record outbox events only then.
+    events_wanted: Arc<AtomicBool>,
 }
 
 fn connect_options(url: &str) -> Result<PgConnectOptions, StoreError> {
@@ -65,6 +72,7 @@ impl PostgresStore {
             .connect_with(connect.clone())
             .await?;
         Self::run_migrations(&pool).await?;
+        let events_wanted = Arc::new(AtomicBool::new(webhooks::any_enabled(&pool).await?));
         let (lanes, receivers) = Lanes::new(options.postgres_writers, options.queue_depth);
         let mut writers = Vec::with_capacity(receivers.len());
         for lane in receivers {
@@ -75,6 +83,7 @@ impl PostgresStore {
                 lane,
                 options.batch_max,
                 clock.clone(),
+                events_wanted.clone(),
             )));
         }
         Ok(PostgresStore {
@@ -83,6 +92,7 @@ impl PostgresStore {
             lanes,
             writers: Mutex::new(writers),
             clock,
+            events_wanted,
         })
     }
 
@@ -174,7 +184,8 @@ impl Store for PostgresStore {
             .acquire()
             .await
             .map_err(|err| CommandError::Storage(err.to_string()))?;
-        writer::run_batch_retrying(&mut conn, &[&envelope], now)
+        let events = self.events_wanted.load(Ordering::Acquire);
+        writer::run_batch_retrying(&mut conn, &[&envelope], now, events)
             .await
             .map_err(|err| CommandError::Storage(err.to_string()))?
             .pop()
@@ -453,6 +464,71 @@ impl Store for PostgresStore {
 
     async fn user_links(&self, user_id: UserId) -> Result<Vec<(PartnerId, String)>, StoreError> {
         partners::user_links(&self.pool, user_id).await
+    }
+
+    async fn create_webhook_endpoint(
+        &self,
+        endpoint: &WebhookEndpoint,
+        secret: &str,
+    ) -> Result<(), StoreError> {
+        webhooks::create_endpoint(&self.pool, endpoint, secret).await?;
+        self.events_wanted.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    async fn webhook_endpoints(&self) -> Result<Vec<WebhookEndpoint>, StoreError> {
+        webhooks::endpoints(&self.pool).await
+    }
+
+    async fn disable_webhook_endpoint(
+        &self,
+        endpoint_id: Uuid,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let disabled = webhooks::disable_endpoint(&self.pool, endpoint_id, at).await?;
+        let any = webhooks::any_enabled(&self.pool).await?;
+        self.events_wanted.store(any, Ordering::Release);
+        Ok(disabled)
+    }
+
+    async fn fan_out_webhook_events(&self, now: Timestamp, limit: u32) -> Result<u32, StoreError> {
+        let taken = webhooks::fan_out(&self.pool, now, limit).await?;
+        let any = webhooks::any_enabled(&self.pool).await?;
+        self.events_wanted.store(any, Ordering::Release);
+        Ok(taken)
+    }
+
+    async fn claim_webhook_deliveries(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<DueDelivery>, StoreError> {
+        webhooks::claim_due(&self.pool, now, lease_until, limit).await
+    }
+
+    async fn record_webhook_attempt(
+        &self,
+        delivery_id: Uuid,
+        attempt: &WebhookAttempt,
+        next: NextStep,
+    ) -> Result<(), StoreError> {
+        webhooks::record_attempt(&self.pool, delivery_id, attempt, next).await
+    }
+
+    async fn webhook_deliveries(
+        &self,
+        filter: &DeliveryFilter,
+    ) -> Result<Vec<WebhookDelivery>, StoreError> {
+        webhooks::deliveries(&self.pool, filter).await
+    }
+
+    async fn retry_webhook_delivery(
+        &self,
+        delivery_id: Uuid,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        webhooks::retry(&self.pool, delivery_id, at).await
     }
 
     async fn server_secret(&self, name: &str, len: usize) -> Result<Vec<u8>, StoreError> {

@@ -12,6 +12,7 @@ use openforest_core::{Account, Clock, EntryId, Timestamp, UsageKey, UserId};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use uuid::Uuid;
@@ -26,13 +27,15 @@ pub(super) async fn run(
     mut lane: mpsc::Receiver<Job>,
     batch_max: usize,
     clock: Arc<dyn Clock>,
+    events_wanted: Arc<AtomicBool>,
 ) {
     let mut jobs = Vec::with_capacity(batch_max);
     while lane.recv_many(&mut jobs, batch_max).await > 0 {
         let started = Instant::now();
         let now = clock.now();
+        let events = events_wanted.load(Ordering::Acquire);
         let envelopes: Vec<&Envelope> = jobs.iter().map(|job| &job.envelope).collect();
-        let replies = match run_batch_retrying(&mut conn, &envelopes, now).await {
+        let replies = match run_batch_retrying(&mut conn, &envelopes, now, events).await {
             Ok(replies) => replies,
             Err(err) => {
                 tracing::warn!(error = %err, commands = envelopes.len(), "writer batch failed; retrying one by one");
@@ -40,7 +43,7 @@ pub(super) async fn run(
                 let mut replies = Vec::with_capacity(envelopes.len());
                 for envelope in &envelopes {
                     replies.push(
-                        match run_batch_retrying(&mut conn, &[*envelope], now).await {
+                        match run_batch_retrying(&mut conn, &[*envelope], now, events).await {
                             Ok(mut one) => one
                                 .pop()
                                 .unwrap_or_else(|| Err(CommandError::Storage("no reply".into()))),
@@ -87,10 +90,11 @@ pub(super) async fn run_batch_retrying(
     conn: &mut PgConnection,
     envelopes: &[&Envelope],
     now: Timestamp,
+    events_wanted: bool,
 ) -> Result<Vec<Reply>, sqlx::Error> {
     let mut attempt = 0;
     loop {
-        match run_batch(conn, envelopes, now).await {
+        match run_batch(conn, envelopes, now, events_wanted).await {
             Err(err) if is_retryable(&err) && attempt < RETRIES_MAX => {
                 attempt += 1;
                 metrics::counter!("openforest_writer_retries_total").increment(1);
@@ -122,6 +126,7 @@ async fn run_batch(
     conn: &mut PgConnection,
     envelopes: &[&Envelope],
     now: Timestamp,
+    events_wanted: bool,
 ) -> Result<Vec<Reply>, sqlx::Error> {
     let plan = batch::plan(envelopes);
     let mut tx = conn.begin().await?;
@@ -172,7 +177,9 @@ async fn run_batch(
         }
     }
     load_game_rows(&mut tx, &plan.usage_keys, &plan.dedup_keys, &mut loaded).await?;
-    let (changes, replies) = batch::decide(envelopes, loaded, now, || EntryId(new_id(now)));
+    let (changes, replies) = batch::decide(envelopes, loaded, now, events_wanted, || {
+        EntryId(new_id(now))
+    });
     if !changes.entries.is_empty() {
         let entries = &changes.entries;
         let (from_owner, from_kind, from_id) = key_columns(entries.iter().map(|entry| &entry.from));
@@ -405,6 +412,21 @@ async fn write_game_rows(tx: &mut PgConnection, changes: &ChangeSet) -> Result<(
                 .collect::<Vec<_>>(),
         )
         .bind(created_at)
+        .execute(&mut *tx)
+        .await?;
+    }
+    if !changes.events.is_empty() {
+        let events = &changes.events;
+        sqlx::query(
+            "INSERT INTO webhook_events (event_id, event_type, partner_id, user_id, occurred_at_ms, outcome)
+             SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::int8[], $6::text[])",
+        )
+        .bind(events.iter().map(|event| event.event_id).collect::<Vec<_>>())
+        .bind(events.iter().map(|event| event.event_type).collect::<Vec<_>>())
+        .bind(events.iter().map(|event| event.partner_id.map(|partner| partner.uuid())).collect::<Vec<_>>())
+        .bind(events.iter().map(|event| event.user_id.uuid()).collect::<Vec<_>>())
+        .bind(events.iter().map(|event| event.occurred_at.millis()).collect::<Vec<_>>())
+        .bind(events.iter().map(|event| event.outcome_json.clone()).collect::<Vec<_>>())
         .execute(&mut *tx)
         .await?;
     }

@@ -5,6 +5,7 @@
 
 mod checkpoint;
 mod partners;
+mod webhooks;
 mod writer;
 
 use crate::batch::Reply;
@@ -13,6 +14,9 @@ use crate::model::LinkStatus;
 use crate::model::{
     self, BallState, Envelope, Executed, JournalRow, NewUser, OperatorKey, Partner, PartnerKey,
     User,
+};
+use crate::webhooks::{
+    DeliveryFilter, DueDelivery, NextStep, WebhookAttempt, WebhookDelivery, WebhookEndpoint,
 };
 use crate::writer::{Lanes, WriterOptions};
 use crate::{Backend, Progress, Store};
@@ -25,6 +29,7 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OptionalExtension, params};
 use rusqlite_migration::{M, Migrations};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 
@@ -41,6 +46,8 @@ pub struct SqliteStore {
     unbatched: Arc<Mutex<Option<Connection>>>,
     checkpointer: Mutex<Option<checkpoint::Checkpointer>>,
     clock: Arc<dyn Clock>,
+    /// Whether any webhook endpoint is enabled: the writer records outbox events only then.
+    events_wanted: Arc<AtomicBool>,
 }
 
 fn migrations() -> Migrations<'static> {
@@ -49,6 +56,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../../migrations/sqlite/0002_partners_and_balls.sql"
         )),
+        M::up(include_str!("../../migrations/sqlite/0003_webhooks.sql")),
     ])
 }
 
@@ -87,6 +95,7 @@ impl SqliteStore {
             .to_latest(&mut conn)
             .map_err(|err| StoreError::Migration(err.to_string()))?;
         configure_writer(&mut conn)?;
+        let events_wanted = Arc::new(AtomicBool::new(webhooks::any_enabled(&conn)?));
         let checkpointer = checkpoint::Checkpointer::spawn(path)?;
         let pool = r2d2::Pool::builder()
             .max_size(options.read_connections)
@@ -95,8 +104,14 @@ impl SqliteStore {
         let receiver = receivers
             .pop()
             .ok_or_else(|| StoreError::Config("no writer lane".into()))?;
-        let handle = writer::spawn(conn, receiver, options.batch_max, clock.clone())
-            .map_err(|err| StoreError::Database(format!("cannot start the writer: {err}")))?;
+        let handle = writer::spawn(
+            conn,
+            receiver,
+            options.batch_max,
+            clock.clone(),
+            events_wanted.clone(),
+        )
+        .map_err(|err| StoreError::Database(format!("cannot start the writer: {err}")))?;
         Ok(SqliteStore {
             path: path.to_path_buf(),
             pool,
@@ -105,6 +120,7 @@ impl SqliteStore {
             unbatched: Arc::new(Mutex::new(None)),
             checkpointer: Mutex::new(Some(checkpointer)),
             clock,
+            events_wanted,
         })
     }
 
@@ -185,6 +201,7 @@ impl Store for SqliteStore {
     async fn execute_unbatched(&self, envelope: Envelope) -> Result<Executed, CommandError> {
         let now = self.clock.now();
         let (path, unbatched) = (self.path.clone(), self.unbatched.clone());
+        let events = self.events_wanted.load(Ordering::Acquire);
         let run = move || -> Result<Option<Reply>, StoreError> {
             let mut slot = unbatched
                 .lock()
@@ -198,7 +215,7 @@ impl Store for SqliteStore {
             let conn = slot
                 .as_mut()
                 .ok_or_else(|| StoreError::Database("no unbatched connection".into()))?;
-            Ok(writer::run_batch(conn, &[&envelope], now)?.pop())
+            Ok(writer::run_batch(conn, &[&envelope], now, events)?.pop())
         };
         tokio::task::spawn_blocking(run)
             .await
@@ -512,6 +529,87 @@ impl Store for SqliteStore {
 
     async fn user_links(&self, user_id: UserId) -> Result<Vec<(PartnerId, String)>, StoreError> {
         self.with_conn(move |conn| partners::user_links(conn, user_id))
+            .await
+    }
+
+    async fn create_webhook_endpoint(
+        &self,
+        endpoint: &WebhookEndpoint,
+        secret: &str,
+    ) -> Result<(), StoreError> {
+        let (endpoint, secret) = (endpoint.clone(), secret.to_string());
+        self.with_conn(move |conn| webhooks::create_endpoint(conn, &endpoint, &secret))
+            .await?;
+        self.events_wanted.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    async fn webhook_endpoints(&self) -> Result<Vec<WebhookEndpoint>, StoreError> {
+        self.with_conn(|conn| webhooks::endpoints(conn)).await
+    }
+
+    async fn disable_webhook_endpoint(
+        &self,
+        endpoint_id: Uuid,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let (disabled, any) = self
+            .with_conn(move |conn| {
+                let disabled = webhooks::disable_endpoint(conn, endpoint_id, at)?;
+                Ok((disabled, webhooks::any_enabled(conn)?))
+            })
+            .await?;
+        self.events_wanted.store(any, Ordering::Release);
+        Ok(disabled)
+    }
+
+    async fn fan_out_webhook_events(&self, now: Timestamp, limit: u32) -> Result<u32, StoreError> {
+        let (taken, any) = self
+            .with_conn(move |conn| {
+                let taken = webhooks::fan_out(conn, now, limit)?;
+                Ok((taken, webhooks::any_enabled(conn)?))
+            })
+            .await?;
+        self.events_wanted.store(any, Ordering::Release);
+        Ok(taken)
+    }
+
+    async fn claim_webhook_deliveries(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<DueDelivery>, StoreError> {
+        self.with_conn(move |conn| webhooks::claim_due(conn, now, lease_until, limit))
+            .await
+    }
+
+    async fn record_webhook_attempt(
+        &self,
+        delivery_id: Uuid,
+        attempt: &WebhookAttempt,
+        next: NextStep,
+    ) -> Result<(), StoreError> {
+        let attempt = attempt.clone();
+        self.with_conn(move |conn| webhooks::record_attempt(conn, delivery_id, &attempt, next))
+            .await
+    }
+
+    async fn webhook_deliveries(
+        &self,
+        filter: &DeliveryFilter,
+    ) -> Result<Vec<WebhookDelivery>, StoreError> {
+        let filter = filter.clone();
+        self.with_conn(move |conn| webhooks::deliveries(conn, &filter))
+            .await
+    }
+
+    async fn retry_webhook_delivery(
+        &self,
+        delivery_id: Uuid,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.with_conn(move |conn| webhooks::retry(conn, delivery_id, at))
             .await
     }
 

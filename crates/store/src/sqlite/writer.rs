@@ -9,6 +9,7 @@ use crate::writer::{Job, observe_batch};
 use openforest_core::{Clock, EntryId, Timestamp};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 use tokio::sync::mpsc;
 
@@ -17,10 +18,11 @@ pub(super) fn spawn(
     lane: mpsc::Receiver<Job>,
     batch_max: usize,
     clock: Arc<dyn Clock>,
+    events_wanted: Arc<AtomicBool>,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
         .name("openforest-writer".into())
-        .spawn(move || run(conn, lane, batch_max, clock))
+        .spawn(move || run(conn, lane, batch_max, clock, events_wanted))
 }
 
 /// Runs until the lane is closed and empty: every queued command is committed and answered.
@@ -29,13 +31,15 @@ fn run(
     mut lane: mpsc::Receiver<Job>,
     batch_max: usize,
     clock: Arc<dyn Clock>,
+    events_wanted: Arc<AtomicBool>,
 ) {
     let mut jobs = Vec::with_capacity(batch_max);
     while lane.blocking_recv_many(&mut jobs, batch_max) > 0 {
         let started = Instant::now();
         let now = clock.now();
+        let events = events_wanted.load(Ordering::Acquire);
         let envelopes: Vec<&Envelope> = jobs.iter().map(|job| &job.envelope).collect();
-        let replies = match run_batch(&mut conn, &envelopes, now) {
+        let replies = match run_batch(&mut conn, &envelopes, now, events) {
             Ok(replies) => replies,
             // A database fault (not a rejection) sinks the whole transaction; retry each
             // command alone so one poison command cannot fail the others.
@@ -43,12 +47,14 @@ fn run(
                 tracing::warn!(error = %err, commands = envelopes.len(), "writer batch failed; retrying one by one");
                 envelopes
                     .iter()
-                    .map(|envelope| match run_batch(&mut conn, &[*envelope], now) {
-                        Ok(mut replies) => replies
-                            .pop()
-                            .unwrap_or_else(|| Err(CommandError::Storage("no reply".into()))),
-                        Err(err) => Err(CommandError::Storage(err.to_string())),
-                    })
+                    .map(
+                        |envelope| match run_batch(&mut conn, &[*envelope], now, events) {
+                            Ok(mut replies) => replies
+                                .pop()
+                                .unwrap_or_else(|| Err(CommandError::Storage("no reply".into()))),
+                            Err(err) => Err(CommandError::Storage(err.to_string())),
+                        },
+                    )
                     .collect()
             }
         };
@@ -70,11 +76,14 @@ pub(super) fn run_batch(
     conn: &mut Connection,
     envelopes: &[&Envelope],
     now: Timestamp,
+    events_wanted: bool,
 ) -> rusqlite::Result<Vec<Reply>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let plan = batch::plan(envelopes);
     let loaded = load(&tx, plan)?;
-    let (changes, replies) = batch::decide(envelopes, loaded, now, || EntryId(new_id(now)));
+    let (changes, replies) = batch::decide(envelopes, loaded, now, events_wanted, || {
+        EntryId(new_id(now))
+    });
     write(&tx, &changes)?;
     tx.commit()?;
     Ok(replies)
@@ -243,6 +252,20 @@ fn write(tx: &rusqlite::Transaction<'_>, changes: &ChangeSet) -> rusqlite::Resul
             .map(|entry| entry.at.millis())
             .unwrap_or(0);
         insert_dedup.execute(params![key.as_str(), user_id.uuid(), created_at])?;
+    }
+    let mut insert_event = tx.prepare_cached(
+        "INSERT INTO webhook_events (event_id, event_type, partner_id, user_id, occurred_at_ms, outcome)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for event in &changes.events {
+        insert_event.execute(params![
+            event.event_id,
+            event.event_type,
+            event.partner_id.map(|partner| partner.uuid()),
+            event.user_id.uuid(),
+            event.occurred_at.millis(),
+            event.outcome_json,
+        ])?;
     }
     Ok(())
 }
