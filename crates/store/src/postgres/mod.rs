@@ -1,6 +1,7 @@
 //! The PostgreSQL backend: several writer lanes partitioned by user id, each with a dedicated
 //! connection; reads and account administration go through a pool.
 
+mod methodologies;
 mod partners;
 mod writer;
 
@@ -453,6 +454,38 @@ impl Store for PostgresStore {
 
     async fn user_links(&self, user_id: UserId) -> Result<Vec<(PartnerId, String)>, StoreError> {
         partners::user_links(&self.pool, user_id).await
+    }
+
+    async fn add_methodology(
+        &self,
+        version: &crate::NewMethodologyVersion,
+    ) -> Result<crate::MethodologyAdded, StoreError> {
+        methodologies::add_methodology(&self.pool, version).await
+    }
+
+    async fn methodologies(&self) -> Result<Vec<crate::MethodologyRecord>, StoreError> {
+        methodologies::methodologies(&self.pool).await
+    }
+
+    async fn methodology(
+        &self,
+        name: &str,
+        version: u32,
+    ) -> Result<Option<crate::StoredMethodology>, StoreError> {
+        methodologies::methodology(&self.pool, name, version).await
+    }
+
+    async fn active_methodology(&self) -> Result<Option<crate::StoredMethodology>, StoreError> {
+        methodologies::active_methodology(&self.pool).await
+    }
+
+    async fn activate_methodology(
+        &self,
+        name: &str,
+        version: u32,
+        activation: crate::Activation,
+    ) -> Result<bool, StoreError> {
+        methodologies::activate_methodology(&self.pool, name, version, activation).await
     }
 
     async fn server_secret(&self, name: &str, len: usize) -> Result<Vec<u8>, StoreError> {
