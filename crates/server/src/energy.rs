@@ -6,6 +6,7 @@ use crate::config::{Config, EnergySettings};
 use openforest_core::{Clock, Methodology};
 use openforest_store::{Activation, NewMethodologyVersion, Store};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
 /// The energy settings in force, and the lock that serialises changes to what they must agree
@@ -44,6 +45,36 @@ impl ActiveEnergy {
     pub async fn changes(&self) -> tokio::sync::MutexGuard<'_, ()> {
         self.changes.lock().await
     }
+}
+
+/// The action types partners are allowed to report that `methodology` does not define, by
+/// partner name (disabled partners included: they may be enabled again). Activating such a
+/// version would leave those partners' reports refused as unknown actions.
+pub async fn orphaned_actions(
+    store: &dyn Store,
+    methodology: &Methodology,
+) -> Result<BTreeMap<String, Vec<String>>, openforest_store::StoreError> {
+    let mut orphaned: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for partner in store.partners().await? {
+        for action in &partner.allowed_actions {
+            if methodology.action(action).is_none() {
+                orphaned
+                    .entry(partner.name.clone())
+                    .or_default()
+                    .push(action.clone());
+            }
+        }
+    }
+    Ok(orphaned)
+}
+
+/// `orphaned_actions` in words: `"metro" (bus_ride); "rail" (train_ticket, bus_ride)`.
+pub fn describe_orphans(orphaned: &BTreeMap<String, Vec<String>>) -> String {
+    orphaned
+        .iter()
+        .map(|(partner, actions)| format!("{partner:?} ({})", actions.join(", ")))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// SHA-256 of a methodology's text, lowercase hex.
@@ -141,6 +172,18 @@ pub async fn activate_at_start(
             methodology = %configured.name(),
             version = configured.version(),
             "methodology active: the configured one (none was activated before)"
+        );
+    }
+    let orphaned = orphaned_actions(store, &configured)
+        .await
+        .map_err(|err| anyhow::anyhow!("reading partners: {err}"))?;
+    if !orphaned.is_empty() {
+        tracing::warn!(
+            methodology = %configured.name(),
+            version = configured.version(),
+            partners = %describe_orphans(&orphaned),
+            "the configured methodology lacks action types these partners are allowed to report; \
+             their reports of them are refused as unknown actions"
         );
     }
     let activated = store

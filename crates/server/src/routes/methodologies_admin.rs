@@ -3,7 +3,7 @@
 //! effect for the next report; balls already made keep the version they record.
 
 use crate::auth::CurrentAdmin;
-use crate::energy::sha256_hex;
+use crate::energy::{describe_orphans, orphaned_actions, sha256_hex};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::BodyLimit;
 use crate::routes::rfc3339;
@@ -16,7 +16,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use openforest_core::Methodology;
 use openforest_store::{Activation, MethodologyRecord, NewMethodologyVersion, StoredMethodology};
 use serde::Serialize;
-use std::collections::BTreeMap;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -274,23 +273,9 @@ pub async fn activate_methodology(
     let _changes = state.energy.changes().await;
     let stored = existing_version(&state, &name, version).await?;
     let methodology = parse_stored(&stored)?;
-    let mut orphaned: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for partner in state.store.partners().await? {
-        for action in &partner.allowed_actions {
-            if methodology.action(action).is_none() {
-                orphaned
-                    .entry(partner.name.clone())
-                    .or_default()
-                    .push(action.clone());
-            }
-        }
-    }
+    let orphaned = orphaned_actions(state.store.as_ref(), &methodology).await?;
     if !orphaned.is_empty() {
-        let partners = orphaned
-            .iter()
-            .map(|(partner, actions)| format!("{partner:?} ({})", actions.join(", ")))
-            .collect::<Vec<_>>()
-            .join("; ");
+        let partners = describe_orphans(&orphaned);
         return Err(ApiError::ConflictExplained {
             field: "allowed_actions",
             detail: format!(
