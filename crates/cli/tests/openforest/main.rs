@@ -7,5 +7,6 @@ mod support;
 
 mod api;
 mod ledger;
+mod methodologies;
 mod partners;
 mod process;
