@@ -224,6 +224,8 @@ ripening_time = "07:00"
 
 # How actions become grams: a preset ("classic" or "transport-km", see GET /v1/methodology)
 # or the path of your own methodology TOML file. Invalid files stop the start with the line.
+# It is recorded as a version at start and activated, unless an admin activated another
+# version (POST /v1/admin/methodologies/{name}/{version}/activate): that outlasts restarts.
 methodology = "classic"
 
 [http]
