@@ -156,29 +156,13 @@ pub struct EnergySettings {
     pub ripening_time: chrono::NaiveTime,
 }
 
-impl Config {
-    /// Loads the methodology and parses the time settings; errors name the key at fault.
-    pub fn energy(&self) -> anyhow::Result<EnergySettings> {
-        use openforest_core::methodology::{parse_local_time, parse_timezone};
-        let timezone =
-            parse_timezone(&self.timezone).map_err(|err| anyhow::anyhow!("timezone: {err}"))?;
-        let ripening_time = parse_local_time(&self.ripening_time)
-            .map_err(|err| anyhow::anyhow!("ripening_time: {err}"))?;
-        let methodology = match openforest_core::Methodology::preset(&self.methodology) {
-            Some(preset) => preset,
-            None => {
-                let text = std::fs::read_to_string(&self.methodology).map_err(|err| {
-                    anyhow::anyhow!(
-                        "methodology: {:?} is neither a preset ({}) nor a readable file: {err}",
-                        self.methodology,
-                        openforest_core::Methodology::preset_names().join(", ")
-                    )
-                })?;
-                openforest_core::Methodology::parse(&text).map_err(|err| {
-                    anyhow::anyhow!("methodology file {}: {err}", self.methodology)
-                })?
-            }
-        };
+impl EnergySettings {
+    /// The settings for `methodology` with the operator's time settings.
+    pub fn new(
+        methodology: openforest_core::Methodology,
+        timezone: openforest_core::methodology::Tz,
+        ripening_time: chrono::NaiveTime,
+    ) -> EnergySettings {
         let rules = methodology
             .actions()
             .iter()
@@ -189,12 +173,49 @@ impl Config {
                 )
             })
             .collect();
-        Ok(EnergySettings {
+        EnergySettings {
             rules: std::sync::Arc::new(rules),
             methodology: std::sync::Arc::new(methodology),
             timezone,
             ripening_time,
-        })
+        }
+    }
+
+    /// The same time settings with another methodology (an activated version).
+    pub fn with_methodology(&self, methodology: openforest_core::Methodology) -> EnergySettings {
+        EnergySettings::new(methodology, self.timezone, self.ripening_time)
+    }
+}
+
+impl Config {
+    /// Loads the configured methodology and parses the time settings; errors name the key at
+    /// fault.
+    pub fn energy(&self) -> anyhow::Result<EnergySettings> {
+        use openforest_core::methodology::{parse_local_time, parse_timezone};
+        let timezone =
+            parse_timezone(&self.timezone).map_err(|err| anyhow::anyhow!("timezone: {err}"))?;
+        let ripening_time = parse_local_time(&self.ripening_time)
+            .map_err(|err| anyhow::anyhow!("ripening_time: {err}"))?;
+        let (_, methodology) = self.configured_methodology()?;
+        Ok(EnergySettings::new(methodology, timezone, ripening_time))
+    }
+
+    /// The methodology `methodology` names, a preset or a file: its text as written and the
+    /// checked methodology. A file that cannot be used is refused with its line and the reason.
+    pub fn configured_methodology(&self) -> anyhow::Result<(String, openforest_core::Methodology)> {
+        let text = match openforest_core::Methodology::preset_text(&self.methodology) {
+            Some(preset) => preset.to_string(),
+            None => std::fs::read_to_string(&self.methodology).map_err(|err| {
+                anyhow::anyhow!(
+                    "methodology: {:?} is neither a preset ({}) nor a readable file: {err}",
+                    self.methodology,
+                    openforest_core::Methodology::preset_names().join(", ")
+                )
+            })?,
+        };
+        let methodology = openforest_core::Methodology::parse(&text)
+            .map_err(|err| anyhow::anyhow!("methodology file {}: {err}", self.methodology))?;
+        Ok((text, methodology))
     }
 
     /// The database to open: the configured URL, or SQLite under the data directory.
@@ -236,6 +257,8 @@ ripening_time = "07:00"
 
 # How actions become grams: a preset ("classic" or "transport-km", see GET /v1/methodology)
 # or the path of your own methodology TOML file. Invalid files stop the start with the line.
+# It is recorded as a version at start and activated, unless an admin activated another
+# version (POST /v1/admin/methodologies/{name}/{version}/activate): that outlasts restarts.
 methodology = "classic"
 
 [http]

@@ -21,6 +21,9 @@ pub struct Problem {
     /// The request field at fault, as a path (`items[3].grams`), where there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// The 1-based line at fault in an uploaded file (a methodology's TOML), where there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -29,8 +32,11 @@ pub enum ApiError {
     MalformedJson { detail: String },
     #[error("{detail}")]
     InvalidField { field: String, detail: String },
-    #[error("send the body as application/json")]
-    UnsupportedMediaType,
+    #[error("send the body as {expected}")]
+    UnsupportedMediaType { expected: &'static str },
+    /// An uploaded methodology file that cannot be used: the line to fix and why.
+    #[error("line {line}: {reason}")]
+    InvalidMethodology { line: usize, reason: String },
     #[error("the body is larger than the limit of {limit_bytes} bytes")]
     PayloadTooLarge { limit_bytes: usize },
     #[error("{0}")]
@@ -53,6 +59,9 @@ pub enum ApiError {
         what: &'static str,
         field: &'static str,
     },
+    /// A change refused because of what is already there, explained in `detail`.
+    #[error("{detail}")]
+    ConflictExplained { field: &'static str, detail: String },
     #[error("{0}")]
     InsufficientEnergy(String),
     #[error("this Idempotency-Key was already used with a different request")]
@@ -80,17 +89,19 @@ impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
             ApiError::MalformedJson { .. } => StatusCode::BAD_REQUEST,
-            ApiError::InvalidField { .. } | ApiError::InsufficientEnergy(_) => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
-            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::InvalidField { .. }
+            | ApiError::InvalidMethodology { .. }
+            | ApiError::InsufficientEnergy(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) | ApiError::ForbiddenField { .. } => StatusCode::FORBIDDEN,
             ApiError::SignatureRejected { .. } => StatusCode::UNAUTHORIZED,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict { .. } | ApiError::IdempotencyConflict => StatusCode::CONFLICT,
+            ApiError::Conflict { .. }
+            | ApiError::ConflictExplained { .. }
+            | ApiError::IdempotencyConflict => StatusCode::CONFLICT,
             ApiError::Overloaded | ApiError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -102,14 +113,15 @@ impl ApiError {
         match self {
             ApiError::MalformedJson { .. } => "malformed-json",
             ApiError::InvalidField { .. } => "invalid-field",
-            ApiError::UnsupportedMediaType => "unsupported-media-type",
+            ApiError::UnsupportedMediaType { .. } => "unsupported-media-type",
+            ApiError::InvalidMethodology { .. } => "invalid-methodology",
             ApiError::PayloadTooLarge { .. } => "payload-too-large",
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Forbidden(_) | ApiError::ForbiddenField { .. } => "forbidden",
             ApiError::SignatureRejected { .. } => "signature-rejected",
             ApiError::NotFound(_) => "not-found",
             ApiError::MethodNotAllowed => "method-not-allowed",
-            ApiError::Conflict { .. } => "conflict",
+            ApiError::Conflict { .. } | ApiError::ConflictExplained { .. } => "conflict",
             ApiError::InsufficientEnergy(_) => "insufficient-energy",
             ApiError::IdempotencyConflict => "idempotency-conflict",
             ApiError::Overloaded => "overloaded",
@@ -122,7 +134,10 @@ impl ApiError {
     fn field(&self) -> Option<String> {
         match self {
             ApiError::InvalidField { field, .. } => Some(field.clone()),
-            ApiError::Conflict { field, .. } => Some((*field).to_string()),
+            ApiError::Conflict { field, .. } | ApiError::ConflictExplained { field, .. } => {
+                Some((*field).to_string())
+            }
+            ApiError::InvalidMethodology { .. } => Some("body".to_string()),
             ApiError::SignatureRejected { field, .. } => field.clone(),
             ApiError::ForbiddenField { field, .. } => Some((*field).to_string()),
             _ => None,
@@ -137,6 +152,10 @@ impl ApiError {
             status: status.as_u16(),
             detail: self.to_string(),
             field: self.field(),
+            line: match self {
+                ApiError::InvalidMethodology { line, .. } => Some(*line),
+                _ => None,
+            },
         }
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod energy;
 pub mod error;
 pub mod extract;
 pub mod jobs;
@@ -86,6 +87,12 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::me::unlink_partner))
         .routes(routes!(routes::me::balls))
         .routes(routes!(routes::methodology::active))
+        .routes(routes!(
+            routes::methodologies_admin::upload_methodology,
+            routes::methodologies_admin::list_methodologies
+        ))
+        .routes(routes!(routes::methodologies_admin::methodology_version))
+        .routes(routes!(routes::methodologies_admin::activate_methodology))
         .routes(routes!(
             routes::partners_admin::create_partner,
             routes::partners_admin::list_partners
@@ -214,7 +221,7 @@ impl Application {
         let listener = tokio::net::TcpListener::bind(&config.listen)
             .await
             .map_err(|err| anyhow::anyhow!("cannot listen on {}: {err}", config.listen))?;
-        let energy = config.energy()?;
+        let energy = energy::activate_at_start(&config, store.as_ref(), clock.as_ref()).await?;
         let config_partners = config.partners.clone();
         let expiry_interval =
             std::time::Duration::from_secs(config.jobs.expiry_interval_seconds.max(1));
@@ -240,7 +247,7 @@ impl Application {
             clock: clock.clone(),
             config: Arc::new(config),
             metrics: metrics_handle(),
-            energy,
+            energy: Arc::new(energy::ActiveEnergy::new(energy)),
             link_secret,
             replay: Arc::new(partner_auth::ReplayCache::default()),
             partner_keys: Arc::new(partner_auth::PartnerKeyCache::default()),

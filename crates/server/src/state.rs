@@ -1,7 +1,8 @@
 //! What every handler can reach: the store, the clock, the configuration and the settings
 //! derived from it at start.
 
-use crate::config::{Config, EnergySettings};
+use crate::config::Config;
+use crate::energy::ActiveEnergy;
 use crate::partner_auth::{PartnerKeyCache, PartnerRateLimits, ReplayCache};
 use openforest_core::Clock;
 use openforest_store::Store;
@@ -13,7 +14,9 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub config: Arc<Config>,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
-    pub energy: EnergySettings,
+    /// The methodology in force and the time settings; replaced when an admin activates a
+    /// version.
+    pub energy: Arc<ActiveEnergy>,
     /// The key behind partners' pairwise pseudonymous user ids (kept in the database).
     pub link_secret: Arc<Vec<u8>>,
     pub replay: Arc<ReplayCache>,

@@ -5,6 +5,7 @@
 
 mod batch;
 pub mod error;
+pub mod methodologies;
 pub mod model;
 pub mod postgres;
 pub mod sqlite;
@@ -16,6 +17,9 @@ use openforest_core::{AuditReport, BallId, Clock, Grams, Outcome, PartnerId, Tim
 use std::sync::Arc;
 
 pub use error::{CommandError, StoreError};
+pub use methodologies::{
+    Activation, MethodologyAdded, MethodologyRecord, NewMethodologyVersion, StoredMethodology,
+};
 pub use model::{
     BallState, Envelope, Executed, IdempotencyKey, LinkStatus, NewUser, OperatorKey, Partner,
     PartnerKey, User,
@@ -207,6 +211,31 @@ pub trait Store: Send + Sync {
         &self,
         delivery_id: uuid::Uuid,
         at: Timestamp,
+    ) -> Result<bool, StoreError>;
+
+    /// Stores a methodology version unless its (name, version) is already stored; answers the
+    /// stored row either way, so the caller can tell an identical re-upload from a conflict.
+    async fn add_methodology(
+        &self,
+        version: &NewMethodologyVersion,
+    ) -> Result<MethodologyAdded, StoreError>;
+    /// Every stored version, newest upload first.
+    async fn methodologies(&self) -> Result<Vec<MethodologyRecord>, StoreError>;
+    /// One stored version with its text.
+    async fn methodology(
+        &self,
+        name: &str,
+        version: u32,
+    ) -> Result<Option<StoredMethodology>, StoreError>;
+    /// The active version with its text; `None` before anything was activated.
+    async fn active_methodology(&self) -> Result<Option<StoredMethodology>, StoreError>;
+    /// Makes a stored version the active one (one row, replaced in one transaction); false when
+    /// no such version is stored.
+    async fn activate_methodology(
+        &self,
+        name: &str,
+        version: u32,
+        activation: Activation,
     ) -> Result<bool, StoreError>;
 
     /// A named server secret, made (`len` random bytes) and kept on first use.

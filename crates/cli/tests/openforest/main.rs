@@ -7,6 +7,7 @@ mod support;
 
 mod api;
 mod ledger;
+mod methodologies;
 mod partners;
 mod process;
 mod webhooks;

@@ -76,6 +76,25 @@ impl TestApp {
 
     pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {
         let database = TestDatabase::new(backend).await?;
+        let clock = Arc::new(ManualClock::new(SystemClock.now()));
+        Some(Self::boot(database, clock, tweak).await.unwrap())
+    }
+
+    /// Stops the server gracefully, then starts a new one on the same database and clock with
+    /// a fresh default configuration and `tweak`: what an operator's restart does.
+    pub async fn restart_with(
+        mut self,
+        tweak: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<TestApp> {
+        self.stop_server().await;
+        Self::boot(self.database, self.clock, tweak).await
+    }
+
+    async fn boot(
+        database: TestDatabase,
+        clock: Arc<ManualClock>,
+        tweak: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<TestApp> {
         let mut config = Config {
             listen: "127.0.0.1:0".into(),
             data_dir: database.dir.path().to_path_buf(),
@@ -85,20 +104,22 @@ impl TestApp {
         // Tests run the webhook dispatcher themselves, at the moments they choose.
         config.webhooks.dispatch_interval_ms = 0;
         tweak(&mut config);
-        let clock = Arc::new(ManualClock::new(SystemClock.now()));
         let store =
             openforest_store::open(&config.database_url(), config.writer.clone(), clock.clone())
-                .await
-                .unwrap();
-        let app = Application::build(config, store.clone(), clock.clone())
-            .await
-            .unwrap();
+                .await?;
+        let app = match Application::build(config, store.clone(), clock.clone()).await {
+            Ok(app) => app,
+            Err(err) => {
+                store.shutdown().await;
+                return Err(err);
+            }
+        };
         let base = format!("http://{}", app.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until_stopped(async {
             let _ = stopped.await;
         }));
-        Some(TestApp {
+        Ok(TestApp {
             base,
             http: reqwest::Client::new(),
             store,
@@ -191,6 +212,10 @@ impl TestApp {
 
     /// Stops the server gracefully: in-flight requests finish, the writer commits its queue.
     pub async fn stop(mut self) {
+        self.stop_server().await;
+    }
+
+    async fn stop_server(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod health;
 pub mod me;
+pub mod methodologies_admin;
 pub mod methodology;
 pub mod partner;
 pub mod partners_admin;

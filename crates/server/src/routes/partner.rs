@@ -138,7 +138,7 @@ async fn prepare(
     report: &ActionReport,
     link: Option<LinkStatus>,
 ) -> ApiResult<Credit> {
-    let energy = &state.energy;
+    let energy = state.energy.current();
     let rule = energy.rules.get(&report.action).ok_or_else(|| {
         ApiError::invalid(
             "action",

@@ -114,8 +114,12 @@ pub async fn create_partner(
             "name at least one action type",
         ));
     }
+    // Checked and stored under the lock activations take, so an activation cannot slip in
+    // between and leave this partner allowed an action the new version lacks.
+    let _changes = state.energy.changes().await;
+    let energy = state.energy.current();
     for (index, action) in request.allowed_actions.iter().enumerate() {
-        if !state.energy.rules.contains_key(action) {
+        if !energy.rules.contains_key(action) {
             return Err(ApiError::invalid(
                 format!("allowed_actions[{index}]"),
                 format!("the methodology has no action {action:?}"),

@@ -1,6 +1,7 @@
 //! The PostgreSQL backend: several writer lanes partitioned by user id, each with a dedicated
 //! connection; reads and account administration go through a pool.
 
+mod methodologies;
 mod partners;
 mod webhooks;
 mod writer;
@@ -529,6 +530,38 @@ impl Store for PostgresStore {
         at: Timestamp,
     ) -> Result<bool, StoreError> {
         webhooks::retry(&self.pool, delivery_id, at).await
+    }
+
+    async fn add_methodology(
+        &self,
+        version: &crate::NewMethodologyVersion,
+    ) -> Result<crate::MethodologyAdded, StoreError> {
+        methodologies::add_methodology(&self.pool, version).await
+    }
+
+    async fn methodologies(&self) -> Result<Vec<crate::MethodologyRecord>, StoreError> {
+        methodologies::methodologies(&self.pool).await
+    }
+
+    async fn methodology(
+        &self,
+        name: &str,
+        version: u32,
+    ) -> Result<Option<crate::StoredMethodology>, StoreError> {
+        methodologies::methodology(&self.pool, name, version).await
+    }
+
+    async fn active_methodology(&self) -> Result<Option<crate::StoredMethodology>, StoreError> {
+        methodologies::active_methodology(&self.pool).await
+    }
+
+    async fn activate_methodology(
+        &self,
+        name: &str,
+        version: u32,
+        activation: crate::Activation,
+    ) -> Result<bool, StoreError> {
+        methodologies::activate_methodology(&self.pool, name, version, activation).await
     }
 
     async fn server_secret(&self, name: &str, len: usize) -> Result<Vec<u8>, StoreError> {

@@ -4,6 +4,7 @@
 //! throughput, and a synchronous connection on its own thread avoids a thread hop per query.
 
 mod checkpoint;
+mod methodologies;
 mod partners;
 mod webhooks;
 mod writer;
@@ -57,6 +58,9 @@ fn migrations() -> Migrations<'static> {
             "../../migrations/sqlite/0002_partners_and_balls.sql"
         )),
         M::up(include_str!("../../migrations/sqlite/0003_webhooks.sql")),
+        M::up(include_str!(
+            "../../migrations/sqlite/0004_methodology_versions.sql"
+        )),
     ])
 }
 
@@ -611,6 +615,48 @@ impl Store for SqliteStore {
     ) -> Result<bool, StoreError> {
         self.with_conn(move |conn| webhooks::retry(conn, delivery_id, at))
             .await
+    }
+
+    async fn add_methodology(
+        &self,
+        version: &crate::NewMethodologyVersion,
+    ) -> Result<crate::MethodologyAdded, StoreError> {
+        let version = version.clone();
+        self.with_conn(move |conn| methodologies::add_methodology(conn, &version))
+            .await
+    }
+
+    async fn methodologies(&self) -> Result<Vec<crate::MethodologyRecord>, StoreError> {
+        self.with_conn(|conn| methodologies::methodologies(conn))
+            .await
+    }
+
+    async fn methodology(
+        &self,
+        name: &str,
+        version: u32,
+    ) -> Result<Option<crate::StoredMethodology>, StoreError> {
+        let name = name.to_string();
+        self.with_conn(move |conn| methodologies::methodology(conn, &name, version))
+            .await
+    }
+
+    async fn active_methodology(&self) -> Result<Option<crate::StoredMethodology>, StoreError> {
+        self.with_conn(|conn| methodologies::active_methodology(conn))
+            .await
+    }
+
+    async fn activate_methodology(
+        &self,
+        name: &str,
+        version: u32,
+        activation: crate::Activation,
+    ) -> Result<bool, StoreError> {
+        let name = name.to_string();
+        self.with_conn(move |conn| {
+            methodologies::activate_methodology(conn, &name, version, activation)
+        })
+        .await
     }
 
     async fn server_secret(&self, name: &str, len: usize) -> Result<Vec<u8>, StoreError> {

@@ -1,0 +1,23 @@
+-- Methodology versions: every version the operator configured or an admin uploaded, kept
+-- exactly as written. (name, version) is immutable: the same version with other text is
+-- refused, so a ball's (methodology, methodology_version) always names one text.
+
+CREATE TABLE methodology_versions (
+    name              TEXT NOT NULL,
+    version           BIGINT NOT NULL CHECK (version > 0),
+    toml              TEXT NOT NULL,          -- the file as uploaded, byte for byte
+    sha256            TEXT NOT NULL,          -- of `toml`, lowercase hex
+    uploaded_at_ms    BIGINT NOT NULL,
+    uploaded_by       UUID,                   -- the admin's user id; NULL: the server's config
+    activated_at_ms   BIGINT,                 -- its latest activation, if any
+    activated_by      UUID,                   -- the admin who activated it; NULL: at start
+    PRIMARY KEY (name, version)
+);
+
+-- The active version: one row at most (singleton = 1), replaced by each activation.
+CREATE TABLE methodology_active (
+    singleton SMALLINT PRIMARY KEY CHECK (singleton = 1),
+    name      TEXT NOT NULL,
+    version   BIGINT NOT NULL,
+    FOREIGN KEY (name, version) REFERENCES methodology_versions (name, version)
+);
