@@ -293,8 +293,10 @@ timeout_seconds = 10
 concurrency = 16
 
 [writer]
-# Commands the group-commit writer applies in one transaction at most.
-batch_max = 1024
+# Commands the group-commit writer applies in one transaction at most. A batch takes what is
+# queued, so a light load still commits at once; under a heavy one, larger batches write each
+# dirtied page once for more commands (4096 measured best for partner batches on SQLite).
+batch_max = 4096
 # Commands that may wait per writer lane; beyond that callers get 503 with Retry-After.
 queue_depth = 16384
 # Writer lanes on PostgreSQL, partitioned by user id (SQLite always has one writer).

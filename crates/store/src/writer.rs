@@ -26,7 +26,7 @@ pub struct WriterOptions {
 impl Default for WriterOptions {
     fn default() -> Self {
         WriterOptions {
-            batch_max: 1_024,
+            batch_max: 4_096,
             queue_depth: 16_384,
             postgres_writers: 2,
             read_connections: 8,

@@ -61,6 +61,9 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../../migrations/sqlite/0004_methodology_versions.sql"
         )),
+        M::up(include_str!(
+            "../../migrations/sqlite/0005_write_locality.sql"
+        )),
     ])
 }
 
