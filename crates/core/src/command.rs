@@ -7,6 +7,7 @@ use crate::clock::Timestamp;
 use crate::credit::{Credit, CreditedBall};
 use crate::entry::{Entry, EntryKind};
 use crate::grams::Grams;
+use crate::harvest::{Collect, Steal, StealKey, decide_collect, decide_steal};
 use crate::ids::{BallId, EntryId, PartnerId, UserId};
 use crate::methodology::{CapApplied, DedupKey};
 use crate::state::{BatchState, UsageKey};
@@ -48,6 +49,8 @@ pub enum Command {
     Transfer(Transfer),
     Credit(Box<Credit>),
     Expire(Expire),
+    Collect(Collect),
+    Steal(Box<Steal>),
 }
 
 /// What a command did. Stored with its idempotency key so a replay answers the same.
@@ -81,6 +84,23 @@ pub enum Outcome {
         ball_id: BallId,
         grams: Grams,
     },
+    /// The owner collected what was left of a ball.
+    Collected {
+        entry_id: EntryId,
+        ball_id: BallId,
+        grams: Grams,
+        wallet_grams: Grams,
+    },
+    /// A friend took part of a ball.
+    Stolen {
+        entry_id: EntryId,
+        owner_id: UserId,
+        thief_id: UserId,
+        ball_id: BallId,
+        grams: Grams,
+        /// The thief's wallet after the steal.
+        wallet_grams: Grams,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
@@ -89,6 +109,9 @@ pub enum Rejection {
     Ledger(#[from] LedgerError),
     #[error("{field}: {reason}")]
     Invalid { field: &'static str, reason: String },
+    /// A game rule said no (not ripe, already taken, a daily cap…); `rule` names it.
+    #[error("{detail}")]
+    Rule { rule: &'static str, detail: String },
 }
 
 impl Command {
@@ -100,6 +123,9 @@ impl Command {
             Command::Transfer(transfer) => transfer.user_id,
             Command::Credit(credit) => credit.user_id,
             Command::Expire(expire) => expire.user_id,
+            // Every take from one ball runs in its owner's lane, so they queue one after another.
+            Command::Collect(collect) => collect.ball.owner_id,
+            Command::Steal(steal) => steal.ball.owner_id,
         }
     }
 
@@ -116,6 +142,25 @@ impl Command {
                 user_id: expire.user_id,
                 ball_id: expire.ball_id,
             }],
+            // The wallet is loaded to answer its new balance.
+            Command::Collect(collect) => vec![
+                Account::Ball {
+                    user_id: collect.ball.owner_id,
+                    ball_id: collect.ball.ball_id,
+                },
+                Account::Wallet {
+                    user_id: collect.ball.owner_id,
+                },
+            ],
+            Command::Steal(steal) => vec![
+                Account::Ball {
+                    user_id: steal.ball.owner_id,
+                    ball_id: steal.ball.ball_id,
+                },
+                Account::Wallet {
+                    user_id: steal.thief_id,
+                },
+            ],
         }
     }
 
@@ -123,6 +168,15 @@ impl Command {
     pub fn usage_keys(&self) -> Vec<UsageKey> {
         match self {
             Command::Credit(credit) => credit.usage_keys().to_vec(),
+            Command::Steal(steal) => vec![steal.usage_key()],
+            _ => Vec::new(),
+        }
+    }
+
+    /// The steal records (one per thief and ball) the command checks.
+    pub fn steal_keys(&self) -> Vec<StealKey> {
+        match self {
+            Command::Steal(steal) => vec![steal.key()],
             _ => Vec::new(),
         }
     }
@@ -148,6 +202,8 @@ impl Command {
             Command::Transfer(transfer) => decide_transfer(transfer, &mut state.book, at, entry_id),
             Command::Credit(credit) => credit.decide(state, at, entry_id),
             Command::Expire(expire) => decide_expire(expire, &mut state.book, at, entry_id),
+            Command::Collect(collect) => decide_collect(collect, state, at, entry_id),
+            Command::Steal(steal) => decide_steal(steal, state, at, entry_id),
         }
     }
 }

@@ -19,14 +19,20 @@ pub enum EntryKind {
     Action = 3,
     /// Uncollected energy of a ball 72 h after ripening: ball → expired.
     Expire = 4,
+    /// The owner collects a ripe ball: ball → the owner's wallet.
+    Collect = 5,
+    /// A friend takes part of a ripe ball: ball → the thief's wallet.
+    Steal = 6,
 }
 
 impl EntryKind {
-    pub const ALL: [EntryKind; 4] = [
+    pub const ALL: [EntryKind; 6] = [
         EntryKind::Grant,
         EntryKind::Transfer,
         EntryKind::Action,
         EntryKind::Expire,
+        EntryKind::Collect,
+        EntryKind::Steal,
     ];
 
     pub fn code(self) -> i16 {
@@ -43,6 +49,8 @@ impl EntryKind {
             EntryKind::Transfer => "transfer",
             EntryKind::Action => "action",
             EntryKind::Expire => "expire",
+            EntryKind::Collect => "collect",
+            EntryKind::Steal => "steal",
         }
     }
 
@@ -54,6 +62,9 @@ impl EntryKind {
             EntryKind::Transfer => from.is_holding() && to.is_holding(),
             EntryKind::Action => from == AccountKind::Issuance && to == AccountKind::Ball,
             EntryKind::Expire => from == AccountKind::Ball && to == AccountKind::Expired,
+            EntryKind::Collect | EntryKind::Steal => {
+                from == AccountKind::Ball && to == AccountKind::Wallet
+            }
         }
     }
 }

@@ -4,6 +4,9 @@
 
 use crate::ball::Ball;
 use crate::book::Book;
+use crate::clock::Timestamp;
+use crate::grams::Grams;
+use crate::harvest::StealKey;
 use crate::ids::UserId;
 use crate::methodology::{DedupKey, Usage};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -24,6 +27,8 @@ pub struct BatchState {
     dedup_seen: HashSet<DedupKey>,
     dedup_new: Vec<(DedupKey, UserId)>,
     balls_new: Vec<Ball>,
+    steals_seen: HashSet<StealKey>,
+    steals_new: Vec<(StealKey, Grams, Timestamp)>,
 }
 
 impl BatchState {
@@ -74,5 +79,24 @@ impl BatchState {
 
     pub fn balls_new(&self) -> &[Ball] {
         &self.balls_new
+    }
+
+    /// Records a steal the store already holds.
+    pub fn load_steal(&mut self, key: StealKey) {
+        self.steals_seen.insert(key);
+    }
+
+    pub fn has_stolen(&self, key: &StealKey) -> bool {
+        self.steals_seen.contains(key)
+    }
+
+    pub fn add_steal(&mut self, key: StealKey, grams: Grams, at: Timestamp) {
+        self.steals_seen.insert(key);
+        self.steals_new.push((key, grams, at));
+    }
+
+    /// Steals to write: who took how much from which ball, and when.
+    pub fn steals_new(&self) -> &[(StealKey, Grams, Timestamp)] {
+        &self.steals_new
     }
 }

@@ -27,7 +27,26 @@ pub struct Config {
     pub jobs: JobsConfig,
     pub partners: PartnersConfig,
     pub webhooks: WebhooksConfig,
+    pub game: GameConfig,
     pub writer: WriterOptions,
+}
+
+/// The forest game's numbers (PRODUCT.md §5).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GameConfig {
+    /// Friends one user may have.
+    pub friends_max: u32,
+    pub steal: openforest_core::StealRules,
+}
+
+impl Default for GameConfig {
+    fn default() -> Self {
+        GameConfig {
+            friends_max: 1_000,
+            steal: openforest_core::StealRules::default(),
+        }
+    }
 }
 
 /// Delivery of webhooks from the outbox: when, how often retried, how long waited for.
@@ -123,6 +142,7 @@ impl Default for Config {
             jobs: JobsConfig::default(),
             partners: PartnersConfig::default(),
             webhooks: WebhooksConfig::default(),
+            game: GameConfig::default(),
             writer: WriterOptions::default(),
         }
     }
@@ -291,6 +311,18 @@ max_backoff_seconds = 21600
 timeout_seconds = 10
 # Deliveries sent at once.
 concurrency = 16
+
+[game]
+# Friends one user may have.
+friends_max = 1000
+
+[game.steal]
+# A thief takes this share of a ripe ball (in thousandths: 300 = 30 %, at least 1 g), once per
+# ball, while the owner always keeps at least owner_keeps_permille of it.
+share_permille = 300
+owner_keeps_permille = 400
+# Steals one thief may make per local day.
+daily_steals = 20
 
 [writer]
 # Commands the group-commit writer applies in one transaction at most. A batch takes what is

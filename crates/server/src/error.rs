@@ -24,6 +24,9 @@ pub struct Problem {
     /// The 1-based line at fault in an uploaded file (a methodology's TOML), where there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
+    /// The game rule that refused the request (`once_per_ball`, `daily_steal_cap`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +67,9 @@ pub enum ApiError {
     ConflictExplained { field: &'static str, detail: String },
     #[error("{0}")]
     InsufficientEnergy(String),
+    /// A game rule refused the move; `rule` names it.
+    #[error("{detail}")]
+    GameRule { rule: &'static str, detail: String },
     #[error("this Idempotency-Key was already used with a different request")]
     IdempotencyConflict,
     #[error("the server is busy; retry after a second")]
@@ -101,6 +107,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. }
             | ApiError::ConflictExplained { .. }
+            | ApiError::GameRule { .. }
             | ApiError::IdempotencyConflict => StatusCode::CONFLICT,
             ApiError::Overloaded | ApiError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -123,6 +130,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => "method-not-allowed",
             ApiError::Conflict { .. } | ApiError::ConflictExplained { .. } => "conflict",
             ApiError::InsufficientEnergy(_) => "insufficient-energy",
+            ApiError::GameRule { .. } => "game-rule",
             ApiError::IdempotencyConflict => "idempotency-conflict",
             ApiError::Overloaded => "overloaded",
             ApiError::RateLimited { .. } => "rate-limited",
@@ -154,6 +162,10 @@ impl ApiError {
             field: self.field(),
             line: match self {
                 ApiError::InvalidMethodology { line, .. } => Some(*line),
+                _ => None,
+            },
+            rule: match self {
+                ApiError::GameRule { rule, .. } => Some((*rule).to_string()),
                 _ => None,
             },
         }
@@ -206,6 +218,9 @@ impl From<CommandError> for ApiError {
         match err {
             CommandError::Rejected(Rejection::Invalid { field, reason }) => {
                 ApiError::invalid(field, reason)
+            }
+            CommandError::Rejected(Rejection::Rule { rule, detail }) => {
+                ApiError::GameRule { rule, detail }
             }
             CommandError::Rejected(Rejection::Ledger(ledger)) => match ledger {
                 LedgerError::InvalidAmount { .. } => ApiError::invalid("grams", ledger.to_string()),

@@ -50,6 +50,8 @@ use utoipa_axum::routes;
         (name = "users", description = "Accounts, sessions and the signed-in user"),
         (name = "operator", description = "Calls from the operator's own backend"),
         (name = "admin", description = "The operator's staff"),
+        (name = "friends", description = "Friends: ask by handle, accept, remove"),
+        (name = "forest", description = "The forest game: home, collect, steal, feed"),
         (name = "partners", description = "Signed reports of low-carbon actions (HTTP Message Signatures, RFC 9421, Ed25519)"),
         (name = "public", description = "Anyone"),
         (name = "operations", description = "Health and readiness")
@@ -114,6 +116,16 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::webhooks_admin::disable_endpoint))
         .routes(routes!(routes::webhooks_admin::deliveries))
         .routes(routes!(routes::webhooks_admin::retry_delivery))
+        .routes(routes!(routes::friends::invite, routes::friends::list))
+        .routes(routes!(routes::friends::remove))
+        .routes(routes!(routes::friends::requests))
+        .routes(routes!(routes::friends::accept))
+        .routes(routes!(routes::friends::decline))
+        .routes(routes!(routes::forest::home))
+        .routes(routes!(routes::forest::collect))
+        .routes(routes!(routes::forest::collect_all))
+        .routes(routes!(routes::forest::steal))
+        .routes(routes!(routes::forest::feed))
 }
 
 /// The OpenAPI document, generated from the handlers.

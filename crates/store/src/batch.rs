@@ -6,7 +6,8 @@ use crate::model::{Envelope, Executed};
 use crate::webhooks::{NewEvent, event_of};
 use openforest_core::methodology::{DedupKey, Usage};
 use openforest_core::{
-    Account, Ball, BatchState, Entry, EntryId, Outcome, Timestamp, UsageKey, UserId,
+    Account, Ball, BatchState, Entry, EntryId, Grams, Outcome, StealKey, Timestamp, UsageKey,
+    UserId,
 };
 use std::collections::{BTreeSet, HashMap};
 
@@ -17,6 +18,7 @@ pub(crate) struct Plan {
     pub idempotency_keys: Vec<(String, String)>,
     pub usage_keys: Vec<UsageKey>,
     pub dedup_keys: Vec<DedupKey>,
+    pub steal_keys: Vec<StealKey>,
 }
 
 pub(crate) fn plan(envelopes: &[&Envelope]) -> Plan {
@@ -24,7 +26,9 @@ pub(crate) fn plan(envelopes: &[&Envelope]) -> Plan {
     let mut keys = BTreeSet::new();
     let mut usage_keys = BTreeSet::new();
     let mut dedup_keys = BTreeSet::new();
+    let mut steal_keys = BTreeSet::new();
     for envelope in envelopes {
+        steal_keys.extend(envelope.command.steal_keys());
         usage_keys.extend(envelope.command.usage_keys());
         dedup_keys.extend(envelope.command.dedup_keys());
         for account in envelope.command.accounts() {
@@ -41,6 +45,7 @@ pub(crate) fn plan(envelopes: &[&Envelope]) -> Plan {
         idempotency_keys: keys.into_iter().collect(),
         usage_keys: usage_keys.into_iter().collect(),
         dedup_keys: dedup_keys.into_iter().collect(),
+        steal_keys: steal_keys.into_iter().collect(),
     }
 }
 
@@ -51,6 +56,8 @@ pub(crate) struct Loaded {
     pub idempotency: HashMap<(String, String), StoredIdempotency>,
     pub usage: Vec<(UsageKey, Usage)>,
     pub dedup: Vec<DedupKey>,
+    /// The steals already recorded among those the batch checks.
+    pub steals: Vec<StealKey>,
 }
 
 /// An idempotency key as stored: the request's fingerprint and the outcome answered.
@@ -80,6 +87,20 @@ pub(crate) struct ChangeSet {
     pub dedup: Vec<(DedupKey, UserId)>,
     /// Webhook outbox rows, one per event a decided command raised.
     pub events: Vec<NewEvent>,
+    pub steals: Vec<(StealKey, Grams, Timestamp)>,
+    /// Feed items the batch's effects raised.
+    pub feed: Vec<FeedItem>,
+}
+
+/// One line of a user's feed.
+pub(crate) struct FeedItem {
+    pub user_id: UserId,
+    pub item_id: uuid::Uuid,
+    pub kind: &'static str,
+    pub actor_id: Option<UserId>,
+    pub ball_id: Option<openforest_core::BallId>,
+    pub grams: Grams,
+    pub at: Timestamp,
 }
 
 pub(crate) type Reply = Result<Executed, CommandError>;
@@ -103,6 +124,9 @@ pub(crate) fn decide(
     }
     for key in loaded.dedup {
         state.load_dedup(key);
+    }
+    for key in loaded.steals {
+        state.load_steal(key);
     }
     let mut seen = loaded.idempotency;
     let mut changes = ChangeSet::default();
@@ -187,6 +211,20 @@ pub(crate) fn decide(
         .map(|(key, usage)| (key.clone(), *usage))
         .collect();
     changes.dedup = state.dedup_new().to_vec();
+    changes.steals = state.steals_new().to_vec();
+    changes.feed = changes
+        .steals
+        .iter()
+        .map(|(key, grams, at)| FeedItem {
+            user_id: key.owner_id,
+            item_id: crate::new_id(*at),
+            kind: crate::model::FEED_ENERGY_STOLEN,
+            actor_id: Some(key.thief_id),
+            ball_id: Some(key.ball_id),
+            grams: *grams,
+            at: *at,
+        })
+        .collect();
     (changes, replies)
 }
 

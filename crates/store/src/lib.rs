@@ -21,8 +21,8 @@ pub use methodologies::{
     Activation, MethodologyAdded, MethodologyRecord, NewMethodologyVersion, StoredMethodology,
 };
 pub use model::{
-    BallState, Envelope, Executed, IdempotencyKey, LinkStatus, NewUser, OperatorKey, Partner,
-    PartnerKey, User,
+    BallState, Envelope, Executed, FeedEntry, FriendRequestResult, IdempotencyKey, LinkStatus,
+    NewUser, OperatorKey, Partner, PartnerKey, User,
 };
 pub use webhooks::{
     DeliveryFilter, DeliveryStatus, DueDelivery, NextStep, WebhookAttempt, WebhookDelivery,
@@ -237,6 +237,58 @@ pub trait Store: Send + Sync {
         version: u32,
         activation: Activation,
     ) -> Result<bool, StoreError>;
+
+    /// The immutable facts of a ball (its size and times), for collect and steal commands.
+    async fn ball_facts(
+        &self,
+        owner_id: UserId,
+        ball_id: BallId,
+    ) -> Result<Option<openforest_core::BallFacts>, StoreError>;
+    /// Balls of these users not yet expired that still hold energy, oldest ripening first.
+    async fn live_balls(
+        &self,
+        users: &[UserId],
+        now: Timestamp,
+    ) -> Result<Vec<BallState>, StoreError>;
+    /// Which balls of these owners `thief_id` already took from.
+    async fn stolen_by(
+        &self,
+        thief_id: UserId,
+        owners: &[UserId],
+    ) -> Result<std::collections::HashSet<BallId>, StoreError>;
+    /// Asks `to` to be friends; if `to` had asked first, they become friends.
+    async fn request_friend(
+        &self,
+        from: UserId,
+        to: UserId,
+        at: Timestamp,
+        limit: u32,
+    ) -> Result<FriendRequestResult, StoreError>;
+    /// Requests waiting for the user's answer, oldest first.
+    async fn friend_requests(
+        &self,
+        user_id: UserId,
+    ) -> Result<Vec<(UserId, Timestamp)>, StoreError>;
+    /// Accepts or declines a pending request; `None` when there is none.
+    async fn answer_friend_request(
+        &self,
+        user_id: UserId,
+        from: UserId,
+        accept: bool,
+        at: Timestamp,
+        limit: u32,
+    ) -> Result<Option<FriendRequestResult>, StoreError>;
+    /// Ends a friendship on both sides; false when there was none.
+    async fn remove_friend(&self, user_id: UserId, friend_id: UserId) -> Result<bool, StoreError>;
+    async fn are_friends(&self, a: UserId, b: UserId) -> Result<bool, StoreError>;
+    async fn friends(&self, user_id: UserId) -> Result<Vec<UserId>, StoreError>;
+    /// The user's feed, newest first, before `before` (an item id) when paging.
+    async fn feed(
+        &self,
+        user_id: UserId,
+        before: Option<uuid::Uuid>,
+        limit: u32,
+    ) -> Result<Vec<FeedEntry>, StoreError>;
 
     /// A named server secret, made (`len` random bytes) and kept on first use.
     async fn server_secret(&self, name: &str, len: usize) -> Result<Vec<u8>, StoreError>;

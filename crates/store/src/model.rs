@@ -181,3 +181,29 @@ pub enum LinkStatus {
     Withdrawn,
     Unknown,
 }
+
+/// Feed item kinds, as stored and answered.
+pub const FEED_ENERGY_STOLEN: &str = "energy_stolen";
+
+/// What asking someone to be a friend did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FriendRequestResult {
+    /// The request waits for their answer.
+    Requested,
+    /// They had asked first: now friends.
+    BecameFriends,
+    AlreadyFriends,
+    /// One of the two already has the most friends allowed.
+    TooManyFriends,
+}
+
+/// One line of a user's feed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FeedEntry {
+    pub item_id: Uuid,
+    pub kind: String,
+    pub actor_id: Option<UserId>,
+    pub ball_id: Option<openforest_core::BallId>,
+    pub grams: openforest_core::Grams,
+    pub at: Timestamp,
+}

@@ -6,6 +6,7 @@
 mod support;
 
 mod api;
+mod harvest;
 mod ledger;
 mod methodologies;
 mod partners;

@@ -1,6 +1,8 @@
 //! HTTP handlers, one module per area, and the views they answer with.
 
 pub mod admin;
+pub mod forest;
+pub mod friends;
 pub mod health;
 pub mod me;
 pub mod methodologies_admin;

@@ -1,6 +1,7 @@
 //! The PostgreSQL backend: several writer lanes partitioned by user id, each with a dedicated
 //! connection; reads and account administration go through a pool.
 
+mod game;
 mod methodologies;
 mod partners;
 mod webhooks;
@@ -562,6 +563,79 @@ impl Store for PostgresStore {
         activation: crate::Activation,
     ) -> Result<bool, StoreError> {
         methodologies::activate_methodology(&self.pool, name, version, activation).await
+    }
+
+    async fn ball_facts(
+        &self,
+        owner_id: UserId,
+        ball_id: BallId,
+    ) -> Result<Option<openforest_core::BallFacts>, StoreError> {
+        game::ball_facts(&self.pool, owner_id, ball_id).await
+    }
+
+    async fn live_balls(
+        &self,
+        users: &[UserId],
+        now: Timestamp,
+    ) -> Result<Vec<BallState>, StoreError> {
+        game::live_balls(&self.pool, users, now).await
+    }
+
+    async fn stolen_by(
+        &self,
+        thief_id: UserId,
+        owners: &[UserId],
+    ) -> Result<std::collections::HashSet<BallId>, StoreError> {
+        game::stolen_by(&self.pool, thief_id, owners).await
+    }
+
+    async fn request_friend(
+        &self,
+        from: UserId,
+        to: UserId,
+        at: Timestamp,
+        limit: u32,
+    ) -> Result<crate::FriendRequestResult, StoreError> {
+        game::request_friend(&self.pool, from, to, at, limit).await
+    }
+
+    async fn friend_requests(
+        &self,
+        user_id: UserId,
+    ) -> Result<Vec<(UserId, Timestamp)>, StoreError> {
+        game::friend_requests(&self.pool, user_id).await
+    }
+
+    async fn answer_friend_request(
+        &self,
+        user_id: UserId,
+        from: UserId,
+        accept: bool,
+        at: Timestamp,
+        limit: u32,
+    ) -> Result<Option<crate::FriendRequestResult>, StoreError> {
+        game::answer_friend_request(&self.pool, user_id, from, accept, at, limit).await
+    }
+
+    async fn remove_friend(&self, user_id: UserId, friend_id: UserId) -> Result<bool, StoreError> {
+        game::remove_friend(&self.pool, user_id, friend_id).await
+    }
+
+    async fn are_friends(&self, a: UserId, b: UserId) -> Result<bool, StoreError> {
+        game::are_friends(&self.pool, a, b).await
+    }
+
+    async fn friends(&self, user_id: UserId) -> Result<Vec<UserId>, StoreError> {
+        game::friends(&self.pool, user_id).await
+    }
+
+    async fn feed(
+        &self,
+        user_id: UserId,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<crate::FeedEntry>, StoreError> {
+        game::feed(&self.pool, user_id, before, limit).await
     }
 
     async fn server_secret(&self, name: &str, len: usize) -> Result<Vec<u8>, StoreError> {

@@ -8,7 +8,7 @@ use crate::model::{self, Envelope};
 use crate::new_id;
 use crate::writer::{Job, observe_batch};
 use openforest_core::methodology::DedupKey;
-use openforest_core::{Account, Clock, EntryId, Timestamp, UsageKey, UserId};
+use openforest_core::{Account, BallId, Clock, EntryId, StealKey, Timestamp, UsageKey, UserId};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
 use std::sync::Arc;
@@ -177,6 +177,39 @@ async fn run_batch(
         }
     }
     load_game_rows(&mut tx, &plan.usage_keys, &plan.dedup_keys, &mut loaded).await?;
+    if !plan.steal_keys.is_empty() {
+        let keys = &plan.steal_keys;
+        let rows: Vec<(Uuid, Uuid, Uuid)> = sqlx::query_as(
+            "SELECT s.owner_id, s.ball_id, s.thief_id FROM steals s
+             JOIN UNNEST($1::uuid[], $2::uuid[], $3::uuid[]) AS k(owner_id, ball_id, thief_id)
+               ON s.owner_id = k.owner_id AND s.ball_id = k.ball_id AND s.thief_id = k.thief_id",
+        )
+        .bind(
+            keys.iter()
+                .map(|key| key.owner_id.uuid())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            keys.iter()
+                .map(|key| key.ball_id.uuid())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            keys.iter()
+                .map(|key| key.thief_id.uuid())
+                .collect::<Vec<_>>(),
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        loaded.steals = rows
+            .into_iter()
+            .map(|(owner, ball, thief)| StealKey {
+                owner_id: UserId(owner),
+                ball_id: BallId(ball),
+                thief_id: UserId(thief),
+            })
+            .collect();
+    }
     let (changes, replies) = batch::decide(envelopes, loaded, now, events_wanted, || {
         EntryId(new_id(now))
     });
@@ -412,6 +445,61 @@ async fn write_game_rows(tx: &mut PgConnection, changes: &ChangeSet) -> Result<(
                 .collect::<Vec<_>>(),
         )
         .bind(created_at)
+        .execute(&mut *tx)
+        .await?;
+    }
+    if !changes.steals.is_empty() {
+        let steals = &changes.steals;
+        sqlx::query(
+            "INSERT INTO steals (owner_id, ball_id, thief_id, grams, at_ms)
+             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::int8[], $5::int8[])",
+        )
+        .bind(
+            steals
+                .iter()
+                .map(|(key, _, _)| key.owner_id.uuid())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            steals
+                .iter()
+                .map(|(key, _, _)| key.ball_id.uuid())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            steals
+                .iter()
+                .map(|(key, _, _)| key.thief_id.uuid())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            steals
+                .iter()
+                .map(|(_, grams, _)| grams.as_i64())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            steals
+                .iter()
+                .map(|(_, _, at)| at.millis())
+                .collect::<Vec<_>>(),
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    if !changes.feed.is_empty() {
+        let feed = &changes.feed;
+        sqlx::query(
+            "INSERT INTO feed (user_id, item_id, kind, actor_id, ball_id, grams, at_ms)
+             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::uuid[], $6::int8[], $7::int8[])",
+        )
+        .bind(feed.iter().map(|item| item.user_id.uuid()).collect::<Vec<_>>())
+        .bind(feed.iter().map(|item| item.item_id).collect::<Vec<_>>())
+        .bind(feed.iter().map(|item| item.kind).collect::<Vec<_>>())
+        .bind(feed.iter().map(|item| item.actor_id.map(|user| user.uuid())).collect::<Vec<_>>())
+        .bind(feed.iter().map(|item| item.ball_id.map(|ball| ball.uuid())).collect::<Vec<_>>())
+        .bind(feed.iter().map(|item| item.grams.as_i64()).collect::<Vec<_>>())
+        .bind(feed.iter().map(|item| item.at.millis()).collect::<Vec<_>>())
         .execute(&mut *tx)
         .await?;
     }

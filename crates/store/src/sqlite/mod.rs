@@ -4,6 +4,7 @@
 //! throughput, and a synchronous connection on its own thread avoids a thread hop per query.
 
 mod checkpoint;
+mod game;
 mod methodologies;
 mod partners;
 mod webhooks;
@@ -63,6 +64,9 @@ fn migrations() -> Migrations<'static> {
         )),
         M::up(include_str!(
             "../../migrations/sqlite/0005_write_locality.sql"
+        )),
+        M::up(include_str!(
+            "../../migrations/sqlite/0006_friends_and_harvest.sql"
         )),
     ])
 }
@@ -660,6 +664,93 @@ impl Store for SqliteStore {
             methodologies::activate_methodology(conn, &name, version, activation)
         })
         .await
+    }
+
+    async fn ball_facts(
+        &self,
+        owner_id: UserId,
+        ball_id: BallId,
+    ) -> Result<Option<openforest_core::BallFacts>, StoreError> {
+        self.with_conn(move |conn| game::ball_facts(conn, owner_id, ball_id))
+            .await
+    }
+
+    async fn live_balls(
+        &self,
+        users: &[UserId],
+        now: Timestamp,
+    ) -> Result<Vec<BallState>, StoreError> {
+        let users = users.to_vec();
+        self.with_conn(move |conn| game::live_balls(conn, &users, now))
+            .await
+    }
+
+    async fn stolen_by(
+        &self,
+        thief_id: UserId,
+        owners: &[UserId],
+    ) -> Result<std::collections::HashSet<BallId>, StoreError> {
+        let owners = owners.to_vec();
+        self.with_conn(move |conn| game::stolen_by(conn, thief_id, &owners))
+            .await
+    }
+
+    async fn request_friend(
+        &self,
+        from: UserId,
+        to: UserId,
+        at: Timestamp,
+        limit: u32,
+    ) -> Result<crate::FriendRequestResult, StoreError> {
+        self.with_conn(move |conn| game::request_friend(conn, from, to, at, limit))
+            .await
+    }
+
+    async fn friend_requests(
+        &self,
+        user_id: UserId,
+    ) -> Result<Vec<(UserId, Timestamp)>, StoreError> {
+        self.with_conn(move |conn| game::friend_requests(conn, user_id))
+            .await
+    }
+
+    async fn answer_friend_request(
+        &self,
+        user_id: UserId,
+        from: UserId,
+        accept: bool,
+        at: Timestamp,
+        limit: u32,
+    ) -> Result<Option<crate::FriendRequestResult>, StoreError> {
+        self.with_conn(move |conn| {
+            game::answer_friend_request(conn, user_id, from, accept, at, limit)
+        })
+        .await
+    }
+
+    async fn remove_friend(&self, user_id: UserId, friend_id: UserId) -> Result<bool, StoreError> {
+        self.with_conn(move |conn| game::remove_friend(conn, user_id, friend_id))
+            .await
+    }
+
+    async fn are_friends(&self, a: UserId, b: UserId) -> Result<bool, StoreError> {
+        self.with_conn(move |conn| game::are_friends(conn, a, b))
+            .await
+    }
+
+    async fn friends(&self, user_id: UserId) -> Result<Vec<UserId>, StoreError> {
+        self.with_conn(move |conn| game::friends(conn, user_id))
+            .await
+    }
+
+    async fn feed(
+        &self,
+        user_id: UserId,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<crate::FeedEntry>, StoreError> {
+        self.with_conn(move |conn| game::feed(conn, user_id, before, limit))
+            .await
     }
 
     async fn server_secret(&self, name: &str, len: usize) -> Result<Vec<u8>, StoreError> {

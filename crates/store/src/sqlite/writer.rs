@@ -154,6 +154,20 @@ fn load(tx: &rusqlite::Transaction<'_>, plan: batch::Plan) -> rusqlite::Result<L
             }
         }
     }
+    if !plan.steal_keys.is_empty() {
+        let mut select = tx.prepare_cached(
+            "SELECT 1 FROM steals WHERE owner_id = ?1 AND ball_id = ?2 AND thief_id = ?3",
+        )?;
+        for key in plan.steal_keys {
+            if select.exists(params![
+                key.owner_id.uuid(),
+                key.ball_id.uuid(),
+                key.thief_id.uuid()
+            ])? {
+                loaded.steals.push(key);
+            }
+        }
+    }
     Ok(loaded)
 }
 
@@ -252,6 +266,37 @@ fn write(tx: &rusqlite::Transaction<'_>, changes: &ChangeSet) -> rusqlite::Resul
             .map(|entry| entry.at.millis())
             .unwrap_or(0);
         insert_dedup.execute(params![key.as_str(), user_id.uuid(), created_at])?;
+    }
+    if !changes.steals.is_empty() {
+        let mut insert_steal = tx.prepare_cached(
+            "INSERT INTO steals (owner_id, ball_id, thief_id, grams, at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for (key, grams, at) in &changes.steals {
+            insert_steal.execute(params![
+                key.owner_id.uuid(),
+                key.ball_id.uuid(),
+                key.thief_id.uuid(),
+                grams.as_i64(),
+                at.millis()
+            ])?;
+        }
+    }
+    if !changes.feed.is_empty() {
+        let mut insert_feed = tx.prepare_cached(
+            "INSERT INTO feed (user_id, item_id, kind, actor_id, ball_id, grams, at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for item in &changes.feed {
+            insert_feed.execute(params![
+                item.user_id.uuid(),
+                item.item_id,
+                item.kind,
+                item.actor_id.map(|user| user.uuid()),
+                item.ball_id.map(|ball| ball.uuid()),
+                item.grams.as_i64(),
+                item.at.millis()
+            ])?;
+        }
     }
     let mut insert_event = tx.prepare_cached(
         "INSERT INTO webhook_events (event_id, event_type, partner_id, user_id, occurred_at_ms, outcome)

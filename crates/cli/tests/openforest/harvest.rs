@@ -1,0 +1,515 @@
+//! Friends and the harvest: collecting ripe balls, stealing from friends within the rules,
+//! the feed and forest home. Every test is named after the rule it checks.
+
+use crate::partners::{TestPartner, assert_ledger_sound, linked_user, partner};
+use crate::support::{TestApp, json_of, problem_of};
+use futures_util::future::join_all;
+use openforest_core::{Role, UserId};
+use openforest_store::NewUser;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const DAY: i64 = 24 * 3_600_000;
+
+/// A user with a partner link who gets a fresh ball per report (`bus_ride`, 80 g, uncapped).
+struct Player {
+    user_id: String,
+    token: String,
+    pseudonym: String,
+}
+
+async fn player(app: &TestApp, partner: &TestPartner, handle: &str) -> Player {
+    let (token, pseudonym) = linked_user(app, handle, partner).await;
+    let me = json_of(app.get("/v1/me", Some(&token)).await, StatusCode::OK).await;
+    Player {
+        user_id: me["user"]["user_id"].as_str().unwrap().to_string(),
+        token,
+        pseudonym,
+    }
+}
+
+/// Reports a bus ride for the player; answers the new ball's id (it ripens next 07:00).
+async fn ball(app: &TestApp, partner: &TestPartner, player: &Player, out_biz_no: &str) -> String {
+    let answer = json_of(
+        partner
+            .report(
+                app,
+                &json!({"out_biz_no": out_biz_no, "partner_user_id": player.pseudonym,
+                        "action": "bus_ride", "quantity": 1}),
+            )
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(answer["credited_grams"], 80);
+    answer["ball"]["ball_id"].as_str().unwrap().to_string()
+}
+
+async fn befriend(app: &TestApp, a: &Player, b_handle: &str, b: &Player) {
+    let asked = json_of(
+        app.post(
+            "/v1/me/friends",
+            Some(&a.token),
+            &json!({"handle": b_handle}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(asked["status"], "requested");
+    let accepted = app
+        .post(
+            &format!("/v1/me/friend-requests/{}/accept", a.user_id),
+            Some(&b.token),
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(accepted.status(), StatusCode::NO_CONTENT);
+}
+
+async fn steal(app: &TestApp, thief: &Player, owner: &Player, ball_id: &str) -> reqwest::Response {
+    app.post(
+        &format!("/v1/friends/{}/balls/{ball_id}/steal", owner.user_id),
+        Some(&thief.token),
+        &Value::Null,
+    )
+    .await
+}
+
+async fn rule_of(response: reqwest::Response) -> String {
+    let problem = problem_of(response, StatusCode::CONFLICT).await;
+    assert_eq!(problem["type"], "/problems/game-rule");
+    problem["rule"].as_str().unwrap().to_string()
+}
+
+async fn setup(app: &TestApp) -> TestPartner {
+    let admin = app.admin().await;
+    partner(app, &admin, "buses", &["bus_ride"]).await
+}
+
+async fn friends_are_asked_by_handle_and_accepted_declined_or_removed(app: TestApp) {
+    let buses = setup(&app).await;
+    let ana = player(&app, &buses, "ana").await;
+    let ben = player(&app, &buses, "ben").await;
+    let cyd = player(&app, &buses, "cyd").await;
+    befriend(&app, &ana, "ben", &ben).await;
+    let listed = json_of(
+        app.get("/v1/me/friends", Some(&ben.token)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(listed[0]["handle"], "ana");
+    assert_eq!(
+        rule_of(
+            app.post(
+                "/v1/me/friends",
+                Some(&ana.token),
+                &json!({"handle": "ben"})
+            )
+            .await
+        )
+        .await,
+        "already_friends"
+    );
+    // Asking someone who already asked me makes us friends at once.
+    json_of(
+        app.post(
+            "/v1/me/friends",
+            Some(&cyd.token),
+            &json!({"handle": "ana"}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let pending = json_of(
+        app.get("/v1/me/friend-requests", Some(&ana.token)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(pending[0]["handle"], "cyd");
+    let crossed = json_of(
+        app.post(
+            "/v1/me/friends",
+            Some(&ana.token),
+            &json!({"handle": "cyd"}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(crossed["status"], "friends");
+    // Declined requests leave no friendship.
+    json_of(
+        app.post(
+            "/v1/me/friends",
+            Some(&cyd.token),
+            &json!({"handle": "ben"}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let declined = app
+        .post(
+            &format!("/v1/me/friend-requests/{}/decline", cyd.user_id),
+            Some(&ben.token),
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(declined.status(), StatusCode::NO_CONTENT);
+    let listed = json_of(
+        app.get("/v1/me/friends", Some(&ben.token)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    // Removing ends it on both sides.
+    let removed = app
+        .http
+        .delete(app.url(&format!("/v1/me/friends/{}", ana.user_id)))
+        .bearer_auth(&ben.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), StatusCode::NO_CONTENT);
+    let listed = json_of(
+        app.get("/v1/me/friends", Some(&ana.token)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(listed.as_array().unwrap().len(), 1, "only cyd is left");
+    // Bad requests are precise.
+    let problem = problem_of(
+        app.post(
+            "/v1/me/friends",
+            Some(&ana.token),
+            &json!({"handle": "ana"}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(problem["field"], "handle");
+    problem_of(
+        app.post(
+            "/v1/me/friends",
+            Some(&ana.token),
+            &json!({"handle": "nobody"}),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    problem_of(
+        app.post(
+            &format!("/v1/me/friend-requests/{}/accept", ben.user_id),
+            Some(&ana.token),
+            &Value::Null,
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+}
+
+async fn a_user_collects_a_ripe_ball_or_all_of_them_in_one_tap(app: TestApp) {
+    let buses = setup(&app).await;
+    let ana = player(&app, &buses, "ana").await;
+    let first = ball(&app, &buses, &ana, "ride-1").await;
+    ball(&app, &buses, &ana, "ride-2").await;
+    ball(&app, &buses, &ana, "ride-3").await;
+    let collect = |ball_id: String| {
+        let app = &app;
+        let token = ana.token.clone();
+        async move {
+            app.post(
+                &format!("/v1/me/balls/{ball_id}/collect"),
+                Some(&token),
+                &Value::Null,
+            )
+            .await
+        }
+    };
+    assert_eq!(rule_of(collect(first.clone()).await).await, "not_ripe");
+    app.advance(DAY);
+    let one = json_of(collect(first.clone()).await, StatusCode::OK).await;
+    assert_eq!(
+        (one["grams"].as_u64(), one["wallet_grams"].as_u64()),
+        (Some(80), Some(80))
+    );
+    assert_eq!(
+        rule_of(collect(first.clone()).await).await,
+        "already_collected"
+    );
+    let all = json_of(
+        app.post("/v1/me/balls/collect", Some(&ana.token), &Value::Null)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(all["grams"], 160);
+    assert_eq!(all["wallet_grams"], 240);
+    assert_eq!(app.wallet(&ana.token).await, 240);
+    let none = json_of(
+        app.post("/v1/me/balls/collect", Some(&ana.token), &Value::Null)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(none["grams"], 0);
+    problem_of(
+        collect(uuid::Uuid::nil().to_string()).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    problem_of(
+        collect("nope".into()).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_ledger_sound(&app).await;
+}
+
+async fn a_friend_takes_thirty_percent_once_and_the_owner_keeps_forty_percent(app: TestApp) {
+    let buses = setup(&app).await;
+    let owner = player(&app, &buses, "owner").await;
+    let ann = player(&app, &buses, "ann").await;
+    let bob = player(&app, &buses, "bob").await;
+    let cat = player(&app, &buses, "cat").await;
+    let stranger = player(&app, &buses, "stranger").await;
+    for (thief, handle) in [(&ann, "owner"), (&bob, "owner"), (&cat, "owner")] {
+        befriend(&app, thief, handle, &owner).await;
+    }
+    let ball_id = ball(&app, &buses, &owner, "ride-1").await;
+    assert_eq!(
+        rule_of(steal(&app, &ann, &owner, &ball_id).await).await,
+        "not_ripe"
+    );
+    app.advance(DAY);
+    problem_of(
+        steal(&app, &stranger, &owner, &ball_id).await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    let taken = json_of(steal(&app, &ann, &owner, &ball_id).await, StatusCode::OK).await;
+    assert_eq!(taken["grams"], 24, "floor(80 × 30 %)");
+    assert_eq!(taken["wallet_grams"], 24);
+    assert_eq!(
+        rule_of(steal(&app, &ann, &owner, &ball_id).await).await,
+        "once_per_ball"
+    );
+    app.advance(1_000);
+    json_of(steal(&app, &bob, &owner, &ball_id).await, StatusCode::OK).await;
+    assert_eq!(
+        rule_of(steal(&app, &cat, &owner, &ball_id).await).await,
+        "owner_floor",
+        "the owner keeps 32 g, 40 % of 80"
+    );
+    let collected = json_of(
+        app.post("/v1/me/balls/collect", Some(&owner.token), &Value::Null)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(collected["grams"], 32);
+    let feed = json_of(
+        app.get("/v1/me/feed", Some(&owner.token)).await,
+        StatusCode::OK,
+    )
+    .await;
+    let feed = feed.as_array().unwrap();
+    assert_eq!(feed.len(), 2);
+    assert_eq!(feed[0]["kind"], "energy_stolen");
+    assert_eq!(feed[0]["actor_handle"], "bob", "newest first: {feed:?}");
+    assert_eq!(feed[1]["actor_handle"], "ann");
+    assert_eq!(feed[1]["grams"], 24);
+    let page = json_of(
+        app.get(
+            &format!(
+                "/v1/me/feed?limit=1&before={}",
+                feed[0]["item_id"].as_str().unwrap()
+            ),
+            Some(&owner.token),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(page[0]["actor_handle"], "ann");
+    problem_of(
+        app.get("/v1/me/feed?limit=0", Some(&owner.token)).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_ledger_sound(&app).await;
+}
+
+async fn a_thief_steals_at_most_twenty_times_a_day(app: TestApp) {
+    let buses = setup(&app).await;
+    let owner = player(&app, &buses, "owner").await;
+    let thief = player(&app, &buses, "thief").await;
+    befriend(&app, &thief, "owner", &owner).await;
+    let mut balls = Vec::new();
+    for n in 0..22 {
+        balls.push(ball(&app, &buses, &owner, &format!("ride-{n}")).await);
+    }
+    app.advance(DAY);
+    for ball_id in &balls[..20] {
+        json_of(steal(&app, &thief, &owner, ball_id).await, StatusCode::OK).await;
+    }
+    assert_eq!(
+        rule_of(steal(&app, &thief, &owner, &balls[20]).await).await,
+        "daily_steal_cap"
+    );
+    app.advance(DAY);
+    json_of(
+        steal(&app, &thief, &owner, &balls[20]).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_ledger_sound(&app).await;
+}
+
+async fn a_thousand_concurrent_steals_of_one_ball_move_exactly_what_the_rules_allow(app: TestApp) {
+    let buses = setup(&app).await;
+    let owner = player(&app, &buses, "owner").await;
+    let ball_id = ball(&app, &buses, &owner, "ride-1").await;
+    let owner_id = UserId(owner.user_id.parse().unwrap());
+    let now = app.now();
+    let mut tokens = Vec::new();
+    for n in 0..1_000 {
+        let thief = UserId(openforest_store::new_id(now));
+        app.store
+            .create_user(NewUser {
+                user_id: thief,
+                handle: openforest_core::Handle::parse(&format!("thief{n}")).unwrap(),
+                role: Role::User,
+                password_hash: None,
+                created_at: now,
+            })
+            .await
+            .unwrap();
+        let token = format!("thief-session-{n}");
+        app.store
+            .create_session(
+                openforest_server::auth::hash_token(&token),
+                thief,
+                now.plus_millis(10 * DAY),
+            )
+            .await
+            .unwrap();
+        app.store
+            .request_friend(thief, owner_id, now, 1_000)
+            .await
+            .unwrap();
+        app.store
+            .answer_friend_request(owner_id, thief, true, now, 1_000)
+            .await
+            .unwrap()
+            .unwrap();
+        tokens.push(token);
+    }
+    app.advance(DAY);
+    let attempts = tokens.iter().map(|token| {
+        app.http
+            .post(app.url(&format!(
+                "/v1/friends/{}/balls/{ball_id}/steal",
+                owner.user_id
+            )))
+            .bearer_auth(token)
+            .send()
+    });
+    let mut taken = 0;
+    let mut refused = 0;
+    for response in join_all(attempts).await {
+        let response = response.unwrap();
+        match response.status() {
+            StatusCode::OK => {
+                taken += response.json::<Value>().await.unwrap()["grams"]
+                    .as_u64()
+                    .unwrap();
+            }
+            StatusCode::CONFLICT => {
+                assert_eq!(rule_of(response).await, "owner_floor");
+                refused += 1;
+            }
+            other => panic!("unexpected {other}: {}", response.text().await.unwrap()),
+        }
+    }
+    assert_eq!(
+        taken, 48,
+        "two thieves take 24 g each; the owner keeps 32 g"
+    );
+    assert_eq!(refused, 998);
+    let home = json_of(
+        app.get("/v1/me/forest", Some(&owner.token)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(home["balls"][0]["remaining_grams"], 32);
+    assert_eq!(home["friends_total"], 1_000);
+    assert_ledger_sound(&app).await;
+}
+
+async fn forest_home_orders_friends_by_the_energy_i_can_take_now(app: TestApp) {
+    let buses = setup(&app).await;
+    let me = player(&app, &buses, "mia").await;
+    let rich = player(&app, &buses, "rich").await;
+    let poor = player(&app, &buses, "poor").await;
+    let idle = player(&app, &buses, "idle").await;
+    for (friend, handle) in [(&rich, "rich"), (&poor, "poor"), (&idle, "idle")] {
+        befriend(&app, &me, handle, friend).await;
+    }
+    let first = ball(&app, &buses, &rich, "r-1").await;
+    ball(&app, &buses, &rich, "r-2").await;
+    ball(&app, &buses, &poor, "p-1").await;
+    ball(&app, &buses, &me, "m-1").await;
+    let home = json_of(
+        app.get("/v1/me/forest", Some(&me.token)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(home["balls"][0]["state"], "ripening");
+    assert!(home["balls"][0]["ripens_in_ms"].as_i64().unwrap() > 0);
+    assert_eq!(home["friends"], json!([]), "nothing is ripe yet");
+    assert_eq!(home["friends_total"], 3);
+
+    app.advance(DAY);
+    let home = json_of(
+        app.get("/v1/me/forest", Some(&me.token)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(home["balls"][0]["state"], "ripe");
+    assert_eq!(home["ripe_grams"], 80);
+    let friends = home["friends"].as_array().unwrap();
+    assert_eq!(friends.len(), 2, "idle has nothing to take");
+    assert_eq!(friends[0]["handle"], "rich");
+    assert_eq!(friends[0]["stealable_grams"], 48);
+    assert_eq!(friends[1]["handle"], "poor");
+    assert_eq!(friends[1]["stealable_grams"], 24);
+
+    json_of(steal(&app, &me, &rich, &first).await, StatusCode::OK).await;
+    let home = json_of(
+        app.get("/v1/me/forest", Some(&me.token)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(home["wallet_grams"], 24);
+    let friends = home["friends"].as_array().unwrap();
+    assert_eq!(
+        friends[0]["stealable_grams"], 24,
+        "a ball I took from is not offered again"
+    );
+    assert_eq!(friends[0]["stealable_balls"].as_array().unwrap().len(), 1);
+}
+
+crate::on_both_backends!(
+    friends_are_asked_by_handle_and_accepted_declined_or_removed,
+    a_user_collects_a_ripe_ball_or_all_of_them_in_one_tap,
+    a_friend_takes_thirty_percent_once_and_the_owner_keeps_forty_percent,
+    a_thief_steals_at_most_twenty_times_a_day,
+    a_thousand_concurrent_steals_of_one_ball_move_exactly_what_the_rules_allow,
+    forest_home_orders_friends_by_the_energy_i_can_take_now,
+);

@@ -1,0 +1,376 @@
+//! The forest: home (my balls, wallet, friends by what I can take now), collecting my ripe
+//! balls, stealing from friends', and my feed. Every movement goes through the writer.
+
+use crate::auth::CurrentUser;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::ApiPath;
+use crate::routes::rfc3339;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use futures_util::future::join_all;
+use openforest_core::methodology::day_key;
+use openforest_core::{
+    BallFacts, BallId, Collect, Command, Grams, Outcome, Steal, StealRules, Timestamp, UserId,
+};
+use openforest_store::{BallState, Envelope};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+/// Friends shown on the home screen at most, those with the most to take first.
+const HOME_FRIENDS_MAX: usize = 50;
+const FEED_LIMIT_MAX: u32 = 100;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ForestBallView {
+    pub ball_id: Uuid,
+    /// `ripening` or `ripe`.
+    pub state: &'static str,
+    pub grams: u64,
+    pub remaining_grams: u64,
+    pub ripens_at: String,
+    pub expires_at: String,
+    /// Milliseconds until it ripens (0 once ripe), for the countdown.
+    pub ripens_in_ms: i64,
+    pub action: String,
+}
+
+fn ball_view(ball: &BallState, now: Timestamp) -> ForestBallView {
+    ForestBallView {
+        ball_id: ball.ball.ball_id.uuid(),
+        state: if now < ball.ball.ripens_at {
+            "ripening"
+        } else {
+            "ripe"
+        },
+        grams: ball.ball.grams.get(),
+        remaining_grams: ball.remaining.get(),
+        ripens_at: rfc3339(ball.ball.ripens_at),
+        expires_at: rfc3339(ball.ball.expires_at),
+        ripens_in_ms: (ball.ball.ripens_at.millis() - now.millis()).max(0),
+        action: ball.ball.action.clone(),
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FriendHarvestView {
+    pub user_id: Uuid,
+    pub handle: String,
+    /// Grams I could take from this friend's ripe balls right now.
+    pub stealable_grams: u64,
+    /// Their ripe balls I could still take from.
+    pub stealable_balls: Vec<Uuid>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ForestHomeView {
+    pub wallet_grams: u64,
+    /// My balls that have not expired and still hold energy, ripening and ripe.
+    pub balls: Vec<ForestBallView>,
+    pub ripe_grams: u64,
+    /// Friends I can take energy from now, most first (at most 50), then `friends_total`.
+    pub friends: Vec<FriendHarvestView>,
+    pub friends_total: usize,
+}
+
+/// What I could take from a ball now under the rules (0 when nothing).
+fn stealable(ball: &BallState, rules: &StealRules, now: Timestamp) -> Grams {
+    if now < ball.ball.ripens_at || now >= ball.ball.expires_at {
+        return Grams::ZERO;
+    }
+    let above_floor = ball
+        .remaining
+        .checked_sub(rules.owner_floor(ball.ball.grams))
+        .unwrap_or(Grams::ZERO);
+    rules.share(ball.ball.grams).min(above_floor)
+}
+
+/// Forest home: one read on every app open.
+#[utoipa::path(get, path = "/v1/me/forest", tag = "forest", security(("session" = [])),
+    responses((status = 200, body = ForestHomeView)))]
+pub async fn home(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+) -> ApiResult<Json<ForestHomeView>> {
+    let now = state.clock.now();
+    let rules = state.config.game.steal;
+    let friends = state.store.friends(me.user_id).await?;
+    let me_only = [me.user_id];
+    let (wallet, mine, theirs, taken) = futures_util::try_join!(
+        state.store.wallet(me.user_id),
+        state.store.live_balls(&me_only, now),
+        state.store.live_balls(&friends, now),
+        state.store.stolen_by(me.user_id, &friends),
+    )?;
+    let mut by_friend: HashMap<UserId, (Grams, Vec<Uuid>)> = HashMap::new();
+    for ball in theirs
+        .iter()
+        .filter(|ball| !taken.contains(&ball.ball.ball_id))
+    {
+        let grams = stealable(ball, &rules, now);
+        if grams > Grams::ZERO {
+            let entry = by_friend.entry(ball.ball.user_id).or_default();
+            entry.0 = entry.0.checked_add(grams).unwrap_or(entry.0);
+            entry.1.push(ball.ball.ball_id.uuid());
+        }
+    }
+    let mut ranked: Vec<(UserId, Grams, Vec<Uuid>)> = by_friend
+        .into_iter()
+        .map(|(user, (grams, balls))| (user, grams, balls))
+        .collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    ranked.truncate(HOME_FRIENDS_MAX);
+    let handles = join_all(ranked.iter().map(|(user, _, _)| state.store.user(*user))).await;
+    let mut friend_views = Vec::with_capacity(ranked.len());
+    for ((user, grams, balls), found) in ranked.into_iter().zip(handles) {
+        friend_views.push(FriendHarvestView {
+            user_id: user.uuid(),
+            handle: found?
+                .map(|user| user.handle.as_str().to_string())
+                .unwrap_or_default(),
+            stealable_grams: grams.get(),
+            stealable_balls: balls,
+        });
+    }
+    let ripe_grams = mine
+        .iter()
+        .filter(|ball| ball.ball.ripens_at <= now)
+        .map(|ball| ball.remaining.get())
+        .sum();
+    Ok(Json(ForestHomeView {
+        wallet_grams: wallet.get(),
+        balls: mine.iter().map(|ball| ball_view(ball, now)).collect(),
+        ripe_grams,
+        friends: friend_views,
+        friends_total: friends.len(),
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CollectedView {
+    pub ball_id: Uuid,
+    pub grams: u64,
+    pub wallet_grams: u64,
+}
+
+async fn facts(state: &AppState, owner: UserId, ball_id: Uuid) -> ApiResult<BallFacts> {
+    state
+        .store
+        .ball_facts(owner, BallId(ball_id))
+        .await?
+        .ok_or(ApiError::NotFound("ball"))
+}
+
+fn collected(outcome: Outcome) -> ApiResult<CollectedView> {
+    match outcome {
+        Outcome::Collected {
+            ball_id,
+            grams,
+            wallet_grams,
+            ..
+        } => Ok(CollectedView {
+            ball_id: ball_id.uuid(),
+            grams: grams.get(),
+            wallet_grams: wallet_grams.get(),
+        }),
+        other => Err(ApiError::Internal(format!("a collect answered {other:?}"))),
+    }
+}
+
+/// Collects one of my ripe balls into my wallet.
+#[utoipa::path(post, path = "/v1/me/balls/{ball_id}/collect", tag = "forest",
+    params(("ball_id" = Uuid, Path)), security(("session" = [])),
+    responses((status = 200, body = CollectedView),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "not ripe, expired or already collected (`rule`)", body = Problem, content_type = "application/problem+json")))]
+pub async fn collect(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    ApiPath(ball_id): ApiPath<Uuid>,
+) -> ApiResult<Json<CollectedView>> {
+    let ball = facts(&state, me.user_id, ball_id).await?;
+    let executed = state
+        .store
+        .execute(Envelope::new(Command::Collect(Collect { ball })))
+        .await?;
+    Ok(Json(collected(executed.outcome)?))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CollectedAllView {
+    pub balls: Vec<CollectedView>,
+    pub grams: u64,
+    pub wallet_grams: u64,
+}
+
+/// Collects all my ripe balls in one tap.
+#[utoipa::path(post, path = "/v1/me/balls/collect", tag = "forest", security(("session" = [])),
+    responses((status = 200, body = CollectedAllView)))]
+pub async fn collect_all(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+) -> ApiResult<Json<CollectedAllView>> {
+    let now = state.clock.now();
+    let ripe: Vec<BallState> = state
+        .store
+        .live_balls(&[me.user_id], now)
+        .await?
+        .into_iter()
+        .filter(|ball| ball.ball.ripens_at <= now)
+        .collect();
+    let commands = ripe.iter().map(|ball| {
+        state.store.execute(Envelope::new(Command::Collect(Collect {
+            ball: BallFacts {
+                owner_id: me.user_id,
+                ball_id: ball.ball.ball_id,
+                full: ball.ball.grams,
+                ripens_at: ball.ball.ripens_at,
+                expires_at: ball.ball.expires_at,
+            },
+        })))
+    });
+    let mut balls = Vec::new();
+    for result in join_all(commands).await {
+        match result {
+            Ok(executed) => balls.push(collected(executed.outcome)?),
+            // Taken meanwhile (stolen to the floor and collected elsewhere, or just expired).
+            Err(openforest_store::CommandError::Rejected(openforest_core::Rejection::Rule {
+                ..
+            })) => {}
+            Err(err) => return Err(err.into()),
+        }
+    }
+    let wallet_grams = state.store.wallet(me.user_id).await?.get();
+    Ok(Json(CollectedAllView {
+        grams: balls.iter().map(|ball| ball.grams).sum(),
+        balls,
+        wallet_grams,
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StolenView {
+    pub owner_id: Uuid,
+    pub ball_id: Uuid,
+    pub grams: u64,
+    /// My wallet after the steal.
+    pub wallet_grams: u64,
+}
+
+/// Takes part of a friend's ripe ball: 30 % of it (at least 1 g), once per ball, while the
+/// owner keeps 40 %; at most 20 steals a day (all configurable). The owner's feed says so.
+#[utoipa::path(post, path = "/v1/friends/{user_id}/balls/{ball_id}/steal", tag = "forest",
+    params(("user_id" = Uuid, Path, description = "the friend"), ("ball_id" = Uuid, Path)),
+    security(("session" = [])),
+    responses((status = 200, body = StolenView),
+        (status = 403, description = "not a friend", body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "a rule said no (`rule`: not_ripe, expired, once_per_ball, owner_floor, daily_steal_cap)", body = Problem, content_type = "application/problem+json")))]
+pub async fn steal(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    ApiPath((owner, ball_id)): ApiPath<(Uuid, Uuid)>,
+) -> ApiResult<Json<StolenView>> {
+    let owner = UserId(owner);
+    if owner != me.user_id && !state.store.are_friends(me.user_id, owner).await? {
+        return Err(ApiError::Forbidden("you can take energy from friends only"));
+    }
+    let ball = facts(&state, owner, ball_id).await?;
+    let now = state.clock.now();
+    let timezone = state.energy.current().timezone;
+    let command = Command::Steal(Box::new(Steal {
+        thief_id: me.user_id,
+        ball,
+        day: day_key(now, timezone).as_str().to_string(),
+        rules: state.config.game.steal,
+    }));
+    match state.store.execute(Envelope::new(command)).await?.outcome {
+        Outcome::Stolen {
+            owner_id,
+            ball_id,
+            grams,
+            wallet_grams,
+            ..
+        } => Ok(Json(StolenView {
+            owner_id: owner_id.uuid(),
+            ball_id: ball_id.uuid(),
+            grams: grams.get(),
+            wallet_grams: wallet_grams.get(),
+        })),
+        other => Err(ApiError::Internal(format!("a steal answered {other:?}"))),
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct FeedQuery {
+    /// The `item_id` of the last item already shown: the page after it.
+    pub before: Option<Uuid>,
+    /// Items per page, 1 to 100 (default 20).
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeedItemView {
+    pub item_id: Uuid,
+    /// `energy_stolen`: `actor` took `grams` from my ball.
+    pub kind: String,
+    pub actor_id: Option<Uuid>,
+    pub actor_handle: Option<String>,
+    pub ball_id: Option<Uuid>,
+    pub grams: u64,
+    pub at: String,
+}
+
+/// What happened to me, newest first.
+#[utoipa::path(get, path = "/v1/me/feed", tag = "forest", params(FeedQuery),
+    security(("session" = [])),
+    responses((status = 200, body = Vec<FeedItemView>),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn feed(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    query: Result<Query<FeedQuery>, QueryRejection>,
+) -> ApiResult<Json<Vec<FeedItemView>>> {
+    let Query(query) = query.map_err(|rejection| {
+        ApiError::invalid(
+            "query",
+            format!(
+                "expected before (an item id) and limit (1 to {FEED_LIMIT_MAX}): {}",
+                rejection.body_text()
+            ),
+        )
+    })?;
+    let limit = query.limit.unwrap_or(20);
+    if !(1..=FEED_LIMIT_MAX).contains(&limit) {
+        return Err(ApiError::invalid(
+            "limit",
+            format!("limit is 1 to {FEED_LIMIT_MAX}"),
+        ));
+    }
+    let items = state.store.feed(me.user_id, query.before, limit).await?;
+    let actors: HashSet<UserId> = items.iter().filter_map(|item| item.actor_id).collect();
+    let mut handles = HashMap::new();
+    for actor in actors {
+        if let Some(user) = state.store.user(actor).await? {
+            handles.insert(actor, user.handle.as_str().to_string());
+        }
+    }
+    Ok(Json(
+        items
+            .into_iter()
+            .map(|item| FeedItemView {
+                item_id: item.item_id,
+                kind: item.kind,
+                actor_id: item.actor_id.map(|actor| actor.uuid()),
+                actor_handle: item.actor_id.and_then(|actor| handles.get(&actor).cloned()),
+                ball_id: item.ball_id.map(|ball| ball.uuid()),
+                grams: item.grams.get(),
+                at: rfc3339(item.at),
+            })
+            .collect(),
+    ))
+}

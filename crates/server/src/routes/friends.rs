@@ -1,0 +1,206 @@
+//! Friends: ask by handle, accept or decline, list, remove. Up to `game.friends_max` each.
+
+use crate::auth::CurrentUser;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{ApiJson, ApiPath};
+use crate::routes::rfc3339;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use openforest_core::{Handle, UserId};
+use openforest_store::FriendRequestResult;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FriendInvite {
+    /// The handle of the person to ask.
+    pub handle: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FriendshipView {
+    pub user_id: Uuid,
+    pub handle: String,
+    /// `requested` (waiting for their answer) or `friends`.
+    pub status: &'static str,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FriendRequestView {
+    pub user_id: Uuid,
+    pub handle: String,
+    pub requested_at: String,
+}
+
+fn too_many(limit: u32) -> ApiError {
+    ApiError::GameRule {
+        rule: "friends_max",
+        detail: format!("one of you already has {limit} friends, the most allowed"),
+    }
+}
+
+async fn handle_of(state: &AppState, user_id: UserId) -> ApiResult<String> {
+    Ok(state
+        .store
+        .user(user_id)
+        .await?
+        .map(|user| user.handle.as_str().to_string())
+        .unwrap_or_default())
+}
+
+/// Asks someone to be friends, by handle. If they had asked me first, we are friends at once.
+#[utoipa::path(
+    post,
+    path = "/v1/me/friends",
+    tag = "friends",
+    request_body = FriendInvite,
+    security(("session" = [])),
+    responses(
+        (status = 201, body = FriendshipView),
+        (status = 404, description = "no such handle", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "already friends, or the friend limit", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn invite(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    body: ApiJson<FriendInvite>,
+) -> ApiResult<(StatusCode, Json<FriendshipView>)> {
+    let handle = Handle::parse(body.value.handle.trim())
+        .map_err(|err| ApiError::invalid("handle", err.to_string()))?;
+    let (other, _) = state
+        .store
+        .user_by_handle(handle.as_str())
+        .await?
+        .ok_or(ApiError::NotFound("user with that handle"))?;
+    if other.user_id == me.user_id {
+        return Err(ApiError::invalid("handle", "you cannot befriend yourself"));
+    }
+    let limit = state.config.game.friends_max;
+    let status = match state
+        .store
+        .request_friend(me.user_id, other.user_id, state.clock.now(), limit)
+        .await?
+    {
+        FriendRequestResult::Requested => "requested",
+        FriendRequestResult::BecameFriends => "friends",
+        FriendRequestResult::AlreadyFriends => {
+            return Err(ApiError::GameRule {
+                rule: "already_friends",
+                detail: "you are already friends".into(),
+            });
+        }
+        FriendRequestResult::TooManyFriends => return Err(too_many(limit)),
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(FriendshipView {
+            user_id: other.user_id.uuid(),
+            handle: other.handle.as_str().to_string(),
+            status,
+        }),
+    ))
+}
+
+/// My friends.
+#[utoipa::path(get, path = "/v1/me/friends", tag = "friends", security(("session" = [])),
+    responses((status = 200, body = Vec<FriendshipView>)))]
+pub async fn list(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+) -> ApiResult<Json<Vec<FriendshipView>>> {
+    let mut friends = Vec::new();
+    for friend in state.store.friends(me.user_id).await? {
+        friends.push(FriendshipView {
+            user_id: friend.uuid(),
+            handle: handle_of(&state, friend).await?,
+            status: "friends",
+        });
+    }
+    friends.sort_by(|a, b| a.handle.cmp(&b.handle));
+    Ok(Json(friends))
+}
+
+/// Requests waiting for my answer, oldest first.
+#[utoipa::path(get, path = "/v1/me/friend-requests", tag = "friends", security(("session" = [])),
+    responses((status = 200, body = Vec<FriendRequestView>)))]
+pub async fn requests(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+) -> ApiResult<Json<Vec<FriendRequestView>>> {
+    let mut views = Vec::new();
+    for (from, at) in state.store.friend_requests(me.user_id).await? {
+        views.push(FriendRequestView {
+            user_id: from.uuid(),
+            handle: handle_of(&state, from).await?,
+            requested_at: rfc3339(at),
+        });
+    }
+    Ok(Json(views))
+}
+
+async fn answer(state: &AppState, me: UserId, from: Uuid, accept: bool) -> ApiResult<StatusCode> {
+    let limit = state.config.game.friends_max;
+    match state
+        .store
+        .answer_friend_request(me, UserId(from), accept, state.clock.now(), limit)
+        .await?
+    {
+        None => Err(ApiError::NotFound("friend request")),
+        Some(FriendRequestResult::TooManyFriends) => Err(too_many(limit)),
+        Some(_) => Ok(StatusCode::NO_CONTENT),
+    }
+}
+
+/// Accepts a friend request.
+#[utoipa::path(post, path = "/v1/me/friend-requests/{user_id}/accept", tag = "friends",
+    params(("user_id" = Uuid, Path, description = "who asked")), security(("session" = [])),
+    responses((status = 204, description = "now friends"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "the friend limit", body = Problem, content_type = "application/problem+json")))]
+pub async fn accept(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    ApiPath(from): ApiPath<Uuid>,
+) -> ApiResult<StatusCode> {
+    answer(&state, me.user_id, from, true).await
+}
+
+/// Declines a friend request.
+#[utoipa::path(post, path = "/v1/me/friend-requests/{user_id}/decline", tag = "friends",
+    params(("user_id" = Uuid, Path, description = "who asked")), security(("session" = [])),
+    responses((status = 204, description = "declined"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn decline(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    ApiPath(from): ApiPath<Uuid>,
+) -> ApiResult<StatusCode> {
+    answer(&state, me.user_id, from, false).await
+}
+
+/// Ends a friendship, for both.
+#[utoipa::path(delete, path = "/v1/me/friends/{user_id}", tag = "friends",
+    params(("user_id" = Uuid, Path)), security(("session" = [])),
+    responses((status = 204, description = "no longer friends"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn remove(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    ApiPath(friend): ApiPath<Uuid>,
+) -> ApiResult<StatusCode> {
+    if state
+        .store
+        .remove_friend(me.user_id, UserId(friend))
+        .await?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound("friend"))
+    }
+}

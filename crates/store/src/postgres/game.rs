@@ -1,0 +1,309 @@
+//! PostgreSQL queries for friends and the harvest's reads: ball facts, live balls, steals, feed.
+//! Energy itself only moves through the writer.
+
+use crate::error::StoreError;
+use crate::model::{BallState, FeedEntry, FriendRequestResult};
+use openforest_core::{AccountKind, Ball, BallFacts, BallId, Grams, PartnerId, Timestamp, UserId};
+use sqlx::{PgConnection, PgPool, Row};
+use std::collections::HashSet;
+use uuid::Uuid;
+
+/// `(item_id, kind, actor_id, ball_id, grams, at_ms)`.
+type FeedRow = (Uuid, String, Option<Uuid>, Option<Uuid>, i64, i64);
+
+fn grams(raw: i64) -> Grams {
+    Grams::new(u64::try_from(raw).unwrap_or(0))
+}
+
+pub(super) async fn ball_facts(
+    pool: &PgPool,
+    owner_id: UserId,
+    ball_id: BallId,
+) -> Result<Option<BallFacts>, StoreError> {
+    let row: Option<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT grams, ripens_at_ms, expires_at_ms FROM balls WHERE user_id = $1 AND ball_id = $2",
+    )
+    .bind(owner_id.uuid())
+    .bind(ball_id.uuid())
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|(full, ripens, expires)| BallFacts {
+        owner_id,
+        ball_id,
+        full: grams(full),
+        ripens_at: Timestamp(ripens),
+        expires_at: Timestamp(expires),
+    }))
+}
+
+/// Balls of these users that have not expired and still hold energy, oldest ripening first.
+pub(super) async fn live_balls(
+    pool: &PgPool,
+    users: &[UserId],
+    now: Timestamp,
+) -> Result<Vec<BallState>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT b.user_id, b.ball_id, b.grams, b.ripens_at_ms, b.expires_at_ms, b.partner_id, b.action,
+                b.methodology, b.methodology_version, b.created_at_ms, bal.grams AS remaining
+         FROM balls b
+         JOIN balances bal ON bal.owner_id = b.user_id AND bal.kind = $3 AND bal.account_id = b.ball_id
+         WHERE b.user_id = ANY($1) AND b.expires_at_ms > $2 AND bal.grams > 0
+         ORDER BY b.ripens_at_ms",
+    )
+    .bind(users.iter().map(|user| user.uuid()).collect::<Vec<_>>())
+    .bind(now.millis())
+    .bind(AccountKind::Ball.code())
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(BallState {
+                ball: Ball {
+                    ball_id: BallId(row.try_get("ball_id")?),
+                    user_id: UserId(row.try_get("user_id")?),
+                    grams: grams(row.try_get("grams")?),
+                    ripens_at: Timestamp(row.try_get("ripens_at_ms")?),
+                    expires_at: Timestamp(row.try_get("expires_at_ms")?),
+                    partner_id: PartnerId(row.try_get("partner_id")?),
+                    action: row.try_get("action")?,
+                    methodology: row.try_get("methodology")?,
+                    methodology_version: u32::try_from(
+                        row.try_get::<i64, _>("methodology_version")?,
+                    )
+                    .unwrap_or(0),
+                    created_at: Timestamp(row.try_get("created_at_ms")?),
+                },
+                remaining: grams(row.try_get("remaining")?),
+            })
+        })
+        .collect()
+}
+
+/// The balls of these owners that `thief` already took from.
+pub(super) async fn stolen_by(
+    pool: &PgPool,
+    thief_id: UserId,
+    owners: &[UserId],
+) -> Result<HashSet<BallId>, StoreError> {
+    let balls: Vec<Uuid> =
+        sqlx::query_scalar("SELECT ball_id FROM steals WHERE owner_id = ANY($1) AND thief_id = $2")
+            .bind(owners.iter().map(|user| user.uuid()).collect::<Vec<_>>())
+            .bind(thief_id.uuid())
+            .fetch_all(pool)
+            .await?;
+    Ok(balls.into_iter().map(BallId).collect())
+}
+
+async fn friend_count(conn: &mut PgConnection, user_id: UserId) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT count(*) FROM friendships WHERE user_id = $1")
+        .bind(user_id.uuid())
+        .fetch_one(conn)
+        .await
+}
+
+async fn befriend(
+    conn: &mut PgConnection,
+    a: UserId,
+    b: UserId,
+    at: Timestamp,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO friendships (user_id, friend_id, created_at_ms)
+         VALUES ($1, $2, $3), ($2, $1, $3) ON CONFLICT DO NOTHING",
+    )
+    .bind(a.uuid())
+    .bind(b.uuid())
+    .bind(at.millis())
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "DELETE FROM friend_requests WHERE (to_user_id = $1 AND from_user_id = $2)
+                                         OR (to_user_id = $2 AND from_user_id = $1)",
+    )
+    .bind(a.uuid())
+    .bind(b.uuid())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn are_friends(pool: &PgPool, a: UserId, b: UserId) -> Result<bool, StoreError> {
+    Ok(sqlx::query_scalar::<_, bool>(
+        "SELECT EXISTS (SELECT 1 FROM friendships WHERE user_id = $1 AND friend_id = $2)",
+    )
+    .bind(a.uuid())
+    .bind(b.uuid())
+    .fetch_one(pool)
+    .await?)
+}
+
+/// Both users' friendship rows are locked in id order for the duration, so two requests
+/// racing past the friend limit cannot both pass.
+async fn lock_pair(conn: &mut PgConnection, a: UserId, b: UserId) -> Result<(), sqlx::Error> {
+    let (first, second) = if a.uuid() < b.uuid() { (a, b) } else { (b, a) };
+    for user in [first, second] {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7))")
+            .bind(user.uuid().to_string())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn request_friend(
+    pool: &PgPool,
+    from: UserId,
+    to: UserId,
+    at: Timestamp,
+    limit: u32,
+) -> Result<FriendRequestResult, StoreError> {
+    let mut tx = pool.begin().await?;
+    lock_pair(&mut tx, from, to).await?;
+    let friends: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM friendships WHERE user_id = $1 AND friend_id = $2)",
+    )
+    .bind(from.uuid())
+    .bind(to.uuid())
+    .fetch_one(&mut *tx)
+    .await?;
+    if friends {
+        return Ok(FriendRequestResult::AlreadyFriends);
+    }
+    if friend_count(&mut tx, from).await? >= i64::from(limit)
+        || friend_count(&mut tx, to).await? >= i64::from(limit)
+    {
+        return Ok(FriendRequestResult::TooManyFriends);
+    }
+    let they_asked: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM friend_requests WHERE to_user_id = $1 AND from_user_id = $2)",
+    )
+    .bind(from.uuid())
+    .bind(to.uuid())
+    .fetch_one(&mut *tx)
+    .await?;
+    let result = if they_asked {
+        befriend(&mut tx, from, to, at).await?;
+        FriendRequestResult::BecameFriends
+    } else {
+        sqlx::query(
+            "INSERT INTO friend_requests (to_user_id, from_user_id, created_at_ms) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(to.uuid())
+        .bind(from.uuid())
+        .bind(at.millis())
+        .execute(&mut *tx)
+        .await?;
+        FriendRequestResult::Requested
+    };
+    tx.commit().await?;
+    Ok(result)
+}
+
+pub(super) async fn friend_requests(
+    pool: &PgPool,
+    user_id: UserId,
+) -> Result<Vec<(UserId, Timestamp)>, StoreError> {
+    let rows: Vec<(Uuid, i64)> = sqlx::query_as(
+        "SELECT from_user_id, created_at_ms FROM friend_requests WHERE to_user_id = $1 ORDER BY created_at_ms",
+    )
+    .bind(user_id.uuid())
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(from, at)| (UserId(from), Timestamp(at)))
+        .collect())
+}
+
+pub(super) async fn answer_friend_request(
+    pool: &PgPool,
+    user_id: UserId,
+    from: UserId,
+    accept: bool,
+    at: Timestamp,
+    limit: u32,
+) -> Result<Option<FriendRequestResult>, StoreError> {
+    let mut tx = pool.begin().await?;
+    lock_pair(&mut tx, user_id, from).await?;
+    let pending: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM friend_requests WHERE to_user_id = $1 AND from_user_id = $2)",
+    )
+    .bind(user_id.uuid())
+    .bind(from.uuid())
+    .fetch_one(&mut *tx)
+    .await?;
+    if !pending {
+        return Ok(None);
+    }
+    let result = if !accept {
+        sqlx::query("DELETE FROM friend_requests WHERE to_user_id = $1 AND from_user_id = $2")
+            .bind(user_id.uuid())
+            .bind(from.uuid())
+            .execute(&mut *tx)
+            .await?;
+        FriendRequestResult::Requested
+    } else if friend_count(&mut tx, user_id).await? >= i64::from(limit)
+        || friend_count(&mut tx, from).await? >= i64::from(limit)
+    {
+        return Ok(Some(FriendRequestResult::TooManyFriends));
+    } else {
+        befriend(&mut tx, user_id, from, at).await?;
+        FriendRequestResult::BecameFriends
+    };
+    tx.commit().await?;
+    Ok(Some(result))
+}
+
+pub(super) async fn remove_friend(
+    pool: &PgPool,
+    user_id: UserId,
+    friend_id: UserId,
+) -> Result<bool, StoreError> {
+    let removed = sqlx::query(
+        "DELETE FROM friendships WHERE (user_id = $1 AND friend_id = $2) OR (user_id = $2 AND friend_id = $1)",
+    )
+    .bind(user_id.uuid())
+    .bind(friend_id.uuid())
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(removed > 0)
+}
+
+pub(super) async fn friends(pool: &PgPool, user_id: UserId) -> Result<Vec<UserId>, StoreError> {
+    let rows: Vec<Uuid> =
+        sqlx::query_scalar("SELECT friend_id FROM friendships WHERE user_id = $1")
+            .bind(user_id.uuid())
+            .fetch_all(pool)
+            .await?;
+    Ok(rows.into_iter().map(UserId).collect())
+}
+
+pub(super) async fn feed(
+    pool: &PgPool,
+    user_id: UserId,
+    before: Option<Uuid>,
+    limit: u32,
+) -> Result<Vec<FeedEntry>, StoreError> {
+    let rows: Vec<FeedRow> = sqlx::query_as(
+        "SELECT item_id, kind, actor_id, ball_id, grams, at_ms FROM feed
+         WHERE user_id = $1 AND ($2::uuid IS NULL OR item_id < $2) ORDER BY item_id DESC LIMIT $3",
+    )
+    .bind(user_id.uuid())
+    .bind(before)
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(item_id, kind, actor, ball, grams_raw, at)| FeedEntry {
+            item_id,
+            kind,
+            actor_id: actor.map(UserId),
+            ball_id: ball.map(BallId),
+            grams: grams(grams_raw),
+            at: Timestamp(at),
+        })
+        .collect())
+}

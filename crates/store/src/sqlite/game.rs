@@ -1,0 +1,247 @@
+//! SQLite queries for friends and the harvest's reads: ball facts, live balls, steals, feed.
+//! Energy itself only moves through the writer.
+
+use crate::error::StoreError;
+use crate::model::{BallState, FeedEntry, FriendRequestResult};
+use openforest_core::{AccountKind, Ball, BallFacts, BallId, Grams, PartnerId, Timestamp, UserId};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use std::collections::HashSet;
+use uuid::Uuid;
+
+fn grams(raw: i64) -> Grams {
+    Grams::new(u64::try_from(raw).unwrap_or(0))
+}
+
+pub(super) fn ball_facts(
+    conn: &Connection,
+    owner_id: UserId,
+    ball_id: BallId,
+) -> Result<Option<BallFacts>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT grams, ripens_at_ms, expires_at_ms FROM balls WHERE user_id = ?1 AND ball_id = ?2",
+        )?
+        .query_row(params![owner_id.uuid(), ball_id.uuid()], |row| {
+            Ok(BallFacts {
+                owner_id,
+                ball_id,
+                full: grams(row.get(0)?),
+                ripens_at: Timestamp(row.get(1)?),
+                expires_at: Timestamp(row.get(2)?),
+            })
+        })
+        .optional()?)
+}
+
+/// Balls of these users that have not expired and still hold energy, oldest ripening first.
+pub(super) fn live_balls(
+    conn: &Connection,
+    users: &[UserId],
+    now: Timestamp,
+) -> Result<Vec<BallState>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT b.ball_id, b.grams, b.ripens_at_ms, b.expires_at_ms, b.partner_id, b.action, b.methodology,
+                b.methodology_version, b.created_at_ms, bal.grams
+         FROM balls b
+         JOIN balances bal ON bal.account_id = b.ball_id AND bal.kind = ?3 AND bal.owner_id = b.user_id
+         WHERE b.user_id = ?1 AND b.expires_at_ms > ?2 AND bal.grams > 0
+         ORDER BY b.ripens_at_ms",
+    )?;
+    let mut balls = Vec::new();
+    for user_id in users {
+        let rows = stmt.query_map(
+            params![user_id.uuid(), now.millis(), AccountKind::Ball.code()],
+            |row| {
+                Ok(BallState {
+                    ball: Ball {
+                        ball_id: BallId(row.get(0)?),
+                        user_id: *user_id,
+                        grams: grams(row.get(1)?),
+                        ripens_at: Timestamp(row.get(2)?),
+                        expires_at: Timestamp(row.get(3)?),
+                        partner_id: PartnerId(row.get(4)?),
+                        action: row.get(5)?,
+                        methodology: row.get(6)?,
+                        methodology_version: row.get(7)?,
+                        created_at: Timestamp(row.get(8)?),
+                    },
+                    remaining: grams(row.get(9)?),
+                })
+            },
+        )?;
+        for row in rows {
+            balls.push(row?);
+        }
+    }
+    Ok(balls)
+}
+
+/// The balls of these owners that `thief` already took from.
+pub(super) fn stolen_by(
+    conn: &Connection,
+    thief_id: UserId,
+    owners: &[UserId],
+) -> Result<HashSet<BallId>, StoreError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT ball_id FROM steals WHERE owner_id = ?1 AND thief_id = ?2")?;
+    let mut stolen = HashSet::new();
+    for owner in owners {
+        for ball in stmt.query_map(params![owner.uuid(), thief_id.uuid()], |row| {
+            row.get::<_, Uuid>(0)
+        })? {
+            stolen.insert(BallId(ball?));
+        }
+    }
+    Ok(stolen)
+}
+
+fn friend_count(conn: &Connection, user_id: UserId) -> rusqlite::Result<u32> {
+    conn.prepare_cached("SELECT count(*) FROM friendships WHERE user_id = ?1")?
+        .query_row(params![user_id.uuid()], |row| row.get(0))
+}
+
+fn befriend(conn: &Connection, a: UserId, b: UserId, at: Timestamp) -> rusqlite::Result<()> {
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO friendships (user_id, friend_id, created_at_ms) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+    )?;
+    insert.execute(params![a.uuid(), b.uuid(), at.millis()])?;
+    insert.execute(params![b.uuid(), a.uuid(), at.millis()])?;
+    let mut forget = conn.prepare_cached(
+        "DELETE FROM friend_requests WHERE to_user_id = ?1 AND from_user_id = ?2",
+    )?;
+    forget.execute(params![a.uuid(), b.uuid()])?;
+    forget.execute(params![b.uuid(), a.uuid()])?;
+    Ok(())
+}
+
+pub(super) fn are_friends(conn: &Connection, a: UserId, b: UserId) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM friendships WHERE user_id = ?1 AND friend_id = ?2")?
+        .exists(params![a.uuid(), b.uuid()])?)
+}
+
+pub(super) fn request_friend(
+    conn: &mut Connection,
+    from: UserId,
+    to: UserId,
+    at: Timestamp,
+    limit: u32,
+) -> Result<FriendRequestResult, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if are_friends(&tx, from, to)? {
+        return Ok(FriendRequestResult::AlreadyFriends);
+    }
+    if friend_count(&tx, from)? >= limit || friend_count(&tx, to)? >= limit {
+        return Ok(FriendRequestResult::TooManyFriends);
+    }
+    let they_asked = tx
+        .prepare_cached(
+            "SELECT 1 FROM friend_requests WHERE to_user_id = ?1 AND from_user_id = ?2",
+        )?
+        .exists(params![from.uuid(), to.uuid()])?;
+    let result = if they_asked {
+        befriend(&tx, from, to, at)?;
+        FriendRequestResult::BecameFriends
+    } else {
+        tx.prepare_cached(
+            "INSERT INTO friend_requests (to_user_id, from_user_id, created_at_ms) VALUES (?1, ?2, ?3)
+             ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![to.uuid(), from.uuid(), at.millis()])?;
+        FriendRequestResult::Requested
+    };
+    tx.commit()?;
+    Ok(result)
+}
+
+pub(super) fn friend_requests(
+    conn: &Connection,
+    user_id: UserId,
+) -> Result<Vec<(UserId, Timestamp)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT from_user_id, created_at_ms FROM friend_requests WHERE to_user_id = ?1 ORDER BY created_at_ms",
+    )?;
+    let rows = stmt.query_map(params![user_id.uuid()], |row| {
+        Ok((UserId(row.get(0)?), Timestamp(row.get(1)?)))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Accepts or declines a pending request; `None` when there is no such request, otherwise
+/// whether it became a friendship (accepting can still meet the friend limit).
+pub(super) fn answer_friend_request(
+    conn: &mut Connection,
+    user_id: UserId,
+    from: UserId,
+    accept: bool,
+    at: Timestamp,
+    limit: u32,
+) -> Result<Option<FriendRequestResult>, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let pending = tx
+        .prepare_cached(
+            "SELECT 1 FROM friend_requests WHERE to_user_id = ?1 AND from_user_id = ?2",
+        )?
+        .exists(params![user_id.uuid(), from.uuid()])?;
+    if !pending {
+        return Ok(None);
+    }
+    let result = if !accept {
+        tx.prepare_cached(
+            "DELETE FROM friend_requests WHERE to_user_id = ?1 AND from_user_id = ?2",
+        )?
+        .execute(params![user_id.uuid(), from.uuid()])?;
+        FriendRequestResult::Requested
+    } else if friend_count(&tx, user_id)? >= limit || friend_count(&tx, from)? >= limit {
+        return Ok(Some(FriendRequestResult::TooManyFriends));
+    } else {
+        befriend(&tx, user_id, from, at)?;
+        FriendRequestResult::BecameFriends
+    };
+    tx.commit()?;
+    Ok(Some(result))
+}
+
+pub(super) fn remove_friend(
+    conn: &mut Connection,
+    user_id: UserId,
+    friend_id: UserId,
+) -> Result<bool, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut delete =
+        tx.prepare_cached("DELETE FROM friendships WHERE user_id = ?1 AND friend_id = ?2")?;
+    let removed = delete.execute(params![user_id.uuid(), friend_id.uuid()])? > 0;
+    delete.execute(params![friend_id.uuid(), user_id.uuid()])?;
+    drop(delete);
+    tx.commit()?;
+    Ok(removed)
+}
+
+pub(super) fn friends(conn: &Connection, user_id: UserId) -> Result<Vec<UserId>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT friend_id FROM friendships WHERE user_id = ?1")?;
+    let rows = stmt.query_map(params![user_id.uuid()], |row| Ok(UserId(row.get(0)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(super) fn feed(
+    conn: &Connection,
+    user_id: UserId,
+    before: Option<Uuid>,
+    limit: u32,
+) -> Result<Vec<FeedEntry>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT item_id, kind, actor_id, ball_id, grams, at_ms FROM feed
+         WHERE user_id = ?1 AND (?2 IS NULL OR item_id < ?2) ORDER BY item_id DESC LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(params![user_id.uuid(), before, limit], |row| {
+        Ok(FeedEntry {
+            item_id: row.get(0)?,
+            kind: row.get(1)?,
+            actor_id: row.get::<_, Option<Uuid>>(2)?.map(UserId),
+            ball_id: row.get::<_, Option<Uuid>>(3)?.map(BallId),
+            grams: grams(row.get(4)?),
+            at: Timestamp(row.get(5)?),
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
