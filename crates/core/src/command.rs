@@ -7,7 +7,9 @@ use crate::clock::Timestamp;
 use crate::credit::{Credit, CreditedBall};
 use crate::entry::{Entry, EntryKind};
 use crate::grams::Grams;
-use crate::harvest::{Collect, Steal, StealKey, decide_collect, decide_steal};
+use crate::harvest::{
+    Collect, Steal, StealKey, Water, collected_keys, decide_collect, decide_steal, decide_water,
+};
 use crate::ids::{BallId, EntryId, PartnerId, UserId};
 use crate::methodology::{CapApplied, DedupKey};
 use crate::state::{BatchState, UsageKey};
@@ -51,6 +53,7 @@ pub enum Command {
     Expire(Expire),
     Collect(Collect),
     Steal(Box<Steal>),
+    Water(Water),
 }
 
 /// What a command did. Stored with its idempotency key so a replay answers the same.
@@ -91,6 +94,15 @@ pub enum Outcome {
         grams: Grams,
         wallet_grams: Grams,
     },
+    /// A friend's forest was watered from my wallet.
+    Watered {
+        entry_id: EntryId,
+        receiver_id: UserId,
+        ball_id: BallId,
+        grams: Grams,
+        /// The giver's wallet after watering.
+        wallet_grams: Grams,
+    },
     /// A friend took part of a ball.
     Stolen {
         entry_id: EntryId,
@@ -126,6 +138,7 @@ impl Command {
             // Every take from one ball runs in its owner's lane, so they queue one after another.
             Command::Collect(collect) => collect.ball.owner_id,
             Command::Steal(steal) => steal.ball.owner_id,
+            Command::Water(water) => water.giver_id,
         }
     }
 
@@ -161,6 +174,9 @@ impl Command {
                     user_id: steal.thief_id,
                 },
             ],
+            Command::Water(water) => vec![Account::Wallet {
+                user_id: water.giver_id,
+            }],
         }
     }
 
@@ -168,7 +184,15 @@ impl Command {
     pub fn usage_keys(&self) -> Vec<UsageKey> {
         match self {
             Command::Credit(credit) => credit.usage_keys().to_vec(),
-            Command::Steal(steal) => vec![steal.usage_key()],
+            Command::Steal(steal) => {
+                let mut keys = vec![steal.usage_key()];
+                keys.extend(collected_keys(steal.thief_id, &steal.day));
+                keys
+            }
+            Command::Collect(collect) => {
+                collected_keys(collect.ball.owner_id, &collect.day).to_vec()
+            }
+            Command::Water(water) => vec![water.usage_key()],
             _ => Vec::new(),
         }
     }
@@ -204,6 +228,7 @@ impl Command {
             Command::Expire(expire) => decide_expire(expire, &mut state.book, at, entry_id),
             Command::Collect(collect) => decide_collect(collect, state, at, entry_id),
             Command::Steal(steal) => decide_steal(steal, state, at, entry_id),
+            Command::Water(water) => decide_water(water, state, at, entry_id),
         }
     }
 }

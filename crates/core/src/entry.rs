@@ -23,16 +23,19 @@ pub enum EntryKind {
     Collect = 5,
     /// A friend takes part of a ripe ball: ball → the thief's wallet.
     Steal = 6,
+    /// A friend waters me: their wallet → a new watering ball of mine.
+    Water = 7,
 }
 
 impl EntryKind {
-    pub const ALL: [EntryKind; 6] = [
+    pub const ALL: [EntryKind; 7] = [
         EntryKind::Grant,
         EntryKind::Transfer,
         EntryKind::Action,
         EntryKind::Expire,
         EntryKind::Collect,
         EntryKind::Steal,
+        EntryKind::Water,
     ];
 
     pub fn code(self) -> i16 {
@@ -51,6 +54,7 @@ impl EntryKind {
             EntryKind::Expire => "expire",
             EntryKind::Collect => "collect",
             EntryKind::Steal => "steal",
+            EntryKind::Water => "water",
         }
     }
 
@@ -65,6 +69,7 @@ impl EntryKind {
             EntryKind::Collect | EntryKind::Steal => {
                 from == AccountKind::Ball && to == AccountKind::Wallet
             }
+            EntryKind::Water => from == AccountKind::Wallet && to == AccountKind::Ball,
         }
     }
 }

@@ -50,10 +50,92 @@ impl BallFacts {
     }
 }
 
-/// The owner collects what is left of one of their ripe balls into their wallet.
+/// Collects what is left of a ripe ball into its owner's wallet: by the owner, or by a friend
+/// helping while the ball expires within the help window (the energy still goes to the owner).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Collect {
     pub ball: BallFacts,
+    /// The friend who helps; `None` when the owner collects.
+    pub helper: Option<UserId>,
+    /// The owner's local day (`2026-11-24`), for the rankings.
+    pub day: String,
+}
+
+/// A friend may help collect a ball this long before it expires.
+pub const HELP_WINDOW_MS: i64 = 24 * 3_600_000;
+
+/// The usage action under which collected grams are counted per day (and `all` time).
+pub const COLLECTED_USAGE_ACTION: &str = "collected";
+/// The period key of all-time totals.
+pub const ALL_TIME: &str = "all";
+
+/// Feed item kinds.
+pub mod feed {
+    pub const ENERGY_STOLEN: &str = "energy_stolen";
+    pub const HELPED_COLLECT: &str = "helped_collect";
+    pub const WATERED: &str = "watered";
+}
+
+/// A line for someone's feed, raised by a decided command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FeedNote {
+    pub user_id: UserId,
+    pub kind: &'static str,
+    pub actor_id: Option<UserId>,
+    pub ball_id: Option<BallId>,
+    pub grams: Grams,
+    pub at: Timestamp,
+}
+
+/// The gift sizes a friend may water (PRODUCT.md §5).
+pub const WATERING_GRAMS: [u64; 4] = [10, 18, 33, 66];
+
+/// Giving grams from my wallet to a friend, arriving as a watering ball that is ripe at once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Water {
+    pub giver_id: UserId,
+    pub receiver_id: UserId,
+    pub grams: Grams,
+    pub ball_id: BallId,
+    /// The giver's local day, for the per-friend daily cap.
+    pub day: String,
+    pub daily_per_friend: u32,
+}
+
+impl Water {
+    pub fn usage_key(&self) -> UsageKey {
+        UsageKey {
+            user_id: self.giver_id,
+            action: format!("water:{}", self.receiver_id.uuid()),
+            period: self.day.clone(),
+        }
+    }
+}
+
+/// The usage rows the rankings read for a user on a day.
+pub fn collected_keys(user_id: UserId, day: &str) -> [UsageKey; 2] {
+    [
+        UsageKey {
+            user_id,
+            action: COLLECTED_USAGE_ACTION.into(),
+            period: day.into(),
+        },
+        UsageKey {
+            user_id,
+            action: COLLECTED_USAGE_ACTION.into(),
+            period: ALL_TIME.into(),
+        },
+    ]
+}
+
+/// Adds `grams` to a user's collected totals for the day and all time.
+fn count_collected(state: &mut BatchState, user_id: UserId, day: &str, grams: Grams) {
+    for key in collected_keys(user_id, day) {
+        let mut usage = state.usage(&key);
+        usage.actions += 1;
+        usage.grams = usage.grams.checked_add(grams).unwrap_or(usage.grams);
+        state.set_usage(key, usage);
+    }
 }
 
 /// The steal rules (PRODUCT.md §5), every number configurable.
@@ -134,6 +216,20 @@ pub(crate) fn decide_collect(
 ) -> Result<(Outcome, Vec<Entry>), Rejection> {
     let ball = &collect.ball;
     ball.check_ripe(at)?;
+    if let Some(helper) = collect.helper {
+        if helper == ball.owner_id {
+            return Err(Rejection::Rule {
+                rule: "own_ball",
+                detail: "collect your own balls yourself; helping is for friends' balls".into(),
+            });
+        }
+        if at.millis() < ball.expires_at.millis() - HELP_WINDOW_MS {
+            return Err(Rejection::Rule {
+                rule: "not_expiring_soon",
+                detail: "you can help collect a ball only in its last 24 hours".into(),
+            });
+        }
+    }
     let grams = state.book.balance(&ball.account());
     if grams == Grams::ZERO {
         return Err(Rejection::Rule {
@@ -155,6 +251,17 @@ pub(crate) fn decide_collect(
         reference: None,
     };
     state.book.post(std::slice::from_ref(&entry))?;
+    count_collected(state, ball.owner_id, &collect.day, grams);
+    if let Some(helper) = collect.helper {
+        state.add_feed(FeedNote {
+            user_id: ball.owner_id,
+            kind: feed::HELPED_COLLECT,
+            actor_id: Some(helper),
+            ball_id: Some(ball.ball_id),
+            grams,
+            at,
+        });
+    }
     Ok((
         Outcome::Collected {
             entry_id,
@@ -225,7 +332,16 @@ pub(crate) fn decide_steal(
     usage.actions += 1;
     usage.grams = usage.grams.checked_add(grams).unwrap_or(usage.grams);
     state.set_usage(usage_key, usage);
+    count_collected(state, steal.thief_id, &steal.day, grams);
     state.add_steal(steal.key(), grams, at);
+    state.add_feed(FeedNote {
+        user_id: ball.owner_id,
+        kind: feed::ENERGY_STOLEN,
+        actor_id: Some(steal.thief_id),
+        ball_id: Some(ball.ball_id),
+        grams,
+        at,
+    });
     Ok((
         Outcome::Stolen {
             entry_id,
@@ -238,6 +354,92 @@ pub(crate) fn decide_steal(
         vec![entry],
     ))
 }
+
+pub(crate) fn decide_water(
+    water: &Water,
+    state: &mut BatchState,
+    at: Timestamp,
+    entry_id: EntryId,
+) -> Result<(Outcome, Vec<Entry>), Rejection> {
+    if water.giver_id == water.receiver_id {
+        return Err(Rejection::Rule {
+            rule: "own_forest",
+            detail: "water a friend's forest, not your own".into(),
+        });
+    }
+    if !WATERING_GRAMS.contains(&water.grams.get()) {
+        return Err(Rejection::Invalid {
+            field: "grams",
+            reason: "water 10, 18, 33 or 66 g".into(),
+        });
+    }
+    let usage_key = water.usage_key();
+    let mut usage = state.usage(&usage_key);
+    if usage.actions >= water.daily_per_friend {
+        return Err(Rejection::Rule {
+            rule: "daily_watering_cap",
+            detail: format!(
+                "you can water one friend at most {} times a day",
+                water.daily_per_friend
+            ),
+        });
+    }
+    let ball = Account::Ball {
+        user_id: water.receiver_id,
+        ball_id: water.ball_id,
+    };
+    let wallet = Account::Wallet {
+        user_id: water.giver_id,
+    };
+    let entry = Entry {
+        entry_id,
+        user_id: water.giver_id,
+        at,
+        kind: EntryKind::Water,
+        from: wallet,
+        to: ball,
+        grams: water.grams,
+        reference: None,
+    };
+    state.book.post(std::slice::from_ref(&entry))?;
+    usage.actions += 1;
+    usage.grams = usage.grams.checked_add(water.grams).unwrap_or(usage.grams);
+    state.set_usage(usage_key, usage);
+    let expires_at = at.plus_millis(crate::methodology::BALL_LIFETIME_MS);
+    state.add_ball(crate::ball::Ball {
+        ball_id: water.ball_id,
+        user_id: water.receiver_id,
+        grams: water.grams,
+        ripens_at: at,
+        expires_at,
+        partner_id: crate::ids::PartnerId::OPERATOR,
+        action: WATERING_ACTION.into(),
+        methodology: WATERING_ACTION.into(),
+        methodology_version: 0,
+        created_at: at,
+    });
+    state.add_feed(FeedNote {
+        user_id: water.receiver_id,
+        kind: feed::WATERED,
+        actor_id: Some(water.giver_id),
+        ball_id: Some(water.ball_id),
+        grams: water.grams,
+        at,
+    });
+    Ok((
+        Outcome::Watered {
+            entry_id,
+            receiver_id: water.receiver_id,
+            ball_id: water.ball_id,
+            grams: water.grams,
+            wallet_grams: state.book.balance(&wallet),
+        },
+        vec![entry],
+    ))
+}
+
+/// The action key of watering balls (they come from a friend, not from a methodology).
+pub const WATERING_ACTION: &str = "watering";
 
 #[cfg(test)]
 mod tests {
@@ -379,7 +581,11 @@ mod tests {
             },
             5,
         );
-        let collect = Command::Collect(Collect { ball });
+        let collect = Command::Collect(Collect {
+            ball,
+            helper: None,
+            day: "2026-11-24".into(),
+        });
         let at = Timestamp(11 * HOUR);
         match collect.decide(&mut state, at, EntryId(Uuid::from_u128(1))) {
             Ok((

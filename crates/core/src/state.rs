@@ -6,7 +6,7 @@ use crate::ball::Ball;
 use crate::book::Book;
 use crate::clock::Timestamp;
 use crate::grams::Grams;
-use crate::harvest::StealKey;
+use crate::harvest::{FeedNote, StealKey};
 use crate::ids::UserId;
 use crate::methodology::{DedupKey, Usage};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -29,6 +29,7 @@ pub struct BatchState {
     balls_new: Vec<Ball>,
     steals_seen: HashSet<StealKey>,
     steals_new: Vec<(StealKey, Grams, Timestamp)>,
+    feed_new: Vec<FeedNote>,
 }
 
 impl BatchState {
@@ -93,6 +94,15 @@ impl BatchState {
     pub fn add_steal(&mut self, key: StealKey, grams: Grams, at: Timestamp) {
         self.steals_seen.insert(key);
         self.steals_new.push((key, grams, at));
+    }
+
+    pub fn add_feed(&mut self, note: FeedNote) {
+        self.feed_new.push(note);
+    }
+
+    /// Feed lines the batch's effects raised.
+    pub fn feed_new(&self) -> &[FeedNote] {
+        &self.feed_new
     }
 
     /// Steals to write: who took how much from which ball, and when.

@@ -37,6 +37,10 @@ pub struct Config {
 pub struct GameConfig {
     /// Friends one user may have.
     pub friends_max: u32,
+    /// A user takes energy (collect, steal, help) at most once per this many ms; 0: no limit.
+    pub collect_interval_ms: u64,
+    /// Times one user may water the same friend per local day.
+    pub waterings_per_friend_per_day: u32,
     pub steal: openforest_core::StealRules,
 }
 
@@ -44,6 +48,8 @@ impl Default for GameConfig {
     fn default() -> Self {
         GameConfig {
             friends_max: 1_000,
+            collect_interval_ms: 150,
+            waterings_per_friend_per_day: 3,
             steal: openforest_core::StealRules::default(),
         }
     }
@@ -315,6 +321,11 @@ concurrency = 16
 [game]
 # Friends one user may have.
 friends_max = 1000
+# A user may take energy (collect, steal, help collect) at most once per this many
+# milliseconds; faster gets 429 with Retry-After. 0 turns the limit off.
+collect_interval_ms = 150
+# Times one user may water the same friend (10, 18, 33 or 66 g) per local day.
+waterings_per_friend_per_day = 3
 
 [game.steal]
 # A thief takes this share of a ripe ball (in thousandths: 300 = 30 %, at least 1 g), once per

@@ -74,7 +74,7 @@ pub enum ApiError {
     IdempotencyConflict,
     #[error("the server is busy; retry after a second")]
     Overloaded,
-    #[error("too many requests from this partner; retry after {retry_after_secs} s")]
+    #[error("too many requests; retry after {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
     #[error("the server is shutting down; retry shortly")]
     ShuttingDown,

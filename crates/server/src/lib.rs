@@ -2,6 +2,7 @@
 //! authentication, problem+json errors, request ids, metrics and graceful shutdown.
 #![forbid(unsafe_code)]
 
+pub mod anti_abuse;
 pub mod auth;
 pub mod config;
 pub mod energy;
@@ -125,6 +126,9 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::forest::collect))
         .routes(routes!(routes::forest::collect_all))
         .routes(routes!(routes::forest::steal))
+        .routes(routes!(routes::forest::help_collect))
+        .routes(routes!(routes::forest::water))
+        .routes(routes!(routes::forest::rankings))
         .routes(routes!(routes::forest::feed))
 }
 
@@ -242,6 +246,7 @@ impl Application {
             .await
             .map_err(|err| anyhow::anyhow!("reading the partner link secret: {err}"))?;
         let link_secret = Arc::new(link_secret);
+        let collect_interval_ms = config.game.collect_interval_ms;
         let webhooks = match config.webhooks.dispatch_interval_ms {
             0 => None,
             interval => Some((
@@ -263,6 +268,9 @@ impl Application {
             link_secret,
             replay: Arc::new(partner_auth::ReplayCache::default()),
             partner_keys: Arc::new(partner_auth::PartnerKeyCache::default()),
+            collect_limits: Arc::new(anti_abuse::CollectLimits::new(
+                std::time::Duration::from_millis(collect_interval_ms),
+            )),
             rate_limits: Arc::new(partner_auth::PartnerRateLimits::new(
                 config_partners.requests_per_second,
                 config_partners.burst,

@@ -22,4 +22,5 @@ pub struct AppState {
     pub replay: Arc<ReplayCache>,
     pub rate_limits: Arc<PartnerRateLimits>,
     pub partner_keys: Arc<PartnerKeyCache>,
+    pub collect_limits: Arc<crate::anti_abuse::CollectLimits>,
 }

@@ -212,17 +212,17 @@ pub(crate) fn decide(
         .collect();
     changes.dedup = state.dedup_new().to_vec();
     changes.steals = state.steals_new().to_vec();
-    changes.feed = changes
-        .steals
+    changes.feed = state
+        .feed_new()
         .iter()
-        .map(|(key, grams, at)| FeedItem {
-            user_id: key.owner_id,
-            item_id: crate::new_id(*at),
-            kind: crate::model::FEED_ENERGY_STOLEN,
-            actor_id: Some(key.thief_id),
-            ball_id: Some(key.ball_id),
-            grams: *grams,
-            at: *at,
+        .map(|note| FeedItem {
+            user_id: note.user_id,
+            item_id: crate::new_id(note.at),
+            kind: note.kind,
+            actor_id: note.actor_id,
+            ball_id: note.ball_id,
+            grams: note.grams,
+            at: note.at,
         })
         .collect();
     (changes, replies)

@@ -282,6 +282,13 @@ pub trait Store: Send + Sync {
     async fn remove_friend(&self, user_id: UserId, friend_id: UserId) -> Result<bool, StoreError>;
     async fn are_friends(&self, a: UserId, b: UserId) -> Result<bool, StoreError>;
     async fn friends(&self, user_id: UserId) -> Result<Vec<UserId>, StoreError>;
+    /// Per user, the grams counted under a usage `action` summed over `periods` (rankings).
+    async fn usage_totals(
+        &self,
+        users: &[UserId],
+        action: &str,
+        periods: &[String],
+    ) -> Result<std::collections::HashMap<UserId, Grams>, StoreError>;
     /// The user's feed, newest first, before `before` (an item id) when paging.
     async fn feed(
         &self,

@@ -182,9 +182,6 @@ pub enum LinkStatus {
     Unknown,
 }
 
-/// Feed item kinds, as stored and answered.
-pub const FEED_ENERGY_STOLEN: &str = "energy_stolen";
-
 /// What asking someone to be a friend did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FriendRequestResult {

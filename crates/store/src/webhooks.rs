@@ -13,9 +13,19 @@ pub const ACTION_CREDITED: &str = "action.credited";
 pub const BALL_EXPIRED: &str = "ball.expired";
 /// An admin granted energy.
 pub const ENERGY_GRANTED: &str = "energy.granted";
+/// A friend took energy from a user's ball (for a push notification to the owner).
+pub const ENERGY_STOLEN: &str = "energy.stolen";
+/// A friend watered a user's forest.
+pub const ENERGY_WATERED: &str = "energy.watered";
 
 /// Every event type, as endpoints name them in their filters.
-pub const EVENT_TYPES: &[&str] = &[ACTION_CREDITED, BALL_EXPIRED, ENERGY_GRANTED];
+pub const EVENT_TYPES: &[&str] = &[
+    ACTION_CREDITED,
+    BALL_EXPIRED,
+    ENERGY_GRANTED,
+    ENERGY_STOLEN,
+    ENERGY_WATERED,
+];
 /// The event types a partner's endpoint may receive: only those about its own reports.
 pub const PARTNER_EVENT_TYPES: &[&str] = &[ACTION_CREDITED];
 
@@ -33,6 +43,12 @@ pub(crate) fn event_of(
         }
         (Command::Grant(grant), Outcome::Granted { .. }) => {
             Some((ENERGY_GRANTED, None, grant.user_id))
+        }
+        (Command::Steal(steal), Outcome::Stolen { .. }) => {
+            Some((ENERGY_STOLEN, None, steal.ball.owner_id))
+        }
+        (Command::Water(water), Outcome::Watered { .. }) => {
+            Some((ENERGY_WATERED, None, water.receiver_id))
         }
         _ => None,
     }

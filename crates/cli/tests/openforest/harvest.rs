@@ -505,7 +505,182 @@ async fn forest_home_orders_friends_by_the_energy_i_can_take_now(app: TestApp) {
     assert_eq!(friends[0]["stealable_balls"].as_array().unwrap().len(), 1);
 }
 
+async fn a_friend_helps_collect_a_ball_in_its_last_24_hours_for_its_owner(app: TestApp) {
+    let buses = setup(&app).await;
+    let owner = player(&app, &buses, "owner").await;
+    let helper = player(&app, &buses, "helper").await;
+    let stranger = player(&app, &buses, "stranger").await;
+    befriend(&app, &helper, "owner", &owner).await;
+    let ball_id = ball(&app, &buses, &owner, "ride-1").await;
+    let help = |who: &Player| {
+        let (app, token, path) = (
+            &app,
+            who.token.clone(),
+            format!("/v1/friends/{}/balls/{ball_id}/help", owner.user_id),
+        );
+        async move { app.post(&path, Some(&token), &Value::Null).await }
+    };
+    app.advance(DAY);
+    assert_eq!(rule_of(help(&helper).await).await, "not_expiring_soon");
+    let home = json_of(
+        app.get("/v1/me/forest", Some(&owner.token)).await,
+        StatusCode::OK,
+    )
+    .await;
+    let expires_at =
+        chrono::DateTime::parse_from_rfc3339(home["balls"][0]["expires_at"].as_str().unwrap())
+            .unwrap()
+            .timestamp_millis();
+    app.clock.set(openforest_core::Timestamp::from_millis(
+        expires_at - 3_600_000,
+    ));
+    problem_of(help(&stranger).await, StatusCode::FORBIDDEN).await;
+    let helped = json_of(help(&helper).await, StatusCode::OK).await;
+    assert_eq!(helped["grams"], 80);
+    assert_eq!(
+        app.wallet(&owner.token).await,
+        80,
+        "the energy goes to the owner"
+    );
+    assert_eq!(app.wallet(&helper.token).await, 0);
+    assert_eq!(rule_of(help(&helper).await).await, "already_collected");
+    let feed = json_of(
+        app.get("/v1/me/feed", Some(&owner.token)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(feed[0]["kind"], "helped_collect");
+    assert_eq!(feed[0]["actor_handle"], "helper");
+    assert_ledger_sound(&app).await;
+}
+
+async fn a_friend_waters_10_18_33_or_66_grams_at_most_3_times_a_day(app: TestApp) {
+    let buses = setup(&app).await;
+    let giver = player(&app, &buses, "giver").await;
+    let friend = player(&app, &buses, "friend").await;
+    let stranger = player(&app, &buses, "stranger").await;
+    befriend(&app, &giver, "friend", &friend).await;
+    for n in 0..3 {
+        ball(&app, &buses, &giver, &format!("ride-{n}")).await;
+    }
+    let water = |to: &Player, grams: u64| {
+        let (app, token, path) = (
+            &app,
+            giver.token.clone(),
+            format!("/v1/friends/{}/water", to.user_id),
+        );
+        async move {
+            app.post(&path, Some(&token), &json!({"grams": grams}))
+                .await
+        }
+    };
+    let problem = problem_of(water(&friend, 10).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(problem["type"], "/problems/insufficient-energy");
+    app.advance(DAY);
+    json_of(
+        app.post("/v1/me/balls/collect", Some(&giver.token), &Value::Null)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let problem = problem_of(water(&friend, 20).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(problem["field"], "grams");
+    problem_of(water(&stranger, 10).await, StatusCode::FORBIDDEN).await;
+    let watered = json_of(water(&friend, 66).await, StatusCode::CREATED).await;
+    assert_eq!(watered["wallet_grams"], 240 - 66);
+    json_of(water(&friend, 33).await, StatusCode::CREATED).await;
+    json_of(water(&friend, 10).await, StatusCode::CREATED).await;
+    assert_eq!(
+        rule_of(water(&friend, 18).await).await,
+        "daily_watering_cap"
+    );
+    assert_eq!(app.wallet(&giver.token).await, 240 - 109);
+    // Watering balls are ripe at once.
+    let collected = json_of(
+        app.post("/v1/me/balls/collect", Some(&friend.token), &Value::Null)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(collected["grams"], 109);
+    let feed = json_of(
+        app.get("/v1/me/feed", Some(&friend.token)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(feed.as_array().unwrap().len(), 3);
+    assert_eq!(feed[0]["kind"], "watered");
+    assert_eq!(feed[0]["actor_handle"], "giver");
+    app.advance(DAY);
+    json_of(water(&friend, 18).await, StatusCode::CREATED).await;
+    assert_ledger_sound(&app).await;
+}
+
+async fn rankings_order_me_and_my_friends_by_energy_collected_and_stolen(app: TestApp) {
+    let buses = setup(&app).await;
+    let ana = player(&app, &buses, "ana").await;
+    let ben = player(&app, &buses, "ben").await;
+    let cyd = player(&app, &buses, "cyd").await;
+    befriend(&app, &ana, "ben", &ben).await;
+    befriend(&app, &ana, "cyd", &cyd).await;
+    let bens = ball(&app, &buses, &ben, "b-1").await;
+    ball(&app, &buses, &ben, "b-2").await;
+    ball(&app, &buses, &cyd, "c-1").await;
+    app.advance(DAY);
+    json_of(steal(&app, &ana, &ben, &bens).await, StatusCode::OK).await;
+    for who in [&ben, &cyd] {
+        json_of(
+            app.post("/v1/me/balls/collect", Some(&who.token), &Value::Null)
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+    }
+    let board = |query: &'static str| {
+        let (app, token) = (&app, ana.token.clone());
+        async move {
+            json_of(
+                app.get(&format!("/v1/me/rankings{query}"), Some(&token))
+                    .await,
+                StatusCode::OK,
+            )
+            .await
+        }
+    };
+    let today = board("").await;
+    let order: Vec<(&str, u64)> = today
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|rank| {
+            (
+                rank["handle"].as_str().unwrap(),
+                rank["grams"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(order, [("ben", 136), ("cyd", 80), ("ana", 24)]);
+    assert_eq!(today[2]["me"], true);
+    let stolen = board("?board=stolen_today").await;
+    assert_eq!(stolen[0]["handle"], "ana");
+    assert_eq!(stolen[0]["grams"], 24);
+    app.advance(DAY);
+    assert_eq!(board("?board=collected_today").await[0]["grams"], 0);
+    assert_eq!(board("?board=collected_week").await[0]["grams"], 136);
+    assert_eq!(board("?board=collected_all").await[0]["grams"], 136);
+    let problem = problem_of(
+        app.get("/v1/me/rankings?board=richest", Some(&ana.token))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(problem["field"], "board");
+}
+
 crate::on_both_backends!(
+    a_friend_helps_collect_a_ball_in_its_last_24_hours_for_its_owner,
+    a_friend_waters_10_18_33_or_66_grams_at_most_3_times_a_day,
+    rankings_order_me_and_my_friends_by_energy_collected_and_stolen,
     friends_are_asked_by_handle_and_accepted_declined_or_removed,
     a_user_collects_a_ripe_ball_or_all_of_them_in_one_tap,
     a_friend_takes_thirty_percent_once_and_the_owner_keeps_forty_percent,
@@ -513,3 +688,45 @@ crate::on_both_backends!(
     a_thousand_concurrent_steals_of_one_ball_move_exactly_what_the_rules_allow,
     forest_home_orders_friends_by_the_energy_i_can_take_now,
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn taking_energy_faster_than_once_per_150_ms_is_told_to_wait() {
+    let Some(app) = TestApp::spawn_with(crate::support::Backend::Sqlite, |config| {
+        config.game.collect_interval_ms = 60_000;
+    })
+    .await
+    else {
+        return;
+    };
+    let buses = setup(&app).await;
+    let ana = player(&app, &buses, "ana").await;
+    let first = ball(&app, &buses, &ana, "ride-1").await;
+    let second = ball(&app, &buses, &ana, "ride-2").await;
+    app.advance(DAY);
+    let collect = |ball_id: String| {
+        let (app, token) = (&app, ana.token.clone());
+        async move {
+            app.post(
+                &format!("/v1/me/balls/{ball_id}/collect"),
+                Some(&token),
+                &Value::Null,
+            )
+            .await
+        }
+    };
+    json_of(collect(first).await, StatusCode::OK).await;
+    let refused = collect(second).await;
+    let retry_after: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after));
+    problem_of(refused, StatusCode::TOO_MANY_REQUESTS).await;
+    assert_eq!(
+        app.wallet(&ana.token).await,
+        80,
+        "the refused collect moved nothing"
+    );
+    app.stop().await;
+}

@@ -13,6 +13,7 @@ use futures_util::future::join_all;
 use openforest_core::methodology::day_key;
 use openforest_core::{
     BallFacts, BallId, Collect, Command, Grams, Outcome, Steal, StealRules, Timestamp, UserId,
+    Water,
 };
 use openforest_store::{BallState, Envelope};
 use serde::{Deserialize, Serialize};
@@ -164,6 +165,20 @@ async fn facts(state: &AppState, owner: UserId, ball_id: Uuid) -> ApiResult<Ball
         .ok_or(ApiError::NotFound("ball"))
 }
 
+/// The operator-local day of `at`, for daily caps and rankings.
+fn local_day(state: &AppState, at: Timestamp) -> String {
+    day_key(at, state.energy.current().timezone)
+        .as_str()
+        .to_string()
+}
+
+async fn require_friend(state: &AppState, me: UserId, friend: UserId) -> ApiResult<()> {
+    if friend != me && !state.store.are_friends(me, friend).await? {
+        return Err(ApiError::Forbidden("only friends can do this"));
+    }
+    Ok(())
+}
+
 fn collected(outcome: Outcome) -> ApiResult<CollectedView> {
     match outcome {
         Outcome::Collected {
@@ -191,12 +206,113 @@ pub async fn collect(
     CurrentUser(me): CurrentUser,
     ApiPath(ball_id): ApiPath<Uuid>,
 ) -> ApiResult<Json<CollectedView>> {
+    state.collect_limits.check(me.user_id)?;
     let ball = facts(&state, me.user_id, ball_id).await?;
+    let day = local_day(&state, state.clock.now());
     let executed = state
         .store
-        .execute(Envelope::new(Command::Collect(Collect { ball })))
+        .execute(Envelope::new(Command::Collect(Collect {
+            ball,
+            helper: None,
+            day,
+        })))
         .await?;
     Ok(Json(collected(executed.outcome)?))
+}
+
+/// Helps a friend: collects their ripe ball that expires within 24 hours. The energy goes to
+/// the friend, and their feed thanks me.
+#[utoipa::path(post, path = "/v1/friends/{user_id}/balls/{ball_id}/help", tag = "forest",
+    params(("user_id" = Uuid, Path, description = "the friend"), ("ball_id" = Uuid, Path)),
+    security(("session" = [])),
+    responses((status = 200, description = "collected into the friend's wallet", body = CollectedView),
+        (status = 403, description = "not a friend", body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "a rule said no (`rule`: not_expiring_soon, not_ripe, expired, already_collected)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json")))]
+pub async fn help_collect(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    ApiPath((owner, ball_id)): ApiPath<(Uuid, Uuid)>,
+) -> ApiResult<Json<CollectedView>> {
+    state.collect_limits.check(me.user_id)?;
+    let owner = UserId(owner);
+    require_friend(&state, me.user_id, owner).await?;
+    let ball = facts(&state, owner, ball_id).await?;
+    let day = local_day(&state, state.clock.now());
+    let executed = state
+        .store
+        .execute(Envelope::new(Command::Collect(Collect {
+            ball,
+            helper: Some(me.user_id),
+            day,
+        })))
+        .await?;
+    Ok(Json(collected(executed.outcome)?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Watering {
+    /// 10, 18, 33 or 66.
+    pub grams: u64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WateredView {
+    pub friend_id: Uuid,
+    /// The watering ball the friend receives, ripe at once.
+    pub ball_id: Uuid,
+    pub grams: u64,
+    /// My wallet after watering.
+    pub wallet_grams: u64,
+}
+
+/// Waters a friend: 10, 18, 33 or 66 g from my wallet arrive as a watering ball, ripe at once;
+/// at most 3 times per friend per day.
+#[utoipa::path(post, path = "/v1/friends/{user_id}/water", tag = "forest",
+    params(("user_id" = Uuid, Path, description = "the friend")),
+    request_body = Watering,
+    security(("session" = [])),
+    responses((status = 201, body = WateredView),
+        (status = 403, description = "not a friend", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "a rule said no (`rule`: daily_watering_cap, own_forest)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "another amount, or not enough in my wallet", body = Problem, content_type = "application/problem+json")))]
+pub async fn water(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    ApiPath(friend): ApiPath<Uuid>,
+    body: crate::extract::ApiJson<Watering>,
+) -> ApiResult<(axum::http::StatusCode, Json<WateredView>)> {
+    let friend = UserId(friend);
+    require_friend(&state, me.user_id, friend).await?;
+    let now = state.clock.now();
+    let command = Command::Water(Water {
+        giver_id: me.user_id,
+        receiver_id: friend,
+        grams: Grams::new(body.value.grams),
+        ball_id: BallId(openforest_store::new_id(now)),
+        day: local_day(&state, now),
+        daily_per_friend: state.config.game.waterings_per_friend_per_day,
+    });
+    match state.store.execute(Envelope::new(command)).await?.outcome {
+        Outcome::Watered {
+            receiver_id,
+            ball_id,
+            grams,
+            wallet_grams,
+            ..
+        } => Ok((
+            axum::http::StatusCode::CREATED,
+            Json(WateredView {
+                friend_id: receiver_id.uuid(),
+                ball_id: ball_id.uuid(),
+                grams: grams.get(),
+                wallet_grams: wallet_grams.get(),
+            }),
+        )),
+        other => Err(ApiError::Internal(format!("watering answered {other:?}"))),
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -213,7 +329,9 @@ pub async fn collect_all(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
 ) -> ApiResult<Json<CollectedAllView>> {
+    state.collect_limits.check(me.user_id)?;
     let now = state.clock.now();
+    let day = local_day(&state, now);
     let ripe: Vec<BallState> = state
         .store
         .live_balls(&[me.user_id], now)
@@ -230,6 +348,8 @@ pub async fn collect_all(
                 ripens_at: ball.ball.ripens_at,
                 expires_at: ball.ball.expires_at,
             },
+            helper: None,
+            day: day.clone(),
         })))
     });
     let mut balls = Vec::new();
@@ -274,17 +394,15 @@ pub async fn steal(
     CurrentUser(me): CurrentUser,
     ApiPath((owner, ball_id)): ApiPath<(Uuid, Uuid)>,
 ) -> ApiResult<Json<StolenView>> {
+    state.collect_limits.check(me.user_id)?;
     let owner = UserId(owner);
-    if owner != me.user_id && !state.store.are_friends(me.user_id, owner).await? {
-        return Err(ApiError::Forbidden("you can take energy from friends only"));
-    }
+    require_friend(&state, me.user_id, owner).await?;
     let ball = facts(&state, owner, ball_id).await?;
     let now = state.clock.now();
-    let timezone = state.energy.current().timezone;
     let command = Command::Steal(Box::new(Steal {
         thief_id: me.user_id,
         ball,
-        day: day_key(now, timezone).as_str().to_string(),
+        day: local_day(&state, now),
         rules: state.config.game.steal,
     }));
     match state.store.execute(Envelope::new(command)).await?.outcome {
@@ -316,7 +434,8 @@ pub struct FeedQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FeedItemView {
     pub item_id: Uuid,
-    /// `energy_stolen`: `actor` took `grams` from my ball.
+    /// `energy_stolen`: `actor` took `grams` from my ball; `helped_collect`: `actor` collected
+    /// my expiring ball for me; `watered`: `actor` gave me a watering ball of `grams`.
     pub kind: String,
     pub actor_id: Option<Uuid>,
     pub actor_handle: Option<String>,
@@ -373,4 +492,82 @@ pub async fn feed(
             })
             .collect(),
     ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RankingQuery {
+    /// `collected_today` (default), `collected_week` (the last 7 local days),
+    /// `collected_all` (all time) or `stolen_today`.
+    pub board: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RankView {
+    pub rank: usize,
+    pub user_id: Uuid,
+    pub handle: String,
+    pub grams: u64,
+    pub me: bool,
+}
+
+/// Me and my friends ranked by energy collected (my own balls and what I took), or stolen.
+#[utoipa::path(get, path = "/v1/me/rankings", tag = "forest", params(RankingQuery),
+    security(("session" = [])),
+    responses((status = 200, body = Vec<RankView>),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn rankings(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    query: Result<Query<RankingQuery>, QueryRejection>,
+) -> ApiResult<Json<Vec<RankView>>> {
+    use openforest_core::harvest::{ALL_TIME, COLLECTED_USAGE_ACTION, STEAL_USAGE_ACTION};
+    const DAY_MS: i64 = 24 * 3_600_000;
+    let Query(query) = query.map_err(|rejection| {
+        ApiError::invalid(
+            "query",
+            format!("expected board: {}", rejection.body_text()),
+        )
+    })?;
+    let now = state.clock.now();
+    let today = local_day(&state, now);
+    let (action, periods) = match query.board.as_deref().unwrap_or("collected_today") {
+        "collected_today" => (COLLECTED_USAGE_ACTION, vec![today]),
+        "collected_week" => (
+            COLLECTED_USAGE_ACTION,
+            (0..7)
+                .map(|days| local_day(&state, now.plus_millis(-days * DAY_MS)))
+                .collect(),
+        ),
+        "collected_all" => (COLLECTED_USAGE_ACTION, vec![ALL_TIME.to_string()]),
+        "stolen_today" => (STEAL_USAGE_ACTION, vec![today]),
+        _ => {
+            return Err(ApiError::invalid(
+                "board",
+                "board is collected_today, collected_week, collected_all or stolen_today",
+            ));
+        }
+    };
+    let mut users = state.store.friends(me.user_id).await?;
+    users.push(me.user_id);
+    let totals = state.store.usage_totals(&users, action, &periods).await?;
+    let mut ranked: Vec<(UserId, Grams)> = users
+        .iter()
+        .map(|user| (*user, totals.get(user).copied().unwrap_or(Grams::ZERO)))
+        .collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let handles = join_all(ranked.iter().map(|(user, _)| state.store.user(*user))).await;
+    let mut views = Vec::with_capacity(ranked.len());
+    for (index, ((user, grams), found)) in ranked.into_iter().zip(handles).enumerate() {
+        views.push(RankView {
+            rank: index + 1,
+            user_id: user.uuid(),
+            handle: found?
+                .map(|user| user.handle.as_str().to_string())
+                .unwrap_or_default(),
+            grams: grams.get(),
+            me: user == me.user_id,
+        });
+    }
+    Ok(Json(views))
 }

@@ -307,3 +307,26 @@ pub(super) async fn feed(
         })
         .collect())
 }
+
+pub(super) async fn usage_totals(
+    pool: &PgPool,
+    users: &[UserId],
+    action: &str,
+    periods: &[String],
+) -> Result<std::collections::HashMap<UserId, Grams>, StoreError> {
+    let rows: Vec<(Uuid, i64)> = sqlx::query_as(
+        "SELECT user_id, sum(grams)::int8 FROM usage
+         WHERE user_id = ANY($1) AND action = $2 AND period = ANY($3) GROUP BY user_id",
+    )
+    .bind(users.iter().map(|user| user.uuid()).collect::<Vec<_>>())
+    .bind(action)
+    .bind(periods)
+    .fetch_all(pool)
+    .await?;
+    let mut totals: std::collections::HashMap<UserId, Grams> =
+        users.iter().map(|user| (*user, Grams::ZERO)).collect();
+    for (user, total) in rows {
+        totals.insert(UserId(user), grams(total));
+    }
+    Ok(totals)
+}

@@ -629,6 +629,15 @@ impl Store for PostgresStore {
         game::friends(&self.pool, user_id).await
     }
 
+    async fn usage_totals(
+        &self,
+        users: &[UserId],
+        action: &str,
+        periods: &[String],
+    ) -> Result<std::collections::HashMap<UserId, Grams>, StoreError> {
+        game::usage_totals(&self.pool, users, action, periods).await
+    }
+
     async fn feed(
         &self,
         user_id: UserId,

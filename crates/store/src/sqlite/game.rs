@@ -245,3 +245,26 @@ pub(super) fn feed(
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+pub(super) fn usage_totals(
+    conn: &Connection,
+    users: &[UserId],
+    action: &str,
+    periods: &[String],
+) -> Result<std::collections::HashMap<UserId, Grams>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT grams FROM usage WHERE period = ?1 AND action = ?2 AND user_id = ?3",
+    )?;
+    let mut totals = std::collections::HashMap::new();
+    for user in users {
+        let mut total = 0u64;
+        for period in periods {
+            let found: Option<i64> = stmt
+                .query_row(params![period, action, user.uuid()], |row| row.get(0))
+                .optional()?;
+            total += u64::try_from(found.unwrap_or(0)).unwrap_or(0);
+        }
+        totals.insert(*user, Grams::new(total));
+    }
+    Ok(totals)
+}

@@ -743,6 +743,17 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn usage_totals(
+        &self,
+        users: &[UserId],
+        action: &str,
+        periods: &[String],
+    ) -> Result<std::collections::HashMap<UserId, Grams>, StoreError> {
+        let (users, action, periods) = (users.to_vec(), action.to_string(), periods.to_vec());
+        self.with_conn(move |conn| game::usage_totals(conn, &users, &action, &periods))
+            .await
+    }
+
     async fn feed(
         &self,
         user_id: UserId,
