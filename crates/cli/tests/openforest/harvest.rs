@@ -677,7 +677,119 @@ async fn rankings_order_me_and_my_friends_by_energy_collected_and_stolen(app: Te
     assert_eq!(problem["field"], "board");
 }
 
+/// Simulated days of a small forest where everyone is everyone's friend: each morning new
+/// balls, then a random interleaving of collects, collect-alls, steals, helps and waterings,
+/// sent concurrently, with the expiry job between days. Whatever the rules refuse, the ledger
+/// must balance to the gram, and every refusal must be a rule, never an error.
+async fn a_random_simulation_of_days_of_play_keeps_every_gram_accounted_for(app: TestApp) {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    let mut rng = StdRng::seed_from_u64(7_007);
+    let buses = setup(&app).await;
+    let mut players = Vec::new();
+    for n in 0..12 {
+        players.push(player(&app, &buses, &format!("player{n}")).await);
+    }
+    let now = app.now();
+    for (i, a) in players.iter().enumerate() {
+        for b in &players[i + 1..] {
+            let (a_id, b_id) = (
+                UserId(a.user_id.parse().unwrap()),
+                UserId(b.user_id.parse().unwrap()),
+            );
+            app.store
+                .request_friend(a_id, b_id, now, 1_000)
+                .await
+                .unwrap();
+            app.store
+                .answer_friend_request(b_id, a_id, true, now, 1_000)
+                .await
+                .unwrap()
+                .unwrap();
+        }
+    }
+    let clock: std::sync::Arc<dyn openforest_core::Clock> = app.clock.clone();
+    let (mut moved, mut refused) = (0u32, 0u32);
+    for day in 0..6 {
+        let mut balls: Vec<(usize, String)> = Vec::new();
+        for (owner, player) in players.iter().enumerate() {
+            for n in 0..rng.gen_range(1..4) {
+                balls.push((
+                    owner,
+                    ball(&app, &buses, player, &format!("d{day}-p{owner}-{n}")).await,
+                ));
+            }
+        }
+        app.advance(DAY);
+        for _round in 0..8 {
+            let mut requests = Vec::new();
+            for _ in 0..60 {
+                let actor = rng.gen_range(0..players.len());
+                let (owner, ball_id) = balls[rng.gen_range(0..balls.len())].clone();
+                let token = players[actor].token.clone();
+                let (path, body) = match rng.gen_range(0..10) {
+                    0..=4 if owner != actor => (
+                        format!(
+                            "/v1/friends/{}/balls/{ball_id}/steal",
+                            players[owner].user_id
+                        ),
+                        Value::Null,
+                    ),
+                    5 if owner != actor => (
+                        format!(
+                            "/v1/friends/{}/balls/{ball_id}/help",
+                            players[owner].user_id
+                        ),
+                        Value::Null,
+                    ),
+                    6 => {
+                        let friend =
+                            (actor + 1 + rng.gen_range(0..players.len() - 1)) % players.len();
+                        (format!("/v1/friends/{}/water", players[friend].user_id), {
+                            let grams = [10u64, 18, 33, 66][rng.gen_range(0..4usize)];
+                            json!({"grams": grams})
+                        })
+                    }
+                    7 => ("/v1/me/balls/collect".to_string(), Value::Null),
+                    _ => (
+                        format!(
+                            "/v1/me/balls/{}/collect",
+                            balls[rng.gen_range(0..balls.len())].1
+                        ),
+                        Value::Null,
+                    ),
+                };
+                let app = &app;
+                requests.push(async move { app.post(&path, Some(&token), &body).await });
+            }
+            for response in join_all(requests).await {
+                let status = response.status();
+                let body = response.text().await.unwrap();
+                match status {
+                    StatusCode::OK | StatusCode::CREATED => moved += 1,
+                    // Rules (409), someone else's ball id (404), an empty wallet (422).
+                    StatusCode::CONFLICT
+                    | StatusCode::NOT_FOUND
+                    | StatusCode::UNPROCESSABLE_ENTITY => refused += 1,
+                    other => panic!("unexpected {other}: {body}"),
+                }
+            }
+            app.advance(3 * 3_600_000);
+        }
+        app.advance(2 * DAY);
+        openforest_server::jobs::expire_due_balls(&app.store, &clock)
+            .await
+            .unwrap();
+        assert_ledger_sound(&app).await;
+    }
+    assert!(
+        moved > 200 && refused > 100,
+        "a real mix: {moved} moved, {refused} refused"
+    );
+}
+
 crate::on_both_backends!(
+    a_random_simulation_of_days_of_play_keeps_every_gram_accounted_for,
     a_friend_helps_collect_a_ball_in_its_last_24_hours_for_its_owner,
     a_friend_waters_10_18_33_or_66_grams_at_most_3_times_a_day,
     rankings_order_me_and_my_friends_by_energy_collected_and_stolen,
