@@ -94,6 +94,13 @@ pub enum Outcome {
         grams: Grams,
         wallet_grams: Grams,
     },
+    /// Not a command's: the notice that a ball with energy left expires soon (for the
+    /// `ball.expiring` webhook a push notification needs).
+    ExpiringSoon {
+        ball_id: BallId,
+        grams: Grams,
+        expires_at: Timestamp,
+    },
     /// A friend's forest was watered from my wallet.
     Watered {
         entry_id: EntryId,

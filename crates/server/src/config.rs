@@ -109,12 +109,15 @@ impl Default for PartnersConfig {
 pub struct JobsConfig {
     /// How often uncollected balls past their expiry are expired.
     pub expiry_interval_seconds: u64,
+    /// How long before expiry a ball with energy left is announced (`ball.expiring` webhook).
+    pub expiring_notice_minutes: u64,
 }
 
 impl Default for JobsConfig {
     fn default() -> Self {
         JobsConfig {
             expiry_interval_seconds: 60,
+            expiring_notice_minutes: 120,
         }
     }
 }
@@ -298,6 +301,9 @@ session_ttl_hours = 720
 [jobs]
 # How often balls 72 hours past ripening give their uncollected energy to "expired".
 expiry_interval_seconds = 60
+# Balls with energy left are announced this long before they expire (the ball.expiring
+# webhook, for a push notification), once per ball.
+expiring_notice_minutes = 120
 
 [partners]
 # Signed requests each partner may send per second, and in a burst above that; beyond them the

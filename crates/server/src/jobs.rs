@@ -58,11 +58,33 @@ pub async fn expire_due_balls(
     }
 }
 
-/// Runs expiry every `interval` until aborted.
+/// Announces (as `ball.expiring` webhook events, once per ball) balls with energy left that
+/// expire within `notice`; answers how many. Only while some webhook endpoint is enabled.
+pub async fn announce_expiring_balls(
+    store: &Arc<dyn Store>,
+    clock: &Arc<dyn Clock>,
+    notice: Duration,
+) -> Result<u32, StoreError> {
+    let now = clock.now();
+    let horizon = now.plus_millis(i64::try_from(notice.as_millis()).unwrap_or(i64::MAX));
+    let mut announced = 0;
+    loop {
+        let round = store
+            .announce_expiring_balls(now, horizon, EXPIRY_PAGE)
+            .await?;
+        announced += round;
+        if round < EXPIRY_PAGE {
+            return Ok(announced);
+        }
+    }
+}
+
+/// Runs expiry (and the expiry notices) every `interval` until aborted.
 pub fn spawn_expiry(
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     interval: Duration,
+    notice: Duration,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(interval);
@@ -79,6 +101,9 @@ pub fn spawn_expiry(
                 }
                 Ok(_) => {}
                 Err(err) => tracing::warn!(error = %err, "expiry run failed"),
+            }
+            if let Err(err) = announce_expiring_balls(&store, &clock, notice).await {
+                tracing::warn!(error = %err, "expiry notices failed");
             }
         }
     })

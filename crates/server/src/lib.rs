@@ -122,6 +122,11 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::friends::requests))
         .routes(routes!(routes::friends::accept))
         .routes(routes!(routes::friends::decline))
+        .routes(routes!(routes::friends::invite_code))
+        .routes(routes!(routes::abuse_admin::list))
+        .routes(routes!(routes::abuse_admin::review))
+        .routes(routes!(routes::friends::block))
+        .routes(routes!(routes::friends::unblock))
         .routes(routes!(routes::forest::home))
         .routes(routes!(routes::forest::collect))
         .routes(routes!(routes::forest::collect_all))
@@ -223,6 +228,7 @@ pub struct Application {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     expiry_interval: std::time::Duration,
+    expiring_notice: std::time::Duration,
     /// The webhook dispatcher and how often it runs; none when turned off.
     webhooks: Option<(webhooks::Dispatcher, std::time::Duration)>,
 }
@@ -241,6 +247,8 @@ impl Application {
         let config_partners = config.partners.clone();
         let expiry_interval =
             std::time::Duration::from_secs(config.jobs.expiry_interval_seconds.max(1));
+        let expiring_notice =
+            std::time::Duration::from_secs(config.jobs.expiring_notice_minutes.saturating_mul(60));
         let link_secret = store
             .server_secret("partner-link-hmac", 32)
             .await
@@ -282,6 +290,7 @@ impl Application {
             store,
             clock,
             expiry_interval,
+            expiring_notice,
             webhooks,
         })
     }
@@ -296,8 +305,12 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let expiry =
-            jobs::spawn_expiry(self.store.clone(), self.clock.clone(), self.expiry_interval);
+        let expiry = jobs::spawn_expiry(
+            self.store.clone(),
+            self.clock.clone(),
+            self.expiry_interval,
+            self.expiring_notice,
+        );
         let dispatcher = self
             .webhooks
             .map(|(dispatcher, interval)| webhooks::spawn(dispatcher, interval));

@@ -21,8 +21,8 @@ pub use methodologies::{
     Activation, MethodologyAdded, MethodologyRecord, NewMethodologyVersion, StoredMethodology,
 };
 pub use model::{
-    BallState, Envelope, Executed, FeedEntry, FriendRequestResult, IdempotencyKey, LinkStatus,
-    NewUser, OperatorKey, Partner, PartnerKey, User,
+    AbuseReport, BallState, Envelope, Executed, FeedEntry, FriendRequestResult, IdempotencyKey,
+    LinkStatus, NewUser, OperatorKey, Partner, PartnerKey, User,
 };
 pub use webhooks::{
     DeliveryFilter, DeliveryStatus, DueDelivery, NextStep, WebhookAttempt, WebhookDelivery,
@@ -282,6 +282,51 @@ pub trait Store: Send + Sync {
     async fn remove_friend(&self, user_id: UserId, friend_id: UserId) -> Result<bool, StoreError>;
     async fn are_friends(&self, a: UserId, b: UserId) -> Result<bool, StoreError>;
     async fn friends(&self, user_id: UserId) -> Result<Vec<UserId>, StoreError>;
+    /// The user's invite code: the stored one, or `candidate` stored now. `Conflict` when the
+    /// candidate is another user's code (the caller draws another).
+    async fn invite_code(
+        &self,
+        user_id: UserId,
+        candidate: &str,
+        at: Timestamp,
+    ) -> Result<String, StoreError>;
+    async fn user_by_invite_code(&self, code: &str) -> Result<Option<UserId>, StoreError>;
+    /// Blocks `other`: ends the friendship and pending requests both ways.
+    async fn block_user(
+        &self,
+        user_id: UserId,
+        other: UserId,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// Lifts a block; false when there was none.
+    async fn unblock_user(&self, user_id: UserId, other: UserId) -> Result<bool, StoreError>;
+    /// Records one `ball.expiring` webhook event per ball with energy left that expires before
+    /// `horizon` and was not announced yet; answers how many.
+    async fn announce_expiring_balls(
+        &self,
+        now: Timestamp,
+        horizon: Timestamp,
+        limit: u32,
+    ) -> Result<u32, StoreError>;
+    async fn report_abuse(
+        &self,
+        user_id: UserId,
+        kind: &str,
+        detail: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// Reports, newest first; only those not reviewed yet with `pending_only`.
+    async fn abuse_reports(
+        &self,
+        pending_only: bool,
+        limit: u32,
+    ) -> Result<Vec<AbuseReport>, StoreError>;
+    /// Marks a report reviewed; false when there is no such pending report.
+    async fn review_abuse_report(
+        &self,
+        report_id: uuid::Uuid,
+        at: Timestamp,
+    ) -> Result<bool, StoreError>;
     /// Per user, the grams counted under a usage `action` summed over `periods` (rankings).
     async fn usage_totals(
         &self,

@@ -192,6 +192,19 @@ pub enum FriendRequestResult {
     AlreadyFriends,
     /// One of the two already has the most friends allowed.
     TooManyFriends,
+    /// One of the two blocked the other.
+    Blocked,
+}
+
+/// A suspicious pattern recorded for an admin to review.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AbuseReport {
+    pub report_id: Uuid,
+    pub user_id: UserId,
+    pub kind: String,
+    pub detail: String,
+    pub at: Timestamp,
+    pub reviewed_at: Option<Timestamp>,
 }
 
 /// One line of a user's feed.

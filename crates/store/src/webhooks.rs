@@ -13,6 +13,8 @@ pub const ACTION_CREDITED: &str = "action.credited";
 pub const BALL_EXPIRED: &str = "ball.expired";
 /// An admin granted energy.
 pub const ENERGY_GRANTED: &str = "energy.granted";
+/// A ball with energy left expires soon (announced once per ball).
+pub const BALL_EXPIRING: &str = "ball.expiring";
 /// A friend took energy from a user's ball (for a push notification to the owner).
 pub const ENERGY_STOLEN: &str = "energy.stolen";
 /// A friend watered a user's forest.
@@ -22,6 +24,7 @@ pub const ENERGY_WATERED: &str = "energy.watered";
 pub const EVENT_TYPES: &[&str] = &[
     ACTION_CREDITED,
     BALL_EXPIRED,
+    BALL_EXPIRING,
     ENERGY_GRANTED,
     ENERGY_STOLEN,
     ENERGY_WATERED,

@@ -82,6 +82,23 @@ async fn rule_of(response: reqwest::Response) -> String {
     problem["rule"].as_str().unwrap().to_string()
 }
 
+/// A new session for the admin `setup` made.
+async fn admin_session(app: &TestApp) -> String {
+    json_of(
+        app.post(
+            "/v1/sessions",
+            None,
+            &json!({"handle": "root", "password": "admin password"}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await["token"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 async fn setup(app: &TestApp) -> TestPartner {
     let admin = app.admin().await;
     partner(app, &admin, "buses", &["bus_ride"]).await
@@ -788,7 +805,118 @@ async fn a_random_simulation_of_days_of_play_keeps_every_gram_accounted_for(app:
     );
 }
 
+async fn friends_are_asked_by_invite_code_and_a_block_ends_it_for_good(app: TestApp) {
+    let buses = setup(&app).await;
+    let ana = player(&app, &buses, "ana").await;
+    let ben = player(&app, &buses, "ben").await;
+    let code = json_of(
+        app.get("/v1/me/invite-code", Some(&ana.token)).await,
+        StatusCode::OK,
+    )
+    .await["invite_code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(code.len(), 8);
+    let again = json_of(
+        app.get("/v1/me/invite-code", Some(&ana.token)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(again["invite_code"], code, "one code per user");
+    let asked = json_of(
+        app.post(
+            "/v1/me/friends",
+            Some(&ben.token),
+            &json!({"invite_code": code.to_lowercase()}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(asked["handle"], "ana");
+    let accepted = app
+        .post(
+            &format!("/v1/me/friend-requests/{}/accept", ben.user_id),
+            Some(&ana.token),
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(accepted.status(), StatusCode::NO_CONTENT);
+    problem_of(
+        app.post(
+            "/v1/me/friends",
+            Some(&ben.token),
+            &json!({"invite_code": "ZZZZZZZZ"}),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    let problem = problem_of(
+        app.post(
+            "/v1/me/friends",
+            Some(&ben.token),
+            &json!({"handle": "ana", "invite_code": code}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(problem["field"], "handle");
+
+    let blocked = app
+        .post(
+            "/v1/me/blocks",
+            Some(&ana.token),
+            &json!({"user_id": ben.user_id}),
+        )
+        .await;
+    assert_eq!(blocked.status(), StatusCode::NO_CONTENT);
+    let listed = json_of(
+        app.get("/v1/me/friends", Some(&ben.token)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        listed,
+        json!([]),
+        "a block ends the friendship on both sides"
+    );
+    for (who, handle) in [(&ben, "ana"), (&ana, "ben")] {
+        problem_of(
+            app.post(
+                "/v1/me/friends",
+                Some(&who.token),
+                &json!({"handle": handle}),
+            )
+            .await,
+            StatusCode::FORBIDDEN,
+        )
+        .await;
+    }
+    let unblocked = app
+        .http
+        .delete(app.url(&format!("/v1/me/blocks/{}", ben.user_id)))
+        .bearer_auth(&ana.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unblocked.status(), StatusCode::NO_CONTENT);
+    json_of(
+        app.post(
+            "/v1/me/friends",
+            Some(&ben.token),
+            &json!({"handle": "ana"}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+}
+
 crate::on_both_backends!(
+    friends_are_asked_by_invite_code_and_a_block_ends_it_for_good,
     a_random_simulation_of_days_of_play_keeps_every_gram_accounted_for,
     a_friend_helps_collect_a_ball_in_its_last_24_hours_for_its_owner,
     a_friend_waters_10_18_33_or_66_grams_at_most_3_times_a_day,
@@ -826,7 +954,7 @@ async fn taking_energy_faster_than_once_per_150_ms_is_told_to_wait() {
             .await
         }
     };
-    json_of(collect(first).await, StatusCode::OK).await;
+    json_of(collect(first.clone()).await, StatusCode::OK).await;
     let refused = collect(second).await;
     let retry_after: u64 = refused.headers()["retry-after"]
         .to_str()
@@ -840,5 +968,33 @@ async fn taking_energy_faster_than_once_per_150_ms_is_told_to_wait() {
         80,
         "the refused collect moved nothing"
     );
+    // The pattern is recorded for review (once, however often it repeats).
+    problem_of(collect(first.clone()).await, StatusCode::TOO_MANY_REQUESTS).await;
+    let admin = admin_session(&app).await;
+    let reports = json_of(
+        app.get("/v1/admin/abuse-reports", Some(&admin)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(reports.as_array().unwrap().len(), 1);
+    assert_eq!(reports[0]["kind"], "collect_rate");
+    assert_eq!(reports[0]["user_id"], ana.user_id.as_str());
+    let reviewed = app
+        .post(
+            &format!(
+                "/v1/admin/abuse-reports/{}/review",
+                reports[0]["report_id"].as_str().unwrap()
+            ),
+            Some(&admin),
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(reviewed.status(), StatusCode::NO_CONTENT);
+    let pending = json_of(
+        app.get("/v1/admin/abuse-reports", Some(&admin)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(pending, json!([]));
     app.stop().await;
 }

@@ -500,6 +500,57 @@ async fn an_expired_ball_is_announced_to_the_operator(app: TestApp) {
     assert_eq!(event["data"]["grams"], answer["credited_grams"]);
 }
 
+async fn a_ball_about_to_expire_is_announced_once(app: TestApp) {
+    let admin = app.admin().await;
+    let metro_co = partner(&app, &admin, "metro", &["metro_ride"]).await;
+    let (token, pseudonym) = linked_user(&app, "alice", &metro_co).await;
+    let receiver = Receiver::start(0).await;
+    endpoint(
+        &app,
+        &admin,
+        json!({"url": receiver.url, "event_types": ["ball.expiring"]}),
+    )
+    .await;
+    let answer = json_of(
+        metro_co.report(&app, &metro("ride-1", &pseudonym)).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let clock: Arc<dyn openforest_core::Clock> = app.clock.clone();
+    let notice = std::time::Duration::from_secs(2 * 3_600);
+    let early = openforest_server::jobs::announce_expiring_balls(&app.store, &clock, notice)
+        .await
+        .unwrap();
+    assert_eq!(early, 0);
+    let home = json_of(app.get("/v1/me/forest", Some(&token)).await, StatusCode::OK).await;
+    let expires_at =
+        chrono::DateTime::parse_from_rfc3339(home["balls"][0]["expires_at"].as_str().unwrap())
+            .unwrap()
+            .timestamp_millis();
+    app.clock.set(openforest_core::Timestamp::from_millis(
+        expires_at - 3_600_000,
+    ));
+    let announced = openforest_server::jobs::announce_expiring_balls(&app.store, &clock, notice)
+        .await
+        .unwrap();
+    assert_eq!(announced, 1);
+    let again = openforest_server::jobs::announce_expiring_balls(&app.store, &clock, notice)
+        .await
+        .unwrap();
+    assert_eq!(again, 0, "one notice per ball");
+    dispatcher(&app, WebhooksConfig::default())
+        .await
+        .run_once()
+        .await
+        .unwrap();
+    let received = receiver.received();
+    assert_eq!(received.len(), 1);
+    let event = received[0].json();
+    assert_eq!(event["type"], "ball.expiring");
+    assert_eq!(event["data"]["ball_id"], answer["ball"]["ball_id"]);
+    assert_eq!(event["data"]["grams"], answer["credited_grams"]);
+}
+
 async fn webhook_endpoints_and_the_log_refuse_bad_input_precisely(app: TestApp) {
     let admin = app.admin().await;
     let metro_co = partner(&app, &admin, "metro", &["metro_ride"]).await;
@@ -620,6 +671,7 @@ crate::on_both_backends!(
     a_delivery_that_keeps_failing_is_marked_failed_and_an_admin_can_retry_it,
     an_event_exists_exactly_when_its_effect_was_committed,
     an_expired_ball_is_announced_to_the_operator,
+    a_ball_about_to_expire_is_announced_once,
     webhook_endpoints_and_the_log_refuse_bad_input_precisely,
 );
 

@@ -206,7 +206,7 @@ pub async fn collect(
     CurrentUser(me): CurrentUser,
     ApiPath(ball_id): ApiPath<Uuid>,
 ) -> ApiResult<Json<CollectedView>> {
-    state.collect_limits.check(me.user_id)?;
+    crate::anti_abuse::take_turn(&state, me.user_id).await?;
     let ball = facts(&state, me.user_id, ball_id).await?;
     let day = local_day(&state, state.clock.now());
     let executed = state
@@ -235,7 +235,7 @@ pub async fn help_collect(
     CurrentUser(me): CurrentUser,
     ApiPath((owner, ball_id)): ApiPath<(Uuid, Uuid)>,
 ) -> ApiResult<Json<CollectedView>> {
-    state.collect_limits.check(me.user_id)?;
+    crate::anti_abuse::take_turn(&state, me.user_id).await?;
     let owner = UserId(owner);
     require_friend(&state, me.user_id, owner).await?;
     let ball = facts(&state, owner, ball_id).await?;
@@ -329,7 +329,7 @@ pub async fn collect_all(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
 ) -> ApiResult<Json<CollectedAllView>> {
-    state.collect_limits.check(me.user_id)?;
+    crate::anti_abuse::take_turn(&state, me.user_id).await?;
     let now = state.clock.now();
     let day = local_day(&state, now);
     let ripe: Vec<BallState> = state
@@ -394,7 +394,7 @@ pub async fn steal(
     CurrentUser(me): CurrentUser,
     ApiPath((owner, ball_id)): ApiPath<(Uuid, Uuid)>,
 ) -> ApiResult<Json<StolenView>> {
-    state.collect_limits.check(me.user_id)?;
+    crate::anti_abuse::take_turn(&state, me.user_id).await?;
     let owner = UserId(owner);
     require_friend(&state, me.user_id, owner).await?;
     let ball = facts(&state, owner, ball_id).await?;

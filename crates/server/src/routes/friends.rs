@@ -14,11 +14,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+/// Whom to ask: by handle, or by the invite code they shared (exactly one of the two).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FriendInvite {
-    /// The handle of the person to ask.
-    pub handle: String,
+    #[serde(default)]
+    pub handle: Option<String>,
+    #[serde(default)]
+    pub invite_code: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -71,15 +74,40 @@ pub async fn invite(
     CurrentUser(me): CurrentUser,
     body: ApiJson<FriendInvite>,
 ) -> ApiResult<(StatusCode, Json<FriendshipView>)> {
-    let handle = Handle::parse(body.value.handle.trim())
-        .map_err(|err| ApiError::invalid("handle", err.to_string()))?;
-    let (other, _) = state
-        .store
-        .user_by_handle(handle.as_str())
-        .await?
-        .ok_or(ApiError::NotFound("user with that handle"))?;
+    let (other, field) = match (&body.value.handle, &body.value.invite_code) {
+        (Some(handle), None) => {
+            let handle = Handle::parse(handle.trim())
+                .map_err(|err| ApiError::invalid("handle", err.to_string()))?;
+            let (other, _) = state
+                .store
+                .user_by_handle(handle.as_str())
+                .await?
+                .ok_or(ApiError::NotFound("user with that handle"))?;
+            (other, "handle")
+        }
+        (None, Some(code)) => {
+            let code = code.trim().to_ascii_uppercase();
+            let user_id = state
+                .store
+                .user_by_invite_code(&code)
+                .await?
+                .ok_or(ApiError::NotFound("invite code"))?;
+            let other = state
+                .store
+                .user(user_id)
+                .await?
+                .ok_or(ApiError::NotFound("invite code"))?;
+            (other, "invite_code")
+        }
+        _ => {
+            return Err(ApiError::invalid(
+                "handle",
+                "send either handle or invite_code",
+            ));
+        }
+    };
     if other.user_id == me.user_id {
-        return Err(ApiError::invalid("handle", "you cannot befriend yourself"));
+        return Err(ApiError::invalid(field, "you cannot befriend yourself"));
     }
     let limit = state.config.game.friends_max;
     let status = match state
@@ -96,6 +124,9 @@ pub async fn invite(
             });
         }
         FriendRequestResult::TooManyFriends => return Err(too_many(limit)),
+        FriendRequestResult::Blocked => {
+            return Err(ApiError::Forbidden("one of you blocked the other"));
+        }
     };
     Ok((
         StatusCode::CREATED,
@@ -202,5 +233,95 @@ pub async fn remove(
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound("friend"))
+    }
+}
+
+/// The alphabet of invite codes: no 0/O or 1/I/L to misread.
+const CODE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+const CODE_LENGTH: usize = 8;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InviteCodeView {
+    /// Give it to a friend: they ask with `{"invite_code": …}`.
+    pub invite_code: String,
+}
+
+/// My invite code (made on first ask, then always the same).
+#[utoipa::path(get, path = "/v1/me/invite-code", tag = "friends", security(("session" = [])),
+    responses((status = 200, body = InviteCodeView)))]
+pub async fn invite_code(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+) -> ApiResult<Json<InviteCodeView>> {
+    use rand::Rng;
+    for _ in 0..8 {
+        let candidate: String = {
+            let mut rng = rand::thread_rng();
+            (0..CODE_LENGTH)
+                .map(|_| char::from(CODE_ALPHABET[rng.gen_range(0..CODE_ALPHABET.len())]))
+                .collect()
+        };
+        match state
+            .store
+            .invite_code(me.user_id, &candidate, state.clock.now())
+            .await
+        {
+            Ok(invite_code) => return Ok(Json(InviteCodeView { invite_code })),
+            Err(openforest_store::StoreError::Conflict(_)) => continue,
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Err(ApiError::Internal(
+        "no free invite code after 8 draws".into(),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BlockRequest {
+    pub user_id: Uuid,
+}
+
+/// Blocks someone: ends our friendship and pending requests, and neither of us can ask again.
+#[utoipa::path(post, path = "/v1/me/blocks", tag = "friends", request_body = BlockRequest,
+    security(("session" = [])),
+    responses((status = 204, description = "blocked"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn block(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    body: ApiJson<BlockRequest>,
+) -> ApiResult<StatusCode> {
+    let other = UserId(body.value.user_id);
+    if other == me.user_id {
+        return Err(ApiError::invalid("user_id", "you cannot block yourself"));
+    }
+    state
+        .store
+        .user(other)
+        .await?
+        .ok_or(ApiError::NotFound("user"))?;
+    state
+        .store
+        .block_user(me.user_id, other, state.clock.now())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Lifts a block I made.
+#[utoipa::path(delete, path = "/v1/me/blocks/{user_id}", tag = "friends",
+    params(("user_id" = Uuid, Path)), security(("session" = [])),
+    responses((status = 204, description = "unblocked"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn unblock(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    ApiPath(other): ApiPath<Uuid>,
+) -> ApiResult<StatusCode> {
+    if state.store.unblock_user(me.user_id, UserId(other)).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound("block"))
     }
 }

@@ -1,5 +1,6 @@
 //! HTTP handlers, one module per area, and the views they answer with.
 
+pub mod abuse_admin;
 pub mod admin;
 pub mod forest;
 pub mod friends;

@@ -159,6 +159,9 @@ pub(super) async fn request_friend(
 ) -> Result<FriendRequestResult, StoreError> {
     let mut tx = pool.begin().await?;
     lock_pair(&mut tx, from, to).await?;
+    if is_blocked(&mut tx, from, to).await? {
+        return Ok(FriendRequestResult::Blocked);
+    }
     let friends: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM friendships WHERE user_id = $1 AND friend_id = $2)",
     )
@@ -329,4 +332,226 @@ pub(super) async fn usage_totals(
         totals.insert(UserId(user), grams(total));
     }
     Ok(totals)
+}
+
+async fn is_blocked(conn: &mut PgConnection, a: UserId, b: UserId) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM blocks WHERE (user_id = $1 AND blocked_id = $2)
+                                              OR (user_id = $2 AND blocked_id = $1))",
+    )
+    .bind(a.uuid())
+    .bind(b.uuid())
+    .fetch_one(conn)
+    .await
+}
+
+pub(super) async fn invite_code(
+    pool: &PgPool,
+    user_id: UserId,
+    candidate: &str,
+    at: Timestamp,
+) -> Result<String, StoreError> {
+    let inserted = sqlx::query(
+        "INSERT INTO invite_codes (code, user_id, created_at_ms) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    )
+    .bind(candidate)
+    .bind(user_id.uuid())
+    .bind(at.millis())
+    .execute(pool)
+    .await?
+    .rows_affected();
+    let existing: Option<String> =
+        sqlx::query_scalar("SELECT code FROM invite_codes WHERE user_id = $1")
+            .bind(user_id.uuid())
+            .fetch_optional(pool)
+            .await?;
+    match existing {
+        Some(code) => Ok(code),
+        None if inserted == 0 => Err(StoreError::Conflict("invite code")),
+        None => Err(StoreError::Database("the invite code vanished".into())),
+    }
+}
+
+pub(super) async fn user_by_invite_code(
+    pool: &PgPool,
+    code: &str,
+) -> Result<Option<UserId>, StoreError> {
+    let user: Option<Uuid> = sqlx::query_scalar("SELECT user_id FROM invite_codes WHERE code = $1")
+        .bind(code)
+        .fetch_optional(pool)
+        .await?;
+    Ok(user.map(UserId))
+}
+
+pub(super) async fn block_user(
+    pool: &PgPool,
+    user_id: UserId,
+    other: UserId,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    lock_pair(&mut tx, user_id, other).await?;
+    sqlx::query(
+        "INSERT INTO blocks (user_id, blocked_id, created_at_ms) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    )
+    .bind(user_id.uuid())
+    .bind(other.uuid())
+    .bind(at.millis())
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "DELETE FROM friendships WHERE (user_id = $1 AND friend_id = $2) OR (user_id = $2 AND friend_id = $1)",
+    )
+    .bind(user_id.uuid())
+    .bind(other.uuid())
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "DELETE FROM friend_requests WHERE (to_user_id = $1 AND from_user_id = $2)
+                                         OR (to_user_id = $2 AND from_user_id = $1)",
+    )
+    .bind(user_id.uuid())
+    .bind(other.uuid())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn unblock_user(
+    pool: &PgPool,
+    user_id: UserId,
+    other: UserId,
+) -> Result<bool, StoreError> {
+    Ok(
+        sqlx::query("DELETE FROM blocks WHERE user_id = $1 AND blocked_id = $2")
+            .bind(user_id.uuid())
+            .bind(other.uuid())
+            .execute(pool)
+            .await?
+            .rows_affected()
+            > 0,
+    )
+}
+
+pub(super) async fn announce_expiring_balls(
+    pool: &PgPool,
+    now: Timestamp,
+    horizon: Timestamp,
+    limit: u32,
+) -> Result<u32, StoreError> {
+    let mut tx = pool.begin().await?;
+    let due: Vec<(Uuid, Uuid, i64, i64)> = sqlx::query_as(
+        "SELECT b.user_id, b.ball_id, b.expires_at_ms, bal.grams FROM balls b
+         JOIN balances bal ON bal.owner_id = b.user_id AND bal.kind = $3 AND bal.account_id = b.ball_id
+         WHERE b.expires_at_ms > $1 AND b.expires_at_ms <= $2 AND bal.grams > 0
+           AND NOT EXISTS (SELECT 1 FROM expiry_notices n WHERE n.user_id = b.user_id AND n.ball_id = b.ball_id)
+         ORDER BY b.expires_at_ms LIMIT $4",
+    )
+    .bind(now.millis())
+    .bind(horizon.millis())
+    .bind(AccountKind::Ball.code())
+    .bind(i64::from(limit))
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut announced = 0u32;
+    for (user_id, ball_id, expires_at, left) in due {
+        let noticed = sqlx::query(
+            "INSERT INTO expiry_notices (user_id, ball_id, noticed_at_ms) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(ball_id)
+        .bind(now.millis())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if noticed == 0 {
+            continue;
+        }
+        let outcome = serde_json::to_string(&openforest_core::Outcome::ExpiringSoon {
+            ball_id: BallId(ball_id),
+            grams: grams(left),
+            expires_at: Timestamp(expires_at),
+        })
+        .map_err(|err| StoreError::Database(err.to_string()))?;
+        sqlx::query(
+            "INSERT INTO webhook_events (event_id, event_type, partner_id, user_id, occurred_at_ms, outcome)
+             VALUES ($1, $2, NULL, $3, $4, $5)",
+        )
+        .bind(crate::new_id(now))
+        .bind(crate::webhooks::BALL_EXPIRING)
+        .bind(user_id)
+        .bind(now.millis())
+        .bind(outcome)
+        .execute(&mut *tx)
+        .await?;
+        announced += 1;
+    }
+    tx.commit().await?;
+    Ok(announced)
+}
+
+pub(super) async fn report_abuse(
+    pool: &PgPool,
+    user_id: UserId,
+    kind: &str,
+    detail: &str,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO abuse_reports (report_id, user_id, kind, detail, at_ms) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(crate::new_id(at))
+    .bind(user_id.uuid())
+    .bind(kind)
+    .bind(detail)
+    .bind(at.millis())
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn abuse_reports(
+    pool: &PgPool,
+    pending_only: bool,
+    limit: u32,
+) -> Result<Vec<crate::model::AbuseReport>, StoreError> {
+    let rows: Vec<(Uuid, Uuid, String, String, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT report_id, user_id, kind, detail, at_ms, reviewed_at_ms FROM abuse_reports
+         WHERE (NOT $1 OR reviewed_at_ms IS NULL) ORDER BY report_id DESC LIMIT $2",
+    )
+    .bind(pending_only)
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(report_id, user, kind, detail, at, reviewed)| crate::model::AbuseReport {
+                report_id,
+                user_id: UserId(user),
+                kind,
+                detail,
+                at: Timestamp(at),
+                reviewed_at: reviewed.map(Timestamp),
+            },
+        )
+        .collect())
+}
+
+pub(super) async fn review_abuse_report(
+    pool: &PgPool,
+    report_id: Uuid,
+    at: Timestamp,
+) -> Result<bool, StoreError> {
+    Ok(sqlx::query(
+        "UPDATE abuse_reports SET reviewed_at_ms = $2 WHERE report_id = $1 AND reviewed_at_ms IS NULL",
+    )
+    .bind(report_id)
+    .bind(at.millis())
+    .execute(pool)
+    .await?
+    .rows_affected()
+        > 0)
 }

@@ -629,6 +629,70 @@ impl Store for PostgresStore {
         game::friends(&self.pool, user_id).await
     }
 
+    async fn invite_code(
+        &self,
+        user_id: UserId,
+        candidate: &str,
+        at: Timestamp,
+    ) -> Result<String, StoreError> {
+        game::invite_code(&self.pool, user_id, candidate, at).await
+    }
+
+    async fn user_by_invite_code(&self, code: &str) -> Result<Option<UserId>, StoreError> {
+        game::user_by_invite_code(&self.pool, code).await
+    }
+
+    async fn block_user(
+        &self,
+        user_id: UserId,
+        other: UserId,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        game::block_user(&self.pool, user_id, other, at).await
+    }
+
+    async fn unblock_user(&self, user_id: UserId, other: UserId) -> Result<bool, StoreError> {
+        game::unblock_user(&self.pool, user_id, other).await
+    }
+
+    async fn announce_expiring_balls(
+        &self,
+        now: Timestamp,
+        horizon: Timestamp,
+        limit: u32,
+    ) -> Result<u32, StoreError> {
+        if !self.events_wanted.load(Ordering::Acquire) {
+            return Ok(0);
+        }
+        game::announce_expiring_balls(&self.pool, now, horizon, limit).await
+    }
+
+    async fn report_abuse(
+        &self,
+        user_id: UserId,
+        kind: &str,
+        detail: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        game::report_abuse(&self.pool, user_id, kind, detail, at).await
+    }
+
+    async fn abuse_reports(
+        &self,
+        pending_only: bool,
+        limit: u32,
+    ) -> Result<Vec<crate::AbuseReport>, StoreError> {
+        game::abuse_reports(&self.pool, pending_only, limit).await
+    }
+
+    async fn review_abuse_report(
+        &self,
+        report_id: Uuid,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        game::review_abuse_report(&self.pool, report_id, at).await
+    }
+
     async fn usage_totals(
         &self,
         users: &[UserId],

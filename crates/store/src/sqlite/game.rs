@@ -128,6 +128,9 @@ pub(super) fn request_friend(
     limit: u32,
 ) -> Result<FriendRequestResult, StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if is_blocked(&tx, from, to)? {
+        return Ok(FriendRequestResult::Blocked);
+    }
     if are_friends(&tx, from, to)? {
         return Ok(FriendRequestResult::AlreadyFriends);
     }
@@ -267,4 +270,190 @@ pub(super) fn usage_totals(
         totals.insert(*user, Grams::new(total));
     }
     Ok(totals)
+}
+
+pub(super) fn is_blocked(conn: &Connection, a: UserId, b: UserId) -> rusqlite::Result<bool> {
+    conn.prepare_cached(
+        "SELECT 1 FROM blocks WHERE (user_id = ?1 AND blocked_id = ?2) OR (user_id = ?2 AND blocked_id = ?1)",
+    )?
+    .exists(params![a.uuid(), b.uuid()])
+}
+
+pub(super) fn invite_code(
+    conn: &mut Connection,
+    user_id: UserId,
+    candidate: &str,
+    at: Timestamp,
+) -> Result<String, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let existing: Option<String> = tx
+        .prepare_cached("SELECT code FROM invite_codes WHERE user_id = ?1")?
+        .query_row(params![user_id.uuid()], |row| row.get(0))
+        .optional()?;
+    if let Some(code) = existing {
+        return Ok(code);
+    }
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO invite_codes (code, user_id, created_at_ms) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![candidate, user_id.uuid(), at.millis()])?;
+    if inserted == 0 {
+        return Err(StoreError::Conflict("invite code"));
+    }
+    tx.commit()?;
+    Ok(candidate.to_string())
+}
+
+pub(super) fn user_by_invite_code(
+    conn: &Connection,
+    code: &str,
+) -> Result<Option<UserId>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT user_id FROM invite_codes WHERE code = ?1")?
+        .query_row(params![code], |row| Ok(UserId(row.get(0)?)))
+        .optional()?)
+}
+
+pub(super) fn block_user(
+    conn: &mut Connection,
+    user_id: UserId,
+    other: UserId,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.prepare_cached(
+        "INSERT INTO blocks (user_id, blocked_id, created_at_ms) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+    )?
+    .execute(params![user_id.uuid(), other.uuid(), at.millis()])?;
+    for (a, b) in [(user_id, other), (other, user_id)] {
+        tx.prepare_cached("DELETE FROM friendships WHERE user_id = ?1 AND friend_id = ?2")?
+            .execute(params![a.uuid(), b.uuid()])?;
+        tx.prepare_cached(
+            "DELETE FROM friend_requests WHERE to_user_id = ?1 AND from_user_id = ?2",
+        )?
+        .execute(params![a.uuid(), b.uuid()])?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+pub(super) fn unblock_user(
+    conn: &Connection,
+    user_id: UserId,
+    other: UserId,
+) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("DELETE FROM blocks WHERE user_id = ?1 AND blocked_id = ?2")?
+        .execute(params![user_id.uuid(), other.uuid()])?
+        > 0)
+}
+
+pub(super) fn announce_expiring_balls(
+    conn: &mut Connection,
+    now: Timestamp,
+    horizon: Timestamp,
+    limit: u32,
+) -> Result<u32, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let due = {
+        let mut stmt = tx.prepare_cached(
+            "SELECT b.user_id, b.ball_id, b.expires_at_ms, bal.grams FROM balls b
+             JOIN balances bal ON bal.account_id = b.ball_id AND bal.kind = ?3 AND bal.owner_id = b.user_id
+             WHERE b.expires_at_ms > ?1 AND b.expires_at_ms <= ?2 AND bal.grams > 0
+               AND NOT EXISTS (SELECT 1 FROM expiry_notices n WHERE n.user_id = b.user_id AND n.ball_id = b.ball_id)
+             ORDER BY b.expires_at_ms LIMIT ?4",
+        )?;
+        stmt.query_map(
+            params![
+                now.millis(),
+                horizon.millis(),
+                AccountKind::Ball.code(),
+                limit
+            ],
+            |row| {
+                Ok((
+                    UserId(row.get(0)?),
+                    BallId(row.get(1)?),
+                    Timestamp(row.get(2)?),
+                    grams(row.get(3)?),
+                ))
+            },
+        )?
+        .collect::<Result<Vec<_>, _>>()?
+    };
+    for (user_id, ball_id, expires_at, left) in &due {
+        tx.prepare_cached(
+            "INSERT INTO expiry_notices (user_id, ball_id, noticed_at_ms) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![user_id.uuid(), ball_id.uuid(), now.millis()])?;
+        let outcome = serde_json::to_string(&openforest_core::Outcome::ExpiringSoon {
+            ball_id: *ball_id,
+            grams: *left,
+            expires_at: *expires_at,
+        })
+        .map_err(|err| StoreError::Database(err.to_string()))?;
+        tx.prepare_cached(
+            "INSERT INTO webhook_events (event_id, event_type, partner_id, user_id, occurred_at_ms, outcome)
+             VALUES (?1, ?2, NULL, ?3, ?4, ?5)",
+        )?
+        .execute(params![
+            crate::new_id(now),
+            crate::webhooks::BALL_EXPIRING,
+            user_id.uuid(),
+            now.millis(),
+            outcome
+        ])?;
+    }
+    tx.commit()?;
+    Ok(u32::try_from(due.len()).unwrap_or(u32::MAX))
+}
+
+pub(super) fn report_abuse(
+    conn: &Connection,
+    user_id: UserId,
+    kind: &str,
+    detail: &str,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO abuse_reports (report_id, user_id, kind, detail, at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![crate::new_id(at), user_id.uuid(), kind, detail, at.millis()])?;
+    Ok(())
+}
+
+pub(super) fn abuse_reports(
+    conn: &Connection,
+    pending_only: bool,
+    limit: u32,
+) -> Result<Vec<crate::model::AbuseReport>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT report_id, user_id, kind, detail, at_ms, reviewed_at_ms FROM abuse_reports
+         WHERE (?1 = 0 OR reviewed_at_ms IS NULL) ORDER BY report_id DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![pending_only, limit], |row| {
+        Ok(crate::model::AbuseReport {
+            report_id: row.get(0)?,
+            user_id: UserId(row.get(1)?),
+            kind: row.get(2)?,
+            detail: row.get(3)?,
+            at: Timestamp(row.get(4)?),
+            reviewed_at: row.get::<_, Option<i64>>(5)?.map(Timestamp),
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(super) fn review_abuse_report(
+    conn: &Connection,
+    report_id: Uuid,
+    at: Timestamp,
+) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "UPDATE abuse_reports SET reviewed_at_ms = ?2 WHERE report_id = ?1 AND reviewed_at_ms IS NULL",
+        )?
+        .execute(params![report_id, at.millis()])?
+        > 0)
 }

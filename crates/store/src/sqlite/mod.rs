@@ -68,6 +68,9 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../../migrations/sqlite/0006_friends_and_harvest.sql"
         )),
+        M::up(include_str!(
+            "../../migrations/sqlite/0007_invites_blocks_notices_abuse.sql"
+        )),
     ])
 }
 
@@ -740,6 +743,81 @@ impl Store for SqliteStore {
 
     async fn friends(&self, user_id: UserId) -> Result<Vec<UserId>, StoreError> {
         self.with_conn(move |conn| game::friends(conn, user_id))
+            .await
+    }
+
+    async fn invite_code(
+        &self,
+        user_id: UserId,
+        candidate: &str,
+        at: Timestamp,
+    ) -> Result<String, StoreError> {
+        let candidate = candidate.to_string();
+        self.with_conn(move |conn| game::invite_code(conn, user_id, &candidate, at))
+            .await
+    }
+
+    async fn user_by_invite_code(&self, code: &str) -> Result<Option<UserId>, StoreError> {
+        let code = code.to_string();
+        self.with_conn(move |conn| game::user_by_invite_code(conn, &code))
+            .await
+    }
+
+    async fn block_user(
+        &self,
+        user_id: UserId,
+        other: UserId,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.with_conn(move |conn| game::block_user(conn, user_id, other, at))
+            .await
+    }
+
+    async fn unblock_user(&self, user_id: UserId, other: UserId) -> Result<bool, StoreError> {
+        self.with_conn(move |conn| game::unblock_user(conn, user_id, other))
+            .await
+    }
+
+    async fn announce_expiring_balls(
+        &self,
+        now: Timestamp,
+        horizon: Timestamp,
+        limit: u32,
+    ) -> Result<u32, StoreError> {
+        if !self.events_wanted.load(Ordering::Acquire) {
+            return Ok(0);
+        }
+        self.with_conn(move |conn| game::announce_expiring_balls(conn, now, horizon, limit))
+            .await
+    }
+
+    async fn report_abuse(
+        &self,
+        user_id: UserId,
+        kind: &str,
+        detail: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let (kind, detail) = (kind.to_string(), detail.to_string());
+        self.with_conn(move |conn| game::report_abuse(conn, user_id, &kind, &detail, at))
+            .await
+    }
+
+    async fn abuse_reports(
+        &self,
+        pending_only: bool,
+        limit: u32,
+    ) -> Result<Vec<crate::AbuseReport>, StoreError> {
+        self.with_conn(move |conn| game::abuse_reports(conn, pending_only, limit))
+            .await
+    }
+
+    async fn review_abuse_report(
+        &self,
+        report_id: Uuid,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.with_conn(move |conn| game::review_abuse_report(conn, report_id, at))
             .await
     }
 
