@@ -207,7 +207,7 @@ impl Command {
     /// The steal records (one per thief and ball) the command checks.
     pub fn steal_keys(&self) -> Vec<StealKey> {
         match self {
-            Command::Steal(steal) => vec![steal.key()],
+            Command::Steal(steal) => vec![steal.key(1), steal.key(2)],
             _ => Vec::new(),
         }
     }

@@ -180,22 +180,56 @@ pub struct Steal {
     /// The thief's local day (`2026-11-24`), for the daily cap.
     pub day: String,
     pub rules: StealRules,
+    /// The props in force when the steal was asked.
+    pub props: StealProps,
 }
 
-/// One thief's take from one ball: once per thief per ball.
+/// Props that change a steal, read when it is asked (activating a prop moves no energy).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StealProps {
+    /// The owner's shield, `(from, until)`: a ball that ripened under it, or any ball while it
+    /// is up, cannot be stolen.
+    pub owner_shield: Option<(Timestamp, Timestamp)>,
+    /// The thief's double-collect card is up: a second take from the same ball is allowed.
+    pub double_collect: bool,
+    /// The thief's steal multiplier in thousandths (1000: none; 1500: ×1.5).
+    pub multiplier_permille: u32,
+}
+
+impl Default for StealProps {
+    fn default() -> Self {
+        StealProps {
+            owner_shield: None,
+            double_collect: false,
+            multiplier_permille: 1_000,
+        }
+    }
+}
+
+impl StealProps {
+    fn shields(&self, ball: &BallFacts, at: Timestamp) -> bool {
+        self.owner_shield.is_some_and(|(from, until)| {
+            (from <= at && at < until) || (from <= ball.ripens_at && ball.ripens_at < until)
+        })
+    }
+}
+
+/// One thief's take from one ball: `take` 1, or 2 with a double-collect card.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct StealKey {
     pub owner_id: UserId,
     pub ball_id: BallId,
     pub thief_id: UserId,
+    pub take: u8,
 }
 
 impl Steal {
-    pub fn key(&self) -> StealKey {
+    pub fn key(&self, take: u8) -> StealKey {
         StealKey {
             owner_id: self.ball.owner_id,
             ball_id: self.ball.ball_id,
             thief_id: self.thief_id,
+            take,
         }
     }
 
@@ -287,12 +321,22 @@ pub(crate) fn decide_steal(
         });
     }
     ball.check_ripe(at)?;
-    if state.has_stolen(&steal.key()) {
+    if steal.props.shields(ball, at) {
         return Err(Rejection::Rule {
-            rule: "once_per_ball",
-            detail: "you already took from this ball".into(),
+            rule: "shielded",
+            detail: "a shield protects this ball".into(),
         });
     }
+    let take = if !state.has_stolen(&steal.key(1)) {
+        1
+    } else if steal.props.double_collect && !state.has_stolen(&steal.key(2)) {
+        2
+    } else {
+        return Err(Rejection::Rule {
+            rule: "once_per_ball",
+            detail: "you already took from this ball (twice with a double-collect card)".into(),
+        });
+    };
     let usage_key = steal.usage_key();
     let mut usage = state.usage(&usage_key);
     if usage.actions >= steal.rules.daily_steals {
@@ -308,7 +352,9 @@ pub(crate) fn decide_steal(
     let above_floor = left
         .checked_sub(steal.rules.owner_floor(ball.full))
         .unwrap_or(Grams::ZERO);
-    let grams = steal.rules.share(ball.full).min(above_floor);
+    let share =
+        steal.rules.share(ball.full).get() * u64::from(steal.props.multiplier_permille) / 1_000;
+    let grams = Grams::new(share.max(1)).min(above_floor);
     if grams == Grams::ZERO {
         return Err(Rejection::Rule {
             rule: "owner_floor",
@@ -333,7 +379,7 @@ pub(crate) fn decide_steal(
     usage.grams = usage.grams.checked_add(grams).unwrap_or(usage.grams);
     state.set_usage(usage_key, usage);
     count_collected(state, steal.thief_id, &steal.day, grams);
-    state.add_steal(steal.key(), grams, at);
+    state.add_steal(steal.key(take), grams, at);
     state.add_feed(FeedNote {
         user_id: ball.owner_id,
         kind: feed::ENERGY_STOLEN,
@@ -471,6 +517,7 @@ mod tests {
             ball,
             day: "2026-11-24".into(),
             rules: StealRules::default(),
+            props: StealProps::default(),
         }))
     }
 
@@ -551,6 +598,66 @@ mod tests {
         assert_eq!(
             rule_of(steal(1, ball).decide(&mut state, Timestamp(11 * HOUR), entry)),
             "own_ball"
+        );
+    }
+
+    fn steal_with(thief: u128, ball: BallFacts, props: StealProps) -> Command {
+        Command::Steal(Box::new(Steal {
+            thief_id: UserId(Uuid::from_u128(thief)),
+            ball,
+            day: "2026-11-24".into(),
+            rules: StealRules::default(),
+            props,
+        }))
+    }
+
+    #[test]
+    fn a_shield_protects_balls_that_ripen_under_it() {
+        let ball = ball(100);
+        let mut state = state_with(&ball, 100);
+        let shield = StealProps {
+            owner_shield: Some((Timestamp(0), Timestamp(10 * HOUR + 1))),
+            ..StealProps::default()
+        };
+        let late = Timestamp(20 * HOUR);
+        let entry = EntryId(Uuid::from_u128(9));
+        assert_eq!(
+            rule_of(steal_with(10, ball, shield).decide(&mut state, late, entry)),
+            "shielded"
+        );
+        let earlier = StealProps {
+            owner_shield: Some((Timestamp(0), Timestamp(9 * HOUR))),
+            ..StealProps::default()
+        };
+        assert_eq!(
+            grams_of(steal_with(10, ball, earlier).decide(&mut state, late, entry)),
+            30
+        );
+    }
+
+    #[test]
+    fn a_double_collect_card_allows_a_second_take_and_a_multiplier_takes_more() {
+        let ball = ball(1_000);
+        let mut state = state_with(&ball, 1_000);
+        let at = Timestamp(11 * HOUR);
+        let card = StealProps {
+            double_collect: true,
+            multiplier_permille: 1_500,
+            ..StealProps::default()
+        };
+        let entry = EntryId(Uuid::from_u128(9));
+        assert_eq!(
+            grams_of(steal_with(10, ball, card).decide(&mut state, at, entry)),
+            450
+        );
+        // The second take stops at the owner's 400 g.
+        assert_eq!(
+            grams_of(steal_with(10, ball, card).decide(&mut state, at, entry)),
+            150
+        );
+        assert_eq!(
+            rule_of(steal_with(10, ball, card).decide(&mut state, at, entry)),
+            "once_per_ball"
         );
     }
 

@@ -42,6 +42,35 @@ pub struct GameConfig {
     /// Times one user may water the same friend per local day.
     pub waterings_per_friend_per_day: u32,
     pub steal: openforest_core::StealRules,
+    pub props: PropsConfig,
+}
+
+/// How long props last once used, and unused in the inventory.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PropsConfig {
+    pub shield_hours: u32,
+    pub double_collect_hours: u32,
+    pub steal_multiplier_days: u32,
+    /// The multiplier's factor in thousandths (1500: steals take ×1.5).
+    pub steal_multiplier_permille: u32,
+    /// Unused props expire this many days after they are granted.
+    pub inventory_days: u32,
+    /// Shields given for a 7-day collecting streak.
+    pub streak_reward_shields: u32,
+}
+
+impl Default for PropsConfig {
+    fn default() -> Self {
+        PropsConfig {
+            shield_hours: 24,
+            double_collect_hours: 24,
+            steal_multiplier_days: 3,
+            steal_multiplier_permille: 1_500,
+            inventory_days: 30,
+            streak_reward_shields: 1,
+        }
+    }
 }
 
 impl Default for GameConfig {
@@ -51,6 +80,7 @@ impl Default for GameConfig {
             collect_interval_ms: 150,
             waterings_per_friend_per_day: 3,
             steal: openforest_core::StealRules::default(),
+            props: PropsConfig::default(),
         }
     }
 }
@@ -340,6 +370,18 @@ share_permille = 300
 owner_keeps_permille = 400
 # Steals one thief may make per local day.
 daily_steals = 20
+
+[game.props]
+# A shield stops steals for 24 h (and protects balls that ripened under it); a double-collect
+# card allows a second take from the same ball for 24 h; a multiplier card makes steals take
+# x1.5 for 3 days. Unused props expire 30 days after they are granted. A 7-day collecting
+# streak earns a shield.
+shield_hours = 24
+double_collect_hours = 24
+steal_multiplier_days = 3
+steal_multiplier_permille = 1500
+inventory_days = 30
+streak_reward_shields = 1
 
 [writer]
 # Commands the group-commit writer applies in one transaction at most. A batch takes what is

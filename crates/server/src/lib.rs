@@ -134,6 +134,10 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::forest::help_collect))
         .routes(routes!(routes::forest::water))
         .routes(routes!(routes::forest::rankings))
+        .routes(routes!(routes::props::mine))
+        .routes(routes!(routes::props::use_prop))
+        .routes(routes!(routes::props::gift))
+        .routes(routes!(routes::props::grant))
         .routes(routes!(routes::forest::feed))
 }
 

@@ -22,7 +22,7 @@ pub use methodologies::{
 };
 pub use model::{
     AbuseReport, BallState, Envelope, Executed, FeedEntry, FriendRequestResult, IdempotencyKey,
-    LinkStatus, NewUser, OperatorKey, Partner, PartnerKey, User,
+    LinkStatus, NewUser, OperatorKey, Partner, PartnerKey, PropEffect, PropStock, User,
 };
 pub use webhooks::{
     DeliveryFilter, DeliveryStatus, DueDelivery, NextStep, WebhookAttempt, WebhookDelivery,
@@ -326,6 +326,64 @@ pub trait Store: Send + Sync {
         &self,
         report_id: uuid::Uuid,
         at: Timestamp,
+    ) -> Result<bool, StoreError>;
+    /// Puts `count` props of `kind` into the user's inventory, each expiring unused at
+    /// `expires_at`.
+    async fn grant_props(
+        &self,
+        user_id: UserId,
+        kind: &str,
+        count: u32,
+        source: &str,
+        expires_at: Timestamp,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// Unused, unexpired props by kind, and the effects in force at `now`.
+    async fn props(
+        &self,
+        user_id: UserId,
+        now: Timestamp,
+    ) -> Result<(Vec<PropStock>, Vec<PropEffect>), StoreError>;
+    /// Uses the soonest-expiring prop of `kind`: its effect starts now (or extends one in
+    /// force) for `duration_ms`. `None` when the user has none.
+    async fn use_prop(
+        &self,
+        user_id: UserId,
+        kind: &str,
+        duration_ms: i64,
+        multiplier_permille: u32,
+        now: Timestamp,
+    ) -> Result<Option<PropEffect>, StoreError>;
+    /// Gives one unused prop of `kind` to `to`, with a feed line for them; false when the
+    /// giver has none.
+    async fn gift_prop(
+        &self,
+        from: UserId,
+        to: UserId,
+        kind: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
+    /// The effects of these users still in force after `since` (a shield that ended may
+    /// still protect a ball that ripened under it).
+    async fn prop_effects(
+        &self,
+        users: &[UserId],
+        since: Timestamp,
+    ) -> Result<Vec<PropEffect>, StoreError>;
+    /// Records a task reward for `period`; false when it was already given.
+    async fn reward_task(
+        &self,
+        user_id: UserId,
+        task: &str,
+        period: &str,
+        at: Timestamp,
+    ) -> Result<bool, StoreError>;
+    /// Whether the task was rewarded for any of these periods.
+    async fn task_rewarded(
+        &self,
+        user_id: UserId,
+        task: &str,
+        periods: &[String],
     ) -> Result<bool, StoreError>;
     /// Per user, the grams counted under a usage `action` summed over `periods` (rankings).
     async fn usage_totals(

@@ -217,3 +217,22 @@ pub struct FeedEntry {
     pub grams: openforest_core::Grams,
     pub at: Timestamp,
 }
+
+/// Unused props of one kind in a user's inventory.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PropStock {
+    pub kind: String,
+    pub count: u32,
+    /// When the first of them expires unused.
+    pub next_expiry: Timestamp,
+}
+
+/// A prop in force.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PropEffect {
+    pub user_id: UserId,
+    pub kind: String,
+    pub active_from: Timestamp,
+    pub active_until: Timestamp,
+    pub multiplier_permille: u32,
+}

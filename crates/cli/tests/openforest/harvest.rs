@@ -915,7 +915,194 @@ async fn friends_are_asked_by_invite_code_and_a_block_ends_it_for_good(app: Test
     .await;
 }
 
+async fn grant(app: &TestApp, admin: &str, user: &Player, kind: &str, count: u32) {
+    let granted = app
+        .post(
+            "/v1/admin/props/grants",
+            Some(admin),
+            &json!({"user_id": user.user_id, "kind": kind, "count": count}),
+        )
+        .await;
+    assert_eq!(granted.status(), StatusCode::CREATED);
+}
+
+async fn use_prop(app: &TestApp, user: &Player, kind: &str) -> reqwest::Response {
+    app.post(
+        &format!("/v1/me/props/{kind}/use"),
+        Some(&user.token),
+        &Value::Null,
+    )
+    .await
+}
+
+async fn shields_cards_and_multipliers_change_what_a_steal_takes(app: TestApp) {
+    let buses = setup(&app).await;
+    let admin = admin_session(&app).await;
+    let owner = player(&app, &buses, "owner").await;
+    let thief = player(&app, &buses, "thief").await;
+    let pal = player(&app, &buses, "pal").await;
+    befriend(&app, &thief, "owner", &owner).await;
+    befriend(&app, &thief, "pal", &pal).await;
+    grant(&app, &admin, &owner, "shield", 1).await;
+    grant(&app, &admin, &thief, "double_collect", 2).await;
+    grant(&app, &admin, &thief, "steal_multiplier", 1).await;
+    let props = json_of(
+        app.get("/v1/me/props", Some(&thief.token)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(props["inventory"][0]["kind"], "double_collect");
+    assert_eq!(props["inventory"][0]["count"], 2);
+    assert_eq!(props["active"], json!([]));
+
+    let shielded = ball(&app, &buses, &owner, "ride-1").await;
+    json_of(use_prop(&app, &owner, "shield").await, StatusCode::OK).await;
+    app.advance(DAY);
+    assert_eq!(
+        rule_of(steal(&app, &thief, &owner, &shielded).await).await,
+        "shielded"
+    );
+    // The shield has run out, but the ball ripened under it.
+    app.advance(DAY);
+    assert_eq!(
+        rule_of(steal(&app, &thief, &owner, &shielded).await).await,
+        "shielded"
+    );
+    assert_eq!(
+        rule_of(use_prop(&app, &owner, "shield").await).await,
+        "no_prop"
+    );
+
+    let open = ball(&app, &buses, &owner, "ride-2").await;
+    app.advance(DAY);
+    json_of(
+        use_prop(&app, &thief, "double_collect").await,
+        StatusCode::OK,
+    )
+    .await;
+    let multiplier = json_of(
+        use_prop(&app, &thief, "steal_multiplier").await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(multiplier["multiplier_permille"], 1_500);
+    let first = json_of(steal(&app, &thief, &owner, &open).await, StatusCode::OK).await;
+    assert_eq!(first["grams"], 36, "24 g × 1.5");
+    let second = json_of(steal(&app, &thief, &owner, &open).await, StatusCode::OK).await;
+    assert_eq!(
+        second["grams"], 12,
+        "the second take stops at the owner's 32 g"
+    );
+    assert_eq!(
+        rule_of(steal(&app, &thief, &owner, &open).await).await,
+        "once_per_ball"
+    );
+
+    let gifted = app
+        .post(
+            &format!("/v1/friends/{}/props/double_collect/gift", pal.user_id),
+            Some(&thief.token),
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(gifted.status(), StatusCode::NO_CONTENT);
+    let pals = json_of(
+        app.get("/v1/me/props", Some(&pal.token)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(pals["inventory"][0]["count"], 1);
+    let feed = json_of(
+        app.get("/v1/me/feed", Some(&pal.token)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(feed[0]["kind"], "prop_gifted");
+    assert_eq!(feed[0]["actor_handle"], "thief");
+    assert_eq!(
+        rule_of(
+            app.post(
+                &format!("/v1/friends/{}/props/double_collect/gift", pal.user_id),
+                Some(&thief.token),
+                &Value::Null,
+            )
+            .await
+        )
+        .await,
+        "no_prop"
+    );
+    problem_of(
+        app.post(
+            &format!("/v1/friends/{}/props/shield/gift", owner.user_id),
+            Some(&pal.token),
+            &Value::Null,
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    let problem = problem_of(
+        use_prop(&app, &pal, "invisibility").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(problem["field"], "kind");
+    let problem = problem_of(
+        app.post(
+            "/v1/admin/props/grants",
+            Some(&admin),
+            &json!({"user_id": pal.user_id, "kind": "shield", "count": 0}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(problem["field"], "count");
+    problem_of(
+        app.post(
+            "/v1/admin/props/grants",
+            Some(&pal.token),
+            &json!({"user_id": pal.user_id, "kind": "shield", "count": 1}),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    assert_ledger_sound(&app).await;
+}
+
+async fn a_seven_day_collecting_streak_earns_a_shield(app: TestApp) {
+    let buses = setup(&app).await;
+    let ana = player(&app, &buses, "ana").await;
+    for day in 0..8 {
+        ball(&app, &buses, &ana, &format!("ride-{day}")).await;
+        app.advance(DAY);
+        let collected = json_of(
+            app.post("/v1/me/balls/collect", Some(&ana.token), &Value::Null)
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(collected["grams"], 80);
+        let props = json_of(
+            app.get("/v1/me/props", Some(&ana.token)).await,
+            StatusCode::OK,
+        )
+        .await;
+        let shields = props["inventory"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|stock| stock["kind"] == "shield")
+            .map(|stock| stock["count"].as_u64().unwrap())
+            .unwrap_or(0);
+        assert_eq!(shields, if day < 6 { 0 } else { 1 }, "day {day}");
+    }
+}
+
 crate::on_both_backends!(
+    shields_cards_and_multipliers_change_what_a_steal_takes,
+    a_seven_day_collecting_streak_earns_a_shield,
     friends_are_asked_by_invite_code_and_a_block_ends_it_for_good,
     a_random_simulation_of_days_of_play_keeps_every_gram_accounted_for,
     a_friend_helps_collect_a_ball_in_its_last_24_hours_for_its_owner,

@@ -172,6 +172,13 @@ fn local_day(state: &AppState, at: Timestamp) -> String {
         .to_string()
 }
 
+/// The last 7 local days, today first.
+fn last_week(state: &AppState, now: Timestamp) -> Vec<String> {
+    (0..7)
+        .map(|days| local_day(state, now.plus_millis(-days * 24 * 3_600_000)))
+        .collect()
+}
+
 async fn require_friend(state: &AppState, me: UserId, friend: UserId) -> ApiResult<()> {
     if friend != me && !state.store.are_friends(me, friend).await? {
         return Err(ApiError::Forbidden("only friends can do this"));
@@ -208,15 +215,16 @@ pub async fn collect(
 ) -> ApiResult<Json<CollectedView>> {
     crate::anti_abuse::take_turn(&state, me.user_id).await?;
     let ball = facts(&state, me.user_id, ball_id).await?;
-    let day = local_day(&state, state.clock.now());
+    let now = state.clock.now();
     let executed = state
         .store
         .execute(Envelope::new(Command::Collect(Collect {
             ball,
             helper: None,
-            day,
+            day: local_day(&state, now),
         })))
         .await?;
+    crate::routes::props::reward_streak(&state, me.user_id, &last_week(&state, now)).await?;
     Ok(Json(collected(executed.outcome)?))
 }
 
@@ -363,6 +371,9 @@ pub async fn collect_all(
             Err(err) => return Err(err.into()),
         }
     }
+    if !balls.is_empty() {
+        crate::routes::props::reward_streak(&state, me.user_id, &last_week(&state, now)).await?;
+    }
     let wallet_grams = state.store.wallet(me.user_id).await?.get();
     Ok(Json(CollectedAllView {
         grams: balls.iter().map(|ball| ball.grams).sum(),
@@ -404,6 +415,8 @@ pub async fn steal(
         ball,
         day: local_day(&state, now),
         rules: state.config.game.steal,
+        props: crate::routes::props::steal_props(&state, owner, me.user_id, ball.ripens_at, now)
+            .await?,
     }));
     match state.store.execute(Envelope::new(command)).await?.outcome {
         Outcome::Stolen {
@@ -522,7 +535,6 @@ pub async fn rankings(
     query: Result<Query<RankingQuery>, QueryRejection>,
 ) -> ApiResult<Json<Vec<RankView>>> {
     use openforest_core::harvest::{ALL_TIME, COLLECTED_USAGE_ACTION, STEAL_USAGE_ACTION};
-    const DAY_MS: i64 = 24 * 3_600_000;
     let Query(query) = query.map_err(|rejection| {
         ApiError::invalid(
             "query",
@@ -533,12 +545,7 @@ pub async fn rankings(
     let today = local_day(&state, now);
     let (action, periods) = match query.board.as_deref().unwrap_or("collected_today") {
         "collected_today" => (COLLECTED_USAGE_ACTION, vec![today]),
-        "collected_week" => (
-            COLLECTED_USAGE_ACTION,
-            (0..7)
-                .map(|days| local_day(&state, now.plus_millis(-days * DAY_MS)))
-                .collect(),
-        ),
+        "collected_week" => (COLLECTED_USAGE_ACTION, last_week(&state, now)),
         "collected_all" => (COLLECTED_USAGE_ACTION, vec![ALL_TIME.to_string()]),
         "stolen_today" => (STEAL_USAGE_ACTION, vec![today]),
         _ => {

@@ -10,6 +10,7 @@ pub mod methodologies_admin;
 pub mod methodology;
 pub mod partner;
 pub mod partners_admin;
+pub mod props;
 pub mod sessions;
 pub mod webhooks_admin;
 

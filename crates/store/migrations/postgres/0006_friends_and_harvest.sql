@@ -17,13 +17,15 @@ CREATE TABLE friend_requests (
 );
 
 -- Who took how much from which ball: written by the writer with the steal's journal entry.
+-- `take` is 1, or 2 for a second take with a double-collect card.
 CREATE TABLE steals (
     owner_id  UUID NOT NULL,
     ball_id   UUID NOT NULL,
     thief_id  UUID NOT NULL,
+    take      SMALLINT NOT NULL,
     grams     BIGINT NOT NULL CHECK (grams > 0),
     at_ms     BIGINT NOT NULL,
-    PRIMARY KEY (owner_id, ball_id, thief_id)
+    PRIMARY KEY (owner_id, ball_id, thief_id, take)
 );
 
 -- What happened to a user, newest first ("ana took 12 g from you").

@@ -17,13 +17,15 @@ CREATE TABLE friend_requests (
 ) WITHOUT ROWID;
 
 -- Who took how much from which ball: written by the writer with the steal's journal entry.
+-- `take` is 1, or 2 for a second take with a double-collect card.
 CREATE TABLE steals (
     owner_id  BLOB NOT NULL,
     ball_id   BLOB NOT NULL,
     thief_id  BLOB NOT NULL,
+    take      INTEGER NOT NULL,
     grams     INTEGER NOT NULL CHECK (grams > 0),
     at_ms     INTEGER NOT NULL,
-    PRIMARY KEY (owner_id, ball_id, thief_id)
+    PRIMARY KEY (owner_id, ball_id, thief_id, take)
 ) WITHOUT ROWID;
 
 -- What happened to a user, newest first ("ana took 12 g from you").

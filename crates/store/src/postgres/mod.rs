@@ -4,6 +4,7 @@
 mod game;
 mod methodologies;
 mod partners;
+mod props;
 mod webhooks;
 mod writer;
 
@@ -691,6 +692,82 @@ impl Store for PostgresStore {
         at: Timestamp,
     ) -> Result<bool, StoreError> {
         game::review_abuse_report(&self.pool, report_id, at).await
+    }
+
+    async fn grant_props(
+        &self,
+        user_id: UserId,
+        kind: &str,
+        count: u32,
+        source: &str,
+        expires_at: Timestamp,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        props::grant_props(&self.pool, user_id, kind, count, source, expires_at, at).await
+    }
+
+    async fn props(
+        &self,
+        user_id: UserId,
+        now: Timestamp,
+    ) -> Result<(Vec<crate::PropStock>, Vec<crate::PropEffect>), StoreError> {
+        props::props(&self.pool, user_id, now).await
+    }
+
+    async fn use_prop(
+        &self,
+        user_id: UserId,
+        kind: &str,
+        duration_ms: i64,
+        multiplier_permille: u32,
+        now: Timestamp,
+    ) -> Result<Option<crate::PropEffect>, StoreError> {
+        props::use_prop(
+            &self.pool,
+            user_id,
+            kind,
+            duration_ms,
+            multiplier_permille,
+            now,
+        )
+        .await
+    }
+
+    async fn gift_prop(
+        &self,
+        from: UserId,
+        to: UserId,
+        kind: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        props::gift_prop(&self.pool, from, to, kind, now).await
+    }
+
+    async fn prop_effects(
+        &self,
+        users: &[UserId],
+        now: Timestamp,
+    ) -> Result<Vec<crate::PropEffect>, StoreError> {
+        props::prop_effects(&self.pool, users, now).await
+    }
+
+    async fn reward_task(
+        &self,
+        user_id: UserId,
+        task: &str,
+        period: &str,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        props::reward_task(&self.pool, user_id, task, period, at).await
+    }
+
+    async fn task_rewarded(
+        &self,
+        user_id: UserId,
+        task: &str,
+        periods: &[String],
+    ) -> Result<bool, StoreError> {
+        props::task_rewarded(&self.pool, user_id, task, periods).await
     }
 
     async fn usage_totals(

@@ -179,34 +179,25 @@ async fn run_batch(
     load_game_rows(&mut tx, &plan.usage_keys, &plan.dedup_keys, &mut loaded).await?;
     if !plan.steal_keys.is_empty() {
         let keys = &plan.steal_keys;
-        let rows: Vec<(Uuid, Uuid, Uuid)> = sqlx::query_as(
-            "SELECT s.owner_id, s.ball_id, s.thief_id FROM steals s
-             JOIN UNNEST($1::uuid[], $2::uuid[], $3::uuid[]) AS k(owner_id, ball_id, thief_id)
-               ON s.owner_id = k.owner_id AND s.ball_id = k.ball_id AND s.thief_id = k.thief_id",
+        let rows: Vec<(Uuid, Uuid, Uuid, i16)> = sqlx::query_as(
+            "SELECT s.owner_id, s.ball_id, s.thief_id, s.take FROM steals s
+             JOIN UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::int2[]) AS k(owner_id, ball_id, thief_id, take)
+               ON s.owner_id = k.owner_id AND s.ball_id = k.ball_id AND s.thief_id = k.thief_id
+              AND s.take = k.take",
         )
-        .bind(
-            keys.iter()
-                .map(|key| key.owner_id.uuid())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            keys.iter()
-                .map(|key| key.ball_id.uuid())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            keys.iter()
-                .map(|key| key.thief_id.uuid())
-                .collect::<Vec<_>>(),
-        )
+        .bind(keys.iter().map(|key| key.owner_id.uuid()).collect::<Vec<_>>())
+        .bind(keys.iter().map(|key| key.ball_id.uuid()).collect::<Vec<_>>())
+        .bind(keys.iter().map(|key| key.thief_id.uuid()).collect::<Vec<_>>())
+        .bind(keys.iter().map(|key| i16::from(key.take)).collect::<Vec<_>>())
         .fetch_all(&mut *tx)
         .await?;
         loaded.steals = rows
             .into_iter()
-            .map(|(owner, ball, thief)| StealKey {
+            .map(|(owner, ball, thief, take)| StealKey {
                 owner_id: UserId(owner),
                 ball_id: BallId(ball),
                 thief_id: UserId(thief),
+                take: u8::try_from(take).unwrap_or(0),
             })
             .collect();
     }
@@ -451,8 +442,8 @@ async fn write_game_rows(tx: &mut PgConnection, changes: &ChangeSet) -> Result<(
     if !changes.steals.is_empty() {
         let steals = &changes.steals;
         sqlx::query(
-            "INSERT INTO steals (owner_id, ball_id, thief_id, grams, at_ms)
-             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::int8[], $5::int8[])",
+            "INSERT INTO steals (owner_id, ball_id, thief_id, take, grams, at_ms)
+             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::int2[], $5::int8[], $6::int8[])",
         )
         .bind(
             steals
@@ -472,6 +463,7 @@ async fn write_game_rows(tx: &mut PgConnection, changes: &ChangeSet) -> Result<(
                 .map(|(key, _, _)| key.thief_id.uuid())
                 .collect::<Vec<_>>(),
         )
+        .bind(steals.iter().map(|(key, _, _)| i16::from(key.take)).collect::<Vec<_>>())
         .bind(
             steals
                 .iter()

@@ -7,6 +7,7 @@ mod checkpoint;
 mod game;
 mod methodologies;
 mod partners;
+mod props;
 mod webhooks;
 mod writer;
 
@@ -71,6 +72,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../../migrations/sqlite/0007_invites_blocks_notices_abuse.sql"
         )),
+        M::up(include_str!("../../migrations/sqlite/0008_props.sql")),
     ])
 }
 
@@ -818,6 +820,91 @@ impl Store for SqliteStore {
         at: Timestamp,
     ) -> Result<bool, StoreError> {
         self.with_conn(move |conn| game::review_abuse_report(conn, report_id, at))
+            .await
+    }
+
+    async fn grant_props(
+        &self,
+        user_id: UserId,
+        kind: &str,
+        count: u32,
+        source: &str,
+        expires_at: Timestamp,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let (kind, source) = (kind.to_string(), source.to_string());
+        self.with_conn(move |conn| {
+            props::grant_props(conn, user_id, &kind, count, &source, expires_at, at)
+        })
+        .await
+    }
+
+    async fn props(
+        &self,
+        user_id: UserId,
+        now: Timestamp,
+    ) -> Result<(Vec<crate::PropStock>, Vec<crate::PropEffect>), StoreError> {
+        self.with_conn(move |conn| props::props(conn, user_id, now))
+            .await
+    }
+
+    async fn use_prop(
+        &self,
+        user_id: UserId,
+        kind: &str,
+        duration_ms: i64,
+        multiplier_permille: u32,
+        now: Timestamp,
+    ) -> Result<Option<crate::PropEffect>, StoreError> {
+        let kind = kind.to_string();
+        self.with_conn(move |conn| {
+            props::use_prop(conn, user_id, &kind, duration_ms, multiplier_permille, now)
+        })
+        .await
+    }
+
+    async fn gift_prop(
+        &self,
+        from: UserId,
+        to: UserId,
+        kind: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let kind = kind.to_string();
+        self.with_conn(move |conn| props::gift_prop(conn, from, to, &kind, now))
+            .await
+    }
+
+    async fn prop_effects(
+        &self,
+        users: &[UserId],
+        now: Timestamp,
+    ) -> Result<Vec<crate::PropEffect>, StoreError> {
+        let users = users.to_vec();
+        self.with_conn(move |conn| props::prop_effects(conn, &users, now))
+            .await
+    }
+
+    async fn reward_task(
+        &self,
+        user_id: UserId,
+        task: &str,
+        period: &str,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let (task, period) = (task.to_string(), period.to_string());
+        self.with_conn(move |conn| props::reward_task(conn, user_id, &task, &period, at))
+            .await
+    }
+
+    async fn task_rewarded(
+        &self,
+        user_id: UserId,
+        task: &str,
+        periods: &[String],
+    ) -> Result<bool, StoreError> {
+        let (task, periods) = (task.to_string(), periods.to_vec());
+        self.with_conn(move |conn| props::task_rewarded(conn, user_id, &task, &periods))
             .await
     }
 

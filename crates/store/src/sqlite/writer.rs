@@ -156,13 +156,14 @@ fn load(tx: &rusqlite::Transaction<'_>, plan: batch::Plan) -> rusqlite::Result<L
     }
     if !plan.steal_keys.is_empty() {
         let mut select = tx.prepare_cached(
-            "SELECT 1 FROM steals WHERE owner_id = ?1 AND ball_id = ?2 AND thief_id = ?3",
+            "SELECT 1 FROM steals WHERE owner_id = ?1 AND ball_id = ?2 AND thief_id = ?3 AND take = ?4",
         )?;
         for key in plan.steal_keys {
             if select.exists(params![
                 key.owner_id.uuid(),
                 key.ball_id.uuid(),
-                key.thief_id.uuid()
+                key.thief_id.uuid(),
+                key.take
             ])? {
                 loaded.steals.push(key);
             }
@@ -269,13 +270,14 @@ fn write(tx: &rusqlite::Transaction<'_>, changes: &ChangeSet) -> rusqlite::Resul
     }
     if !changes.steals.is_empty() {
         let mut insert_steal = tx.prepare_cached(
-            "INSERT INTO steals (owner_id, ball_id, thief_id, grams, at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO steals (owner_id, ball_id, thief_id, take, grams, at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?;
         for (key, grams, at) in &changes.steals {
             insert_steal.execute(params![
                 key.owner_id.uuid(),
                 key.ball_id.uuid(),
                 key.thief_id.uuid(),
+                key.take,
                 grams.as_i64(),
                 at.millis()
             ])?;

@@ -1,0 +1,295 @@
+//! Props: shields, double-collect cards and steal multipliers. An inventory with counts and
+//! expiry; using one starts its effect; friends can gift them; admins grant them; a 7-day
+//! collecting streak earns a shield. Props move no energy: the steal reads the effects in
+//! force and the writer applies them.
+
+use crate::auth::{CurrentAdmin, CurrentUser};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{ApiJson, ApiPath};
+use crate::routes::rfc3339;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use openforest_core::{StealProps, Timestamp, UserId};
+use openforest_store::PropEffect;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+pub const SHIELD: &str = "shield";
+pub const DOUBLE_COLLECT: &str = "double_collect";
+pub const STEAL_MULTIPLIER: &str = "steal_multiplier";
+pub const KINDS: [&str; 3] = [SHIELD, DOUBLE_COLLECT, STEAL_MULTIPLIER];
+
+const HOUR_MS: i64 = 3_600_000;
+const GRANT_COUNT_MAX: u32 = 100;
+/// The task a 7-day collecting streak completes.
+pub const STREAK_TASK: &str = "collect_streak_7";
+
+fn check_kind(kind: &str, field: &str) -> ApiResult<()> {
+    if KINDS.contains(&kind) {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            field,
+            format!("a prop is one of {}", KINDS.join(", ")),
+        ))
+    }
+}
+
+/// What the props mean for a steal of `owner`'s ball (ripe at `ripens_at`) by `thief` now:
+/// the owner's shield if it was up when the ball ripened or is up now, the thief's cards if
+/// they are up now.
+pub async fn steal_props(
+    state: &AppState,
+    owner: UserId,
+    thief: UserId,
+    ripens_at: Timestamp,
+    now: Timestamp,
+) -> ApiResult<StealProps> {
+    let effects = state
+        .store
+        .prop_effects(&[owner, thief], ripens_at.min(now))
+        .await?;
+    let mut props = StealProps::default();
+    for effect in effects {
+        let up_now = effect.active_from <= now && now < effect.active_until;
+        match (effect.kind.as_str(), effect.user_id) {
+            (SHIELD, user) if user == owner => {
+                props.owner_shield = Some((effect.active_from, effect.active_until));
+            }
+            (DOUBLE_COLLECT, user) if user == thief && up_now => props.double_collect = true,
+            (STEAL_MULTIPLIER, user) if user == thief && up_now => {
+                props.multiplier_permille = effect.multiplier_permille;
+            }
+            _ => {}
+        }
+    }
+    Ok(props)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PropStockView {
+    pub kind: String,
+    pub count: u32,
+    /// When the first of them expires unused.
+    pub next_expiry: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PropEffectView {
+    pub kind: String,
+    pub active_from: String,
+    pub active_until: String,
+    /// For `steal_multiplier`: the factor in thousandths (1500 = ×1.5).
+    pub multiplier_permille: u32,
+}
+
+impl From<PropEffect> for PropEffectView {
+    fn from(effect: PropEffect) -> Self {
+        PropEffectView {
+            kind: effect.kind,
+            active_from: rfc3339(effect.active_from),
+            active_until: rfc3339(effect.active_until),
+            multiplier_permille: effect.multiplier_permille,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PropsView {
+    pub inventory: Vec<PropStockView>,
+    pub active: Vec<PropEffectView>,
+}
+
+/// My props: unused ones by kind, and those in force.
+#[utoipa::path(get, path = "/v1/me/props", tag = "forest", security(("session" = [])),
+    responses((status = 200, body = PropsView)))]
+pub async fn mine(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+) -> ApiResult<Json<PropsView>> {
+    let (stock, effects) = state.store.props(me.user_id, state.clock.now()).await?;
+    Ok(Json(PropsView {
+        inventory: stock
+            .into_iter()
+            .map(|stock| PropStockView {
+                kind: stock.kind,
+                count: stock.count,
+                next_expiry: rfc3339(stock.next_expiry),
+            })
+            .collect(),
+        active: effects.into_iter().map(Into::into).collect(),
+    }))
+}
+
+/// Uses one prop of a kind: a shield or double-collect card for 24 h, a multiplier for 3 days
+/// (configurable); using one while the effect is up extends it.
+#[utoipa::path(post, path = "/v1/me/props/{kind}/use", tag = "forest",
+    params(("kind" = String, Path, description = "shield, double_collect or steal_multiplier")),
+    security(("session" = [])),
+    responses((status = 200, body = PropEffectView),
+        (status = 409, description = "none left (`rule`: no_prop)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn use_prop(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    ApiPath(kind): ApiPath<String>,
+) -> ApiResult<Json<PropEffectView>> {
+    check_kind(&kind, "kind")?;
+    let settings = &state.config.game.props;
+    let (hours, multiplier) = match kind.as_str() {
+        SHIELD => (i64::from(settings.shield_hours), 1_000),
+        DOUBLE_COLLECT => (i64::from(settings.double_collect_hours), 1_000),
+        _ => (
+            i64::from(settings.steal_multiplier_days) * 24,
+            settings.steal_multiplier_permille,
+        ),
+    };
+    let effect = state
+        .store
+        .use_prop(
+            me.user_id,
+            &kind,
+            hours * HOUR_MS,
+            multiplier,
+            state.clock.now(),
+        )
+        .await?
+        .ok_or_else(|| ApiError::GameRule {
+            rule: "no_prop",
+            detail: format!("you have no {kind} left"),
+        })?;
+    Ok(Json(effect.into()))
+}
+
+/// Gives one of my props to a friend; their feed says so.
+#[utoipa::path(post, path = "/v1/friends/{user_id}/props/{kind}/gift", tag = "forest",
+    params(("user_id" = Uuid, Path, description = "the friend"), ("kind" = String, Path)),
+    security(("session" = [])),
+    responses((status = 204, description = "given"),
+        (status = 403, description = "not a friend", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "none left (`rule`: no_prop)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn gift(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    ApiPath((friend, kind)): ApiPath<(Uuid, String)>,
+) -> ApiResult<StatusCode> {
+    check_kind(&kind, "kind")?;
+    let friend = UserId(friend);
+    if friend == me.user_id || !state.store.are_friends(me.user_id, friend).await? {
+        return Err(ApiError::Forbidden("props are gifted to friends"));
+    }
+    if state
+        .store
+        .gift_prop(me.user_id, friend, &kind, state.clock.now())
+        .await?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::GameRule {
+            rule: "no_prop",
+            detail: format!("you have no {kind} left"),
+        })
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PropGrant {
+    pub user_id: Uuid,
+    /// shield, double_collect or steal_multiplier.
+    pub kind: String,
+    /// 1 to 100.
+    pub count: u32,
+}
+
+/// Grants props to a user (campaigns, support).
+#[utoipa::path(post, path = "/v1/admin/props/grants", tag = "admin", request_body = PropGrant,
+    security(("session" = [])),
+    responses((status = 201, description = "granted"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn grant(
+    State(state): State<AppState>,
+    _admin: CurrentAdmin,
+    body: ApiJson<PropGrant>,
+) -> ApiResult<StatusCode> {
+    let request = body.value;
+    check_kind(&request.kind, "kind")?;
+    if !(1..=GRANT_COUNT_MAX).contains(&request.count) {
+        return Err(ApiError::invalid(
+            "count",
+            format!("grant 1 to {GRANT_COUNT_MAX} props at a time"),
+        ));
+    }
+    let user = UserId(request.user_id);
+    state
+        .store
+        .user(user)
+        .await?
+        .ok_or(ApiError::NotFound("user"))?;
+    let now = state.clock.now();
+    state
+        .store
+        .grant_props(
+            user,
+            &request.kind,
+            request.count,
+            "admin",
+            expiry(&state, now),
+            now,
+        )
+        .await?;
+    Ok(StatusCode::CREATED)
+}
+
+fn expiry(state: &AppState, now: Timestamp) -> Timestamp {
+    now.plus_millis(i64::from(state.config.game.props.inventory_days) * 24 * HOUR_MS)
+}
+
+/// After a collect: a 7-day collecting streak (energy collected on each of the last 7 local
+/// days, `days` newest first) earns the configured shields, once per 7 days.
+pub async fn reward_streak(state: &AppState, user: UserId, days: &[String]) -> ApiResult<()> {
+    use openforest_core::harvest::COLLECTED_USAGE_ACTION;
+    if days.len() < 7 || state.config.game.props.streak_reward_shields == 0 {
+        return Ok(());
+    }
+    for day in days {
+        let totals = state
+            .store
+            .usage_totals(&[user], COLLECTED_USAGE_ACTION, std::slice::from_ref(day))
+            .await?;
+        if totals.get(&user).is_none_or(|grams| grams.get() == 0) {
+            return Ok(());
+        }
+    }
+    if state
+        .store
+        .task_rewarded(user, STREAK_TASK, &days[1..])
+        .await?
+    {
+        return Ok(());
+    }
+    let now = state.clock.now();
+    if state
+        .store
+        .reward_task(user, STREAK_TASK, &days[0], now)
+        .await?
+    {
+        state
+            .store
+            .grant_props(
+                user,
+                SHIELD,
+                state.config.game.props.streak_reward_shields,
+                "task",
+                expiry(state, now),
+                now,
+            )
+            .await?;
+    }
+    Ok(())
+}
