@@ -15,8 +15,12 @@ pub enum Account {
     Ball { user_id: UserId, ball_id: BallId },
     /// A user's collected energy.
     Wallet { user_id: UserId },
-    /// A co-planting group's pot.
-    Pot { group_id: GroupId },
+    /// One member's share of a co-planting group's pot: the pot's balance is the sum of its
+    /// members' shares, so a certificate can name every contributor with their share.
+    Pot {
+        group_id: GroupId,
+        member_id: UserId,
+    },
     /// Energy pledged to a tree or land.
     Pledge {
         user_id: UserId,
@@ -116,7 +120,10 @@ impl Account {
             Account::Issuance { partner_id } => (partner_id.uuid(), Uuid::nil()),
             Account::Ball { user_id, ball_id } => (user_id.uuid(), ball_id.uuid()),
             Account::Wallet { user_id } => (user_id.uuid(), Uuid::nil()),
-            Account::Pot { group_id } => (group_id.uuid(), Uuid::nil()),
+            Account::Pot {
+                group_id,
+                member_id,
+            } => (group_id.uuid(), member_id.uuid()),
             Account::Pledge { user_id, pledge_id } => (user_id.uuid(), pledge_id.uuid()),
             Account::Expired => (Uuid::nil(), Uuid::nil()),
         };
@@ -142,6 +149,7 @@ impl Account {
             },
             AccountKind::Pot => Account::Pot {
                 group_id: GroupId(owner),
+                member_id: UserId(id),
             },
             AccountKind::Pledge => Account::Pledge {
                 user_id: UserId(owner),
@@ -170,6 +178,7 @@ mod tests {
             Account::Wallet { user_id },
             Account::Pot {
                 group_id: GroupId(Uuid::from_u128(3)),
+                member_id: user_id,
             },
             Account::Pledge {
                 user_id,

@@ -8,7 +8,8 @@ use crate::credit::{Credit, CreditedBall};
 use crate::entry::{Entry, EntryKind};
 use crate::grams::Grams;
 use crate::harvest::{
-    Collect, Steal, StealKey, Water, collected_keys, decide_collect, decide_steal, decide_water,
+    Collect, FeedPot, Steal, StealKey, Water, collected_keys, decide_collect, decide_feed_pot,
+    decide_steal, decide_water,
 };
 use crate::ids::{BallId, EntryId, PartnerId, UserId};
 use crate::methodology::{CapApplied, DedupKey};
@@ -54,6 +55,7 @@ pub enum Command {
     Collect(Collect),
     Steal(Box<Steal>),
     Water(Water),
+    FeedPot(FeedPot),
 }
 
 /// What a command did. Stored with its idempotency key so a replay answers the same.
@@ -110,6 +112,15 @@ pub enum Outcome {
         /// The giver's wallet after watering.
         wallet_grams: Grams,
     },
+    /// A member fed a co-planting pot.
+    PotFed {
+        entry_id: EntryId,
+        group_id: crate::ids::GroupId,
+        grams: Grams,
+        /// The member's share of the pot after feeding it.
+        share_grams: Grams,
+        wallet_grams: Grams,
+    },
     /// A friend took part of a ball.
     Stolen {
         entry_id: EntryId,
@@ -146,6 +157,7 @@ impl Command {
             Command::Collect(collect) => collect.ball.owner_id,
             Command::Steal(steal) => steal.ball.owner_id,
             Command::Water(water) => water.giver_id,
+            Command::FeedPot(feed) => feed.member_id,
         }
     }
 
@@ -184,6 +196,12 @@ impl Command {
             Command::Water(water) => vec![Account::Wallet {
                 user_id: water.giver_id,
             }],
+            Command::FeedPot(feed) => vec![
+                Account::Wallet {
+                    user_id: feed.member_id,
+                },
+                feed.share(),
+            ],
         }
     }
 
@@ -200,6 +218,7 @@ impl Command {
                 collected_keys(collect.ball.owner_id, &collect.day).to_vec()
             }
             Command::Water(water) => vec![water.usage_key()],
+            Command::FeedPot(feed) => vec![feed.usage_key()],
             _ => Vec::new(),
         }
     }
@@ -236,6 +255,7 @@ impl Command {
             Command::Collect(collect) => decide_collect(collect, state, at, entry_id),
             Command::Steal(steal) => decide_steal(steal, state, at, entry_id),
             Command::Water(water) => decide_water(water, state, at, entry_id),
+            Command::FeedPot(feed) => decide_feed_pot(feed, state, at, entry_id),
         }
     }
 }

@@ -25,10 +25,12 @@ pub enum EntryKind {
     Steal = 6,
     /// A friend waters me: their wallet → a new watering ball of mine.
     Water = 7,
+    /// A member feeds a co-planting pot: their wallet → their share of the pot.
+    PotFeed = 8,
 }
 
 impl EntryKind {
-    pub const ALL: [EntryKind; 7] = [
+    pub const ALL: [EntryKind; 8] = [
         EntryKind::Grant,
         EntryKind::Transfer,
         EntryKind::Action,
@@ -36,6 +38,7 @@ impl EntryKind {
         EntryKind::Collect,
         EntryKind::Steal,
         EntryKind::Water,
+        EntryKind::PotFeed,
     ];
 
     pub fn code(self) -> i16 {
@@ -55,6 +58,7 @@ impl EntryKind {
             EntryKind::Collect => "collect",
             EntryKind::Steal => "steal",
             EntryKind::Water => "water",
+            EntryKind::PotFeed => "pot_feed",
         }
     }
 
@@ -70,6 +74,7 @@ impl EntryKind {
                 from == AccountKind::Ball && to == AccountKind::Wallet
             }
             EntryKind::Water => from == AccountKind::Wallet && to == AccountKind::Ball,
+            EntryKind::PotFeed => from == AccountKind::Wallet && to == AccountKind::Pot,
         }
     }
 }

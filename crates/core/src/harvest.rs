@@ -484,6 +484,89 @@ pub(crate) fn decide_water(
     ))
 }
 
+/// A member puts grams from their wallet into their share of a co-planting group's pot
+/// (membership is checked before), within a per-member daily cap.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FeedPot {
+    pub member_id: UserId,
+    pub group_id: crate::ids::GroupId,
+    pub grams: Grams,
+    /// The member's local day, for the daily cap.
+    pub day: String,
+    pub daily_cap: Grams,
+}
+
+impl FeedPot {
+    pub fn share(&self) -> Account {
+        Account::Pot {
+            group_id: self.group_id,
+            member_id: self.member_id,
+        }
+    }
+
+    pub fn usage_key(&self) -> UsageKey {
+        UsageKey {
+            user_id: self.member_id,
+            action: format!("pot:{}", self.group_id.uuid()),
+            period: self.day.clone(),
+        }
+    }
+}
+
+pub(crate) fn decide_feed_pot(
+    feed: &FeedPot,
+    state: &mut BatchState,
+    at: Timestamp,
+    entry_id: EntryId,
+) -> Result<(Outcome, Vec<Entry>), Rejection> {
+    let usage_key = feed.usage_key();
+    let mut usage = state.usage(&usage_key);
+    let after = usage
+        .grams
+        .checked_add(feed.grams)
+        .unwrap_or(Grams::MAX_MOVEMENT);
+    if after > feed.daily_cap {
+        return Err(Rejection::Rule {
+            rule: "daily_pot_cap",
+            detail: format!(
+                "each member may put at most {} g a day into this pot; {} g left today",
+                feed.daily_cap.get(),
+                feed.daily_cap
+                    .checked_sub(usage.grams)
+                    .unwrap_or(Grams::ZERO)
+                    .get()
+            ),
+        });
+    }
+    let wallet = Account::Wallet {
+        user_id: feed.member_id,
+    };
+    let entry = Entry {
+        entry_id,
+        user_id: feed.member_id,
+        at,
+        kind: EntryKind::PotFeed,
+        from: wallet,
+        to: feed.share(),
+        grams: feed.grams,
+        reference: None,
+    };
+    state.book.post(std::slice::from_ref(&entry))?;
+    usage.actions += 1;
+    usage.grams = after;
+    state.set_usage(usage_key, usage);
+    Ok((
+        Outcome::PotFed {
+            entry_id,
+            group_id: feed.group_id,
+            grams: feed.grams,
+            share_grams: state.book.balance(&feed.share()),
+            wallet_grams: state.book.balance(&wallet),
+        },
+        vec![entry],
+    ))
+}
+
 /// The action key of watering balls (they come from a friend, not from a methodology).
 pub const WATERING_ACTION: &str = "watering";
 

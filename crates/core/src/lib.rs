@@ -25,7 +25,9 @@ pub use command::{Command, Expire, Grant, Outcome, Rejection, Transfer};
 pub use credit::{Credit, CreditedBall};
 pub use entry::{Entry, EntryKind};
 pub use grams::Grams;
-pub use harvest::{BallFacts, Collect, FeedNote, Steal, StealKey, StealProps, StealRules, Water};
+pub use harvest::{
+    BallFacts, Collect, FeedNote, FeedPot, Steal, StealKey, StealProps, StealRules, Water,
+};
 pub use ids::{BallId, EntryId, GroupId, PartnerId, PledgeId, UserId};
 pub use methodology::{Methodology, MethodologyError, Quantity};
 pub use state::{BatchState, UsageKey};

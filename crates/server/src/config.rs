@@ -41,6 +41,10 @@ pub struct GameConfig {
     pub collect_interval_ms: u64,
     /// Times one user may water the same friend per local day.
     pub waterings_per_friend_per_day: u32,
+    /// Members a co-planting group may have.
+    pub group_members_max: u32,
+    /// Grams one member may put into one group's pot per local day.
+    pub pot_daily_grams_per_member: u64,
     pub steal: openforest_core::StealRules,
     pub props: PropsConfig,
 }
@@ -79,6 +83,8 @@ impl Default for GameConfig {
             friends_max: 1_000,
             collect_interval_ms: 150,
             waterings_per_friend_per_day: 3,
+            group_members_max: 50,
+            pot_daily_grams_per_member: 500,
             steal: openforest_core::StealRules::default(),
             props: PropsConfig::default(),
         }
@@ -362,6 +368,9 @@ friends_max = 1000
 collect_interval_ms = 150
 # Times one user may water the same friend (10, 18, 33 or 66 g) per local day.
 waterings_per_friend_per_day = 3
+# Co-planting groups: members per group, and grams one member may put into a pot per day.
+group_members_max = 50
+pot_daily_grams_per_member = 500
 
 [game.steal]
 # A thief takes this share of a ripe ball (in thousandths: 300 = 30 %, at least 1 g), once per

@@ -52,6 +52,7 @@ use utoipa_axum::routes;
         (name = "operator", description = "Calls from the operator's own backend"),
         (name = "admin", description = "The operator's staff"),
         (name = "friends", description = "Friends: ask by handle, accept, remove"),
+        (name = "groups", description = "Co-planting groups and their pots"),
         (name = "forest", description = "The forest game: home, collect, steal, feed"),
         (name = "partners", description = "Signed reports of low-carbon actions (HTTP Message Signatures, RFC 9421, Ed25519)"),
         (name = "public", description = "Anyone"),
@@ -138,6 +139,13 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::props::use_prop))
         .routes(routes!(routes::props::gift))
         .routes(routes!(routes::props::grant))
+        .routes(routes!(routes::groups::create))
+        .routes(routes!(routes::groups::mine))
+        .routes(routes!(routes::groups::detail))
+        .routes(routes!(routes::groups::invite))
+        .routes(routes!(routes::groups::join))
+        .routes(routes!(routes::groups::leave))
+        .routes(routes!(routes::groups::feed_pot))
         .routes(routes!(routes::forest::feed))
 }
 

@@ -21,8 +21,9 @@ pub use methodologies::{
     Activation, MethodologyAdded, MethodologyRecord, NewMethodologyVersion, StoredMethodology,
 };
 pub use model::{
-    AbuseReport, BallState, Envelope, Executed, FeedEntry, FriendRequestResult, IdempotencyKey,
-    LinkStatus, NewUser, OperatorKey, Partner, PartnerKey, PropEffect, PropStock, User,
+    AbuseReport, BallState, Envelope, Executed, FeedEntry, FriendRequestResult, GroupMember,
+    IdempotencyKey, JoinResult, LinkStatus, NewUser, OperatorKey, Partner, PartnerKey,
+    PlantingGroup, PropEffect, PropStock, User,
 };
 pub use webhooks::{
     DeliveryFilter, DeliveryStatus, DueDelivery, NextStep, WebhookAttempt, WebhookDelivery,
@@ -385,6 +386,48 @@ pub trait Store: Send + Sync {
         task: &str,
         periods: &[String],
     ) -> Result<bool, StoreError>;
+    /// Creates a group with its creator as first member.
+    async fn create_group(&self, group: &PlantingGroup) -> Result<(), StoreError>;
+    async fn group(
+        &self,
+        group_id: openforest_core::GroupId,
+    ) -> Result<Option<PlantingGroup>, StoreError>;
+    /// Every member, past and present, in joining order.
+    async fn group_members(
+        &self,
+        group_id: openforest_core::GroupId,
+    ) -> Result<Vec<GroupMember>, StoreError>;
+    /// The groups the user is a member of now.
+    async fn user_groups(&self, user_id: UserId) -> Result<Vec<PlantingGroup>, StoreError>;
+    /// Invites a user; false when they are a member already.
+    async fn invite_to_group(
+        &self,
+        group_id: openforest_core::GroupId,
+        user_id: UserId,
+        invited_by: UserId,
+        at: Timestamp,
+    ) -> Result<bool, StoreError>;
+    /// Accepts an invitation, unless the group has `max_members` members.
+    async fn join_group(
+        &self,
+        group_id: openforest_core::GroupId,
+        user_id: UserId,
+        at: Timestamp,
+        max_members: u32,
+    ) -> Result<JoinResult, StoreError>;
+    /// Leaves a group (the share stays in the pot); false when not a member.
+    async fn leave_group(
+        &self,
+        group_id: openforest_core::GroupId,
+        user_id: UserId,
+        at: Timestamp,
+    ) -> Result<bool, StoreError>;
+    /// Per member, their share of the group's pot.
+    async fn pot_shares(
+        &self,
+        group_id: openforest_core::GroupId,
+        members: &[UserId],
+    ) -> Result<Vec<(UserId, Grams)>, StoreError>;
     /// Per user, the grams counted under a usage `action` summed over `periods` (rankings).
     async fn usage_totals(
         &self,

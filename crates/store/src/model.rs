@@ -236,3 +236,31 @@ pub struct PropEffect {
     pub active_until: Timestamp,
     pub multiplier_permille: u32,
 }
+
+/// A co-planting group.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PlantingGroup {
+    pub group_id: openforest_core::GroupId,
+    pub name: String,
+    /// `family`, `couple`, `class` or `organisation`.
+    pub kind: String,
+    pub created_by: UserId,
+    pub created_at: Timestamp,
+}
+
+/// A member of a group, past or present.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct GroupMember {
+    pub user_id: UserId,
+    pub joined_at: Timestamp,
+    pub left_at: Option<Timestamp>,
+}
+
+/// What answering a group invitation did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JoinResult {
+    Joined,
+    NotInvited,
+    Full,
+    AlreadyMember,
+}

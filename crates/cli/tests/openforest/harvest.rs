@@ -1100,7 +1100,146 @@ async fn a_seven_day_collecting_streak_earns_a_shield(app: TestApp) {
     }
 }
 
+async fn a_co_planting_group_pot_is_fed_by_members_within_a_daily_cap(app: TestApp) {
+    let buses = setup(&app).await;
+    let mom = player(&app, &buses, "mom").await;
+    let kid = player(&app, &buses, "kid").await;
+    let outsider = player(&app, &buses, "outsider").await;
+    for (who, n) in [(&mom, 0), (&mom, 1), (&kid, 2), (&outsider, 3)] {
+        ball(&app, &buses, who, &format!("ride-{n}")).await;
+    }
+    app.advance(DAY);
+    for who in [&mom, &kid, &outsider] {
+        json_of(
+            app.post("/v1/me/balls/collect", Some(&who.token), &Value::Null)
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+    }
+    let group = json_of(
+        app.post(
+            "/v1/groups",
+            Some(&mom.token),
+            &json!({"name": "The Lins", "kind": "family"}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let group_id = group["group_id"].as_str().unwrap().to_string();
+    let path = |tail: &str| format!("/v1/groups/{group_id}{tail}");
+    problem_of(
+        app.post(&path("/join"), Some(&kid.token), &Value::Null)
+            .await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    let invited = app
+        .post(
+            &path("/invites"),
+            Some(&mom.token),
+            &json!({"handle": "kid"}),
+        )
+        .await;
+    assert_eq!(invited.status(), StatusCode::NO_CONTENT);
+    app.advance(1_000);
+    json_of(
+        app.post(&path("/join"), Some(&kid.token), &Value::Null)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let fed = json_of(
+        app.post(&path("/pot"), Some(&mom.token), &json!({"grams": 100}))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(
+        (fed["share_grams"].as_u64(), fed["wallet_grams"].as_u64()),
+        (Some(100), Some(60))
+    );
+    json_of(
+        app.post(&path("/pot"), Some(&kid.token), &json!({"grams": 30}))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let problem = problem_of(
+        app.post(&path("/pot"), Some(&kid.token), &json!({"grams": 60}))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(problem["type"], "/problems/insufficient-energy");
+    problem_of(
+        app.post(&path("/pot"), Some(&outsider.token), &json!({"grams": 10}))
+            .await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    let shown = json_of(app.get(&path(""), Some(&kid.token)).await, StatusCode::OK).await;
+    assert_eq!(shown["pot_grams"], 130);
+    assert_eq!(shown["members"][0]["handle"], "mom");
+    assert_eq!(shown["members"][0]["share_grams"], 100);
+    assert_eq!(shown["members"][1]["share_grams"], 30);
+
+    // 500 g per member per day.
+    for n in 2..9 {
+        ball(&app, &buses, &mom, &format!("ride-{n}x")).await;
+    }
+    app.advance(DAY);
+    json_of(
+        app.post("/v1/me/balls/collect", Some(&mom.token), &Value::Null)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    json_of(
+        app.post(&path("/pot"), Some(&mom.token), &json!({"grams": 500}))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(
+        rule_of(
+            app.post(&path("/pot"), Some(&mom.token), &json!({"grams": 1}))
+                .await
+        )
+        .await,
+        "daily_pot_cap"
+    );
+    // Leaving keeps the share in the pot, under the member's name.
+    let left = app
+        .post(&path("/leave"), Some(&kid.token), &Value::Null)
+        .await;
+    assert_eq!(left.status(), StatusCode::NO_CONTENT);
+    let shown = json_of(app.get(&path(""), Some(&mom.token)).await, StatusCode::OK).await;
+    assert_eq!(shown["pot_grams"], 630);
+    assert!(shown["members"][1]["left_at"].is_string());
+    let mine = json_of(
+        app.get("/v1/me/groups", Some(&kid.token)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(mine, json!([]));
+    let problem = problem_of(
+        app.post(
+            "/v1/groups",
+            Some(&mom.token),
+            &json!({"name": "x", "kind": "tribe"}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(problem["field"], "kind");
+    assert_ledger_sound(&app).await;
+}
+
 crate::on_both_backends!(
+    a_co_planting_group_pot_is_fed_by_members_within_a_daily_cap,
     shields_cards_and_multipliers_change_what_a_steal_takes,
     a_seven_day_collecting_streak_earns_a_shield,
     friends_are_asked_by_invite_code_and_a_block_ends_it_for_good,

@@ -4,6 +4,7 @@ pub mod abuse_admin;
 pub mod admin;
 pub mod forest;
 pub mod friends;
+pub mod groups;
 pub mod health;
 pub mod me;
 pub mod methodologies_admin;

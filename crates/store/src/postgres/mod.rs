@@ -2,6 +2,7 @@
 //! connection; reads and account administration go through a pool.
 
 mod game;
+mod groups;
 mod methodologies;
 mod partners;
 mod props;
@@ -768,6 +769,65 @@ impl Store for PostgresStore {
         periods: &[String],
     ) -> Result<bool, StoreError> {
         props::task_rewarded(&self.pool, user_id, task, periods).await
+    }
+
+    async fn create_group(&self, group: &crate::PlantingGroup) -> Result<(), StoreError> {
+        groups::create_group(&self.pool, group).await
+    }
+
+    async fn group(
+        &self,
+        group_id: openforest_core::GroupId,
+    ) -> Result<Option<crate::PlantingGroup>, StoreError> {
+        groups::group(&self.pool, group_id).await
+    }
+
+    async fn group_members(
+        &self,
+        group_id: openforest_core::GroupId,
+    ) -> Result<Vec<crate::GroupMember>, StoreError> {
+        groups::group_members(&self.pool, group_id).await
+    }
+
+    async fn user_groups(&self, user_id: UserId) -> Result<Vec<crate::PlantingGroup>, StoreError> {
+        groups::user_groups(&self.pool, user_id).await
+    }
+
+    async fn invite_to_group(
+        &self,
+        group_id: openforest_core::GroupId,
+        user_id: UserId,
+        invited_by: UserId,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        groups::invite_to_group(&self.pool, group_id, user_id, invited_by, at).await
+    }
+
+    async fn join_group(
+        &self,
+        group_id: openforest_core::GroupId,
+        user_id: UserId,
+        at: Timestamp,
+        max_members: u32,
+    ) -> Result<crate::JoinResult, StoreError> {
+        groups::join_group(&self.pool, group_id, user_id, at, max_members).await
+    }
+
+    async fn leave_group(
+        &self,
+        group_id: openforest_core::GroupId,
+        user_id: UserId,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        groups::leave_group(&self.pool, group_id, user_id, at).await
+    }
+
+    async fn pot_shares(
+        &self,
+        group_id: openforest_core::GroupId,
+        members: &[UserId],
+    ) -> Result<Vec<(UserId, Grams)>, StoreError> {
+        groups::pot_shares(&self.pool, group_id, members).await
     }
 
     async fn usage_totals(

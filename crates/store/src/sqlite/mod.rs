@@ -5,6 +5,7 @@
 
 mod checkpoint;
 mod game;
+mod groups;
 mod methodologies;
 mod partners;
 mod props;
@@ -73,6 +74,9 @@ fn migrations() -> Migrations<'static> {
             "../../migrations/sqlite/0007_invites_blocks_notices_abuse.sql"
         )),
         M::up(include_str!("../../migrations/sqlite/0008_props.sql")),
+        M::up(include_str!(
+            "../../migrations/sqlite/0009_planting_groups.sql"
+        )),
     ])
 }
 
@@ -905,6 +909,75 @@ impl Store for SqliteStore {
     ) -> Result<bool, StoreError> {
         let (task, periods) = (task.to_string(), periods.to_vec());
         self.with_conn(move |conn| props::task_rewarded(conn, user_id, &task, &periods))
+            .await
+    }
+
+    async fn create_group(&self, group: &crate::PlantingGroup) -> Result<(), StoreError> {
+        let group = group.clone();
+        self.with_conn(move |conn| groups::create_group(conn, &group))
+            .await
+    }
+
+    async fn group(
+        &self,
+        group_id: openforest_core::GroupId,
+    ) -> Result<Option<crate::PlantingGroup>, StoreError> {
+        self.with_conn(move |conn| groups::group(conn, group_id))
+            .await
+    }
+
+    async fn group_members(
+        &self,
+        group_id: openforest_core::GroupId,
+    ) -> Result<Vec<crate::GroupMember>, StoreError> {
+        self.with_conn(move |conn| groups::group_members(conn, group_id))
+            .await
+    }
+
+    async fn user_groups(&self, user_id: UserId) -> Result<Vec<crate::PlantingGroup>, StoreError> {
+        self.with_conn(move |conn| groups::user_groups(conn, user_id))
+            .await
+    }
+
+    async fn invite_to_group(
+        &self,
+        group_id: openforest_core::GroupId,
+        user_id: UserId,
+        invited_by: UserId,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.with_conn(move |conn| groups::invite_to_group(conn, group_id, user_id, invited_by, at))
+            .await
+    }
+
+    async fn join_group(
+        &self,
+        group_id: openforest_core::GroupId,
+        user_id: UserId,
+        at: Timestamp,
+        max_members: u32,
+    ) -> Result<crate::JoinResult, StoreError> {
+        self.with_conn(move |conn| groups::join_group(conn, group_id, user_id, at, max_members))
+            .await
+    }
+
+    async fn leave_group(
+        &self,
+        group_id: openforest_core::GroupId,
+        user_id: UserId,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.with_conn(move |conn| groups::leave_group(conn, group_id, user_id, at))
+            .await
+    }
+
+    async fn pot_shares(
+        &self,
+        group_id: openforest_core::GroupId,
+        members: &[UserId],
+    ) -> Result<Vec<(UserId, Grams)>, StoreError> {
+        let members = members.to_vec();
+        self.with_conn(move |conn| groups::pot_shares(conn, group_id, &members))
             .await
     }
 
