@@ -174,12 +174,64 @@ mod tests {
                 grams: Grams::new(grams),
             })
         });
-        prop_oneof![grant, transfer]
+        // The game's commands on a few balls made by watering (ball `n` of user `u`).
+        let facts = |owner: u8, ball: u8| crate::harvest::BallFacts {
+            owner_id: user(owner),
+            ball_id: crate::ids::BallId(Uuid::from_u128(1_000 + u128::from(ball))),
+            full: Grams::new(66),
+            ripens_at: Timestamp(0),
+            expires_at: Timestamp(i64::MAX),
+        };
+        let water =
+            (0u8..5, 0u8..5, 0usize..4, 0u8..6).prop_map(|(giver, receiver, size, ball)| {
+                Command::Water(crate::harvest::Water {
+                    giver_id: user(giver),
+                    receiver_id: user(receiver),
+                    grams: Grams::new(crate::harvest::WATERING_GRAMS[size]),
+                    ball_id: crate::ids::BallId(Uuid::from_u128(1_000 + u128::from(ball))),
+                    day: "d".into(),
+                    daily_per_friend: 1_000,
+                })
+            });
+        let collect = (0u8..5, 0u8..6, proptest::option::of(0u8..5)).prop_map(
+            move |(owner, ball, helper)| {
+                Command::Collect(crate::harvest::Collect {
+                    ball: facts(owner, ball),
+                    helper: helper.map(user),
+                    day: "d".into(),
+                })
+            },
+        );
+        let steal = (0u8..5, 0u8..6, 0u8..5, any::<bool>()).prop_map(
+            move |(owner, ball, thief, double)| {
+                Command::Steal(Box::new(crate::harvest::Steal {
+                    thief_id: user(thief),
+                    ball: facts(owner, ball),
+                    day: "d".into(),
+                    rules: crate::harvest::StealRules::default(),
+                    props: crate::harvest::StealProps {
+                        double_collect: double,
+                        multiplier_permille: if double { 1_500 } else { 1_000 },
+                        ..Default::default()
+                    },
+                }))
+            },
+        );
+        let pot = (0u8..5, 0u64..300).prop_map(|(member, grams)| {
+            Command::FeedPot(crate::harvest::FeedPot {
+                member_id: user(member),
+                group_id: crate::ids::GroupId(Uuid::from_u128(77)),
+                grams: Grams::new(grams),
+                day: "d".into(),
+                daily_cap: Grams::new(500),
+            })
+        });
+        prop_oneof![grant, transfer, water, collect, steal, pot]
     }
 
     proptest! {
         #[test]
-        fn random_sequences_of_ledger_commands_never_break_conservation(
+        fn random_sequences_of_ledger_and_game_commands_never_break_conservation(
             commands in proptest::collection::vec(command_strategy(), 1..200)
         ) {
             let mut state = crate::state::BatchState::new();
