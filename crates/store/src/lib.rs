@@ -251,6 +251,18 @@ pub trait Store: Send + Sync {
         users: &[UserId],
         now: Timestamp,
     ) -> Result<Vec<BallState>, StoreError>;
+    /// `live_balls` of all the user's friends, in one read (forest home).
+    async fn friends_live_balls(
+        &self,
+        user_id: UserId,
+        now: Timestamp,
+    ) -> Result<Vec<BallState>, StoreError>;
+    /// Which balls of the user's friends the user already took from, in one read.
+    async fn stolen_from_friends(
+        &self,
+        user_id: UserId,
+        since: Timestamp,
+    ) -> Result<std::collections::HashSet<BallId>, StoreError>;
     /// Which balls of these owners `thief_id` already took from.
     async fn stolen_by(
         &self,

@@ -98,13 +98,16 @@ pub async fn home(
 ) -> ApiResult<Json<ForestHomeView>> {
     let now = state.clock.now();
     let rules = state.config.game.steal;
-    let friends = state.store.friends(me.user_id).await?;
     let me_only = [me.user_id];
-    let (wallet, mine, theirs, taken) = futures_util::try_join!(
+    // A steal can only matter while its ball lives: 72 h after ripening, ripening at most a
+    // couple of days after it was made.
+    let steals_since = now.plus_millis(-7 * 24 * 3_600_000);
+    let (friends, wallet, mine, theirs, taken) = futures_util::try_join!(
+        state.store.friends(me.user_id),
         state.store.wallet(me.user_id),
         state.store.live_balls(&me_only, now),
-        state.store.live_balls(&friends, now),
-        state.store.stolen_by(me.user_id, &friends),
+        state.store.friends_live_balls(me.user_id, now),
+        state.store.stolen_from_friends(me.user_id, steals_since),
     )?;
     let mut by_friend: HashMap<UserId, (Grams, Vec<Uuid>)> = HashMap::new();
     for ball in theirs

@@ -79,6 +79,33 @@ pub(super) async fn live_balls(
         .collect()
 }
 
+pub(super) async fn friends_live_balls(
+    pool: &PgPool,
+    user_id: UserId,
+    now: Timestamp,
+) -> Result<Vec<BallState>, StoreError> {
+    let friends = friends(pool, user_id).await?;
+    live_balls(pool, &friends, now).await
+}
+
+/// Balls of friends the user took from that are still live (stolen after `since`).
+pub(super) async fn stolen_from_friends(
+    pool: &PgPool,
+    user_id: UserId,
+    since: Timestamp,
+) -> Result<HashSet<BallId>, StoreError> {
+    let balls: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT s.ball_id FROM friendships f
+         JOIN steals s ON s.owner_id = f.friend_id AND s.thief_id = f.user_id
+         WHERE f.user_id = $1 AND s.at_ms > $2",
+    )
+    .bind(user_id.uuid())
+    .bind(since.millis())
+    .fetch_all(pool)
+    .await?;
+    Ok(balls.into_iter().map(BallId).collect())
+}
+
 /// The balls of these owners that `thief` already took from.
 pub(super) async fn stolen_by(
     pool: &PgPool,

@@ -583,6 +583,22 @@ impl Store for PostgresStore {
         game::live_balls(&self.pool, users, now).await
     }
 
+    async fn friends_live_balls(
+        &self,
+        user_id: UserId,
+        now: Timestamp,
+    ) -> Result<Vec<BallState>, StoreError> {
+        game::friends_live_balls(&self.pool, user_id, now).await
+    }
+
+    async fn stolen_from_friends(
+        &self,
+        user_id: UserId,
+        since: Timestamp,
+    ) -> Result<std::collections::HashSet<BallId>, StoreError> {
+        game::stolen_from_friends(&self.pool, user_id, since).await
+    }
+
     async fn stolen_by(
         &self,
         thief_id: UserId,

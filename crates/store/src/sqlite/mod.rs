@@ -694,6 +694,24 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn friends_live_balls(
+        &self,
+        user_id: UserId,
+        now: Timestamp,
+    ) -> Result<Vec<BallState>, StoreError> {
+        self.with_conn(move |conn| game::friends_live_balls(conn, user_id, now))
+            .await
+    }
+
+    async fn stolen_from_friends(
+        &self,
+        user_id: UserId,
+        since: Timestamp,
+    ) -> Result<std::collections::HashSet<BallId>, StoreError> {
+        self.with_conn(move |conn| game::stolen_from_friends(conn, user_id, since))
+            .await
+    }
+
     async fn stolen_by(
         &self,
         thief_id: UserId,
