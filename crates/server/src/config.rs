@@ -41,6 +41,9 @@ pub struct GameConfig {
     pub collect_interval_ms: u64,
     /// Times one user may water the same friend per local day.
     pub waterings_per_friend_per_day: u32,
+    /// The energy of the tree forest home shows progress towards (saxaul's 17,900 g), until
+    /// the planting catalog names the user's chosen species.
+    pub tree_goal_grams: u64,
     /// Members a co-planting group may have.
     pub group_members_max: u32,
     /// Grams one member may put into one group's pot per local day.
@@ -83,6 +86,7 @@ impl Default for GameConfig {
             friends_max: 1_000,
             collect_interval_ms: 150,
             waterings_per_friend_per_day: 3,
+            tree_goal_grams: 17_900,
             group_members_max: 50,
             pot_daily_grams_per_member: 500,
             steal: openforest_core::StealRules::default(),
@@ -368,6 +372,8 @@ friends_max = 1000
 collect_interval_ms = 150
 # Times one user may water the same friend (10, 18, 33 or 66 g) per local day.
 waterings_per_friend_per_day = 3
+# Forest home shows the wallet's progress towards a tree of this many grams (a saxaul).
+tree_goal_grams = 17900
 # Co-planting groups: members per group, and grams one member may put into a pot per day.
 group_members_max = 50
 pot_daily_grams_per_member = 500

@@ -514,6 +514,9 @@ async fn forest_home_orders_friends_by_the_energy_i_can_take_now(app: TestApp) {
     )
     .await;
     assert_eq!(home["wallet_grams"], 24);
+    assert_eq!(home["tree"]["goal_grams"], 17_900);
+    assert_eq!(home["tree"]["percent"], 0, "24 of 17,900 g");
+    assert_eq!(home["tree"]["trees_ready"], 0);
     let friends = home["friends"].as_array().unwrap();
     assert_eq!(
         friends[0]["stealable_grams"], 24,

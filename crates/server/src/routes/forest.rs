@@ -67,8 +67,19 @@ pub struct FriendHarvestView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+pub struct TreeProgressView {
+    /// What the next tree costs.
+    pub goal_grams: u64,
+    /// How far my wallet is towards it, 0 to 100.
+    pub percent: u8,
+    /// Trees my wallet could plant now.
+    pub trees_ready: u64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ForestHomeView {
     pub wallet_grams: u64,
+    pub tree: TreeProgressView,
     /// My balls that have not expired and still hold energy, ripening and ripe.
     pub balls: Vec<ForestBallView>,
     pub ripe_grams: u64,
@@ -144,8 +155,14 @@ pub async fn home(
         .filter(|ball| ball.ball.ripens_at <= now)
         .map(|ball| ball.remaining.get())
         .sum();
+    let goal = state.config.game.tree_goal_grams.max(1);
     Ok(Json(ForestHomeView {
         wallet_grams: wallet.get(),
+        tree: TreeProgressView {
+            goal_grams: goal,
+            percent: u8::try_from((wallet.get() % goal) * 100 / goal).unwrap_or(100),
+            trees_ready: wallet.get() / goal,
+        },
         balls: mine.iter().map(|ball| ball_view(ball, now)).collect(),
         ripe_grams,
         friends: friend_views,
