@@ -4,6 +4,7 @@
 mod game;
 mod methodologies;
 mod partners;
+mod seed;
 mod webhooks;
 mod writer;
 
@@ -707,6 +708,13 @@ impl Store for PostgresStore {
         }
         tx.commit().await?;
         Ok(audit.finish(balances))
+    }
+
+    async fn seed_world(
+        &self,
+        chunk: &crate::seed::SeedChunk,
+    ) -> Result<crate::seed::SeedReport, StoreError> {
+        seed::seed_world(&self.pool, chunk).await
     }
 
     async fn shutdown(&self) {
