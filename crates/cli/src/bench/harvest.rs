@@ -194,7 +194,7 @@ pub async fn run(config: &Config, args: HarvestArgs) -> anyhow::Result<ExitCode>
     extra.insert("ceiling_p99_ms".into(), json!(ceiling.percentile_ms(99.0)));
     extra.insert(
         "ceiling_ratio".into(),
-        json!(round(ceiling_ratio * 100.0) / 100.0),
+        json!(super::round_to_hundredths(ceiling_ratio)),
     );
     if let Some(tps) = pgbench_tps {
         extra.insert("pgbench_tps".into(), json!(round(tps)));

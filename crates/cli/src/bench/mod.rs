@@ -176,7 +176,7 @@ impl Figures {
         object.insert("p50_ms".into(), json!(self.latencies.percentile_ms(50.0)));
         object.insert("p99_ms".into(), json!(self.latencies.percentile_ms(99.0)));
         object.insert("baseline_per_s".into(), json!(round(self.baseline_per_s)));
-        object.insert("ratio".into(), json!(round(self.ratio() * 100.0) / 100.0));
+        object.insert("ratio".into(), json!(round_to_hundredths(self.ratio())));
         object.extend(self.extra.clone());
         Value::Object(object)
     }
@@ -184,6 +184,11 @@ impl Figures {
 
 pub fn round(value: f64) -> f64 {
     (value * 10.0).round() / 10.0
+}
+
+/// Two decimals that print as two decimals (0.09, not 0.09000000000000001).
+pub fn round_to_hundredths(value: f64) -> f64 {
+    format!("{value:.2}").parse().unwrap_or(value)
 }
 
 /// Runs `clients` concurrent clients until `duration` has passed, with a progress bar. Each
