@@ -8,6 +8,7 @@ pub mod error;
 pub mod methodologies;
 pub mod model;
 pub mod postgres;
+pub mod seed;
 pub mod sqlite;
 pub mod webhooks;
 pub mod writer;
@@ -460,6 +461,11 @@ pub trait Store: Send + Sync {
 
     /// Replays the whole journal and compares it with the maintained balances.
     async fn audit(&self, progress: Progress) -> Result<AuditReport, StoreError>;
+
+    /// Writes one chunk of a seeded world (benchmarks) in one transaction, straight to the
+    /// tables: users, sessions, friendships both ways, balls with their balances and the journal
+    /// entries that issued them. Not used by the server.
+    async fn seed_world(&self, chunk: &seed::SeedChunk) -> Result<seed::SeedReport, StoreError>;
 
     /// Stops taking commands, finishes and commits every queued one, then returns.
     async fn shutdown(&self);

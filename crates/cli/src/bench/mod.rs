@@ -2,6 +2,7 @@
 //! with `--json`, one JSON object on the last line with at least `scenario`, `backend`,
 //! `users`, `ops_per_s`, `p50_ms`, `p99_ms`, `baseline_per_s` and `ratio`.
 
+mod harvest;
 mod ingest;
 mod ledger;
 
@@ -21,12 +22,17 @@ pub enum BenchCommand {
     /// Signed partner reports over HTTP, one by one and in batches of 1,000, against the HTTP
     /// ceiling of the same server (a trivial endpoint under the same load).
     Ingest(ingest::IngestArgs),
+    /// The 7 a.m. rush: seeded users whose balls ripen at the same instant collect and steal
+    /// over HTTP, against the HTTP ceiling (SQLite) or pgbench on the same cluster (PostgreSQL);
+    /// and a popular user's forest home.
+    Harvest(harvest::HarvestArgs),
 }
 
 pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<ExitCode> {
     match command {
         BenchCommand::Ledger(args) => ledger::run(config, args).await,
         BenchCommand::Ingest(args) => ingest::run(config, args).await,
+        BenchCommand::Harvest(args) => harvest::run(config, args).await,
     }
 }
 
@@ -56,6 +62,21 @@ pub struct BenchDatabase {
     pub backend: &'static str,
     _cluster: Option<PgCluster>,
     _dir: Option<tempfile::TempDir>,
+}
+
+impl BenchDatabase {
+    /// A URL on the same server to create other databases from (pgbench's).
+    pub fn admin_url(&self) -> String {
+        match &self._cluster {
+            Some(cluster) => cluster.url("postgres"),
+            None => self.url.clone(),
+        }
+    }
+
+    /// The PostgreSQL binaries of a throw-away cluster (pgbench).
+    pub fn pg_bin_dir(&self) -> Option<&std::path::Path> {
+        self._cluster.as_ref().map(PgCluster::bin_dir)
+    }
 }
 
 impl Target {
@@ -155,7 +176,7 @@ impl Figures {
         object.insert("p50_ms".into(), json!(self.latencies.percentile_ms(50.0)));
         object.insert("p99_ms".into(), json!(self.latencies.percentile_ms(99.0)));
         object.insert("baseline_per_s".into(), json!(round(self.baseline_per_s)));
-        object.insert("ratio".into(), json!(round(self.ratio() * 100.0) / 100.0));
+        object.insert("ratio".into(), json!(round_to_hundredths(self.ratio())));
         object.extend(self.extra.clone());
         Value::Object(object)
     }
@@ -163,6 +184,11 @@ impl Figures {
 
 pub fn round(value: f64) -> f64 {
     (value * 10.0).round() / 10.0
+}
+
+/// Two decimals that print as two decimals (0.09, not 0.09000000000000001).
+pub fn round_to_hundredths(value: f64) -> f64 {
+    format!("{value:.2}").parse().unwrap_or(value)
 }
 
 /// Runs `clients` concurrent clients until `duration` has passed, with a progress bar. Each

@@ -11,4 +11,5 @@ mod ledger;
 mod methodologies;
 mod partners;
 mod process;
+mod seeding;
 mod webhooks;

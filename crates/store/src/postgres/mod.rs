@@ -6,6 +6,7 @@ mod groups;
 mod methodologies;
 mod partners;
 mod props;
+mod seed;
 mod webhooks;
 mod writer;
 
@@ -924,6 +925,13 @@ impl Store for PostgresStore {
         }
         tx.commit().await?;
         Ok(audit.finish(balances))
+    }
+
+    async fn seed_world(
+        &self,
+        chunk: &crate::seed::SeedChunk,
+    ) -> Result<crate::seed::SeedReport, StoreError> {
+        seed::seed_world(&self.pool, chunk).await
     }
 
     async fn shutdown(&self) {

@@ -9,6 +9,7 @@ mod groups;
 mod methodologies;
 mod partners;
 mod props;
+mod seed;
 mod webhooks;
 mod writer;
 
@@ -1028,6 +1029,16 @@ impl Store for SqliteStore {
 
     async fn audit(&self, progress: Progress) -> Result<AuditReport, StoreError> {
         self.with_conn(move |conn| audit(conn, progress)).await
+    }
+
+    async fn seed_world(
+        &self,
+        chunk: &crate::seed::SeedChunk,
+    ) -> Result<crate::seed::SeedReport, StoreError> {
+        let (path, chunk) = (self.path.clone(), chunk.clone());
+        tokio::task::spawn_blocking(move || seed::seed_world(&path, &chunk))
+            .await
+            .map_err(|err| StoreError::Database(err.to_string()))?
     }
 
     async fn shutdown(&self) {
