@@ -9,6 +9,7 @@ use axum::http::request::Parts;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use openforest_core::Role;
+use openforest_core::Timestamp;
 use openforest_store::{OperatorKey, User};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -58,6 +59,44 @@ fn bearer(parts: &Parts) -> Option<&str> {
 /// The signed-in user behind `Authorization: Bearer <session token>`.
 pub struct CurrentUser(pub User);
 
+/// Recently seen sessions, so the 7 a.m. rush does not read the sessions table on every tap.
+/// An entry lives `SESSION_CACHE_MS`; logging out here removes it at once. A session revoked
+/// or expired through another server process is honoured within that time.
+#[derive(Default)]
+pub struct SessionCache {
+    /// Per token hash: the user, when the entry was cached, and when the session expires.
+    entries: std::sync::RwLock<std::collections::HashMap<[u8; 32], CachedSession>>,
+}
+
+type CachedSession = (User, Timestamp, Timestamp);
+
+const SESSION_CACHE_MS: i64 = 30_000;
+const SESSION_CACHE_MAX: usize = 200_000;
+
+impl SessionCache {
+    fn get(&self, token_hash: &[u8; 32], now: Timestamp) -> Option<User> {
+        let entries = self.entries.read().ok()?;
+        let (user, seen, expires_at) = entries.get(token_hash)?;
+        let fresh = now >= *seen && now.millis() - seen.millis() < SESSION_CACHE_MS;
+        (fresh && now < *expires_at).then(|| user.clone())
+    }
+
+    fn put(&self, token_hash: [u8; 32], user: User, now: Timestamp, expires_at: Timestamp) {
+        if let Ok(mut entries) = self.entries.write() {
+            if entries.len() >= SESSION_CACHE_MAX {
+                entries.clear();
+            }
+            entries.insert(token_hash, (user, now, expires_at));
+        }
+    }
+
+    pub fn forget(&self, token_hash: &[u8; 32]) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.remove(token_hash);
+        }
+    }
+}
+
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = ApiError;
 
@@ -68,13 +107,22 @@ impl FromRequestParts<AppState> for CurrentUser {
         let token = bearer(parts).ok_or(ApiError::Unauthorized(
             "sign in: send Authorization: Bearer <session token>",
         ))?;
-        let user = state
-            .store
-            .session_user(hash_token(token), state.clock.now())
-            .await?
-            .ok_or(ApiError::Unauthorized(
-                "the session token is unknown or expired",
-            ))?;
+        let token_hash = hash_token(token);
+        let now = state.clock.now();
+        if let Some(user) = state.sessions.get(&token_hash, now) {
+            return Ok(CurrentUser(user));
+        }
+        let (user, expires_at) =
+            state
+                .store
+                .session_user(token_hash, now)
+                .await?
+                .ok_or(ApiError::Unauthorized(
+                    "the session token is unknown or expired",
+                ))?;
+        state
+            .sessions
+            .put(token_hash, user.clone(), now, expires_at);
         Ok(CurrentUser(user))
     }
 }

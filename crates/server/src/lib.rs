@@ -288,6 +288,7 @@ impl Application {
             link_secret,
             replay: Arc::new(partner_auth::ReplayCache::default()),
             partner_keys: Arc::new(partner_auth::PartnerKeyCache::default()),
+            sessions: Arc::new(auth::SessionCache::default()),
             collect_limits: Arc::new(anti_abuse::CollectLimits::new(
                 std::time::Duration::from_millis(collect_interval_ms),
             )),

@@ -23,4 +23,5 @@ pub struct AppState {
     pub rate_limits: Arc<PartnerRateLimits>,
     pub partner_keys: Arc<PartnerKeyCache>,
     pub collect_limits: Arc<crate::anti_abuse::CollectLimits>,
+    pub sessions: Arc<crate::auth::SessionCache>,
 }

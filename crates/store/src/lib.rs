@@ -89,11 +89,12 @@ pub trait Store: Send + Sync {
         user_id: UserId,
         expires_at: Timestamp,
     ) -> Result<(), StoreError>;
+    /// The user behind a live session, and when the session expires.
     async fn session_user(
         &self,
         token_hash: [u8; 32],
         now: Timestamp,
-    ) -> Result<Option<User>, StoreError>;
+    ) -> Result<Option<(User, Timestamp)>, StoreError>;
     async fn delete_session(&self, token_hash: [u8; 32]) -> Result<(), StoreError>;
 
     async fn create_operator_key(

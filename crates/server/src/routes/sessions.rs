@@ -160,7 +160,9 @@ pub async fn logout(
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "))
         .ok_or(ApiError::Unauthorized("no session"))?;
-    state.store.delete_session(hash_token(token.trim())).await?;
+    let token_hash = hash_token(token.trim());
+    state.sessions.forget(&token_hash);
+    state.store.delete_session(token_hash).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -296,9 +296,9 @@ impl Store for PostgresStore {
         &self,
         token_hash: [u8; 32],
         now: Timestamp,
-    ) -> Result<Option<User>, StoreError> {
+    ) -> Result<Option<(User, Timestamp)>, StoreError> {
         let row = sqlx::query(
-            "SELECT u.user_id, u.handle, u.role, u.created_at_ms
+            "SELECT u.user_id, u.handle, u.role, u.created_at_ms, s.expires_at_ms
              FROM sessions s JOIN users u ON u.user_id = s.user_id
              WHERE s.token_hash = $1 AND s.expires_at_ms > $2",
         )
@@ -306,7 +306,9 @@ impl Store for PostgresStore {
         .bind(now.millis())
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(to_user).transpose()
+        row.as_ref()
+            .map(|row| Ok((to_user(row)?, Timestamp(row.try_get("expires_at_ms")?))))
+            .transpose()
     }
 
     async fn delete_session(&self, token_hash: [u8; 32]) -> Result<(), StoreError> {
