@@ -95,6 +95,9 @@ pub enum Outcome {
         ball_id: BallId,
         grams: Grams,
         wallet_grams: Grams,
+        /// The owner's first collect of their local day (streak tasks are checked then).
+        #[serde(default)]
+        first_today: bool,
     },
     /// Not a command's: the notice that a ball with energy left expires soon (for the
     /// `ball.expiring` webhook a push notification needs).

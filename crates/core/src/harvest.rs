@@ -128,14 +128,20 @@ pub fn collected_keys(user_id: UserId, day: &str) -> [UsageKey; 2] {
     ]
 }
 
-/// Adds `grams` to a user's collected totals for the day and all time.
-fn count_collected(state: &mut BatchState, user_id: UserId, day: &str, grams: Grams) {
-    for key in collected_keys(user_id, day) {
+/// Adds `grams` to a user's collected totals for the day and all time; answers whether it
+/// was the first collect of the day.
+fn count_collected(state: &mut BatchState, user_id: UserId, day: &str, grams: Grams) -> bool {
+    let mut first_today = false;
+    for (n, key) in collected_keys(user_id, day).into_iter().enumerate() {
         let mut usage = state.usage(&key);
+        if n == 0 {
+            first_today = usage.actions == 0;
+        }
         usage.actions += 1;
         usage.grams = usage.grams.checked_add(grams).unwrap_or(usage.grams);
         state.set_usage(key, usage);
     }
+    first_today
 }
 
 /// The steal rules (PRODUCT.md §5), every number configurable.
@@ -285,7 +291,7 @@ pub(crate) fn decide_collect(
         reference: None,
     };
     state.book.post(std::slice::from_ref(&entry))?;
-    count_collected(state, ball.owner_id, &collect.day, grams);
+    let first_today = count_collected(state, ball.owner_id, &collect.day, grams);
     if let Some(helper) = collect.helper {
         state.add_feed(FeedNote {
             user_id: ball.owner_id,
@@ -302,6 +308,7 @@ pub(crate) fn decide_collect(
             ball_id: ball.ball_id,
             grams,
             wallet_grams: state.book.balance(&wallet),
+            first_today,
         },
         vec![entry],
     ))

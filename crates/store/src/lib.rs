@@ -24,7 +24,7 @@ pub use methodologies::{
 pub use model::{
     AbuseReport, BallState, Envelope, Executed, FeedEntry, FriendRequestResult, GroupMember,
     IdempotencyKey, JoinResult, LinkStatus, NewUser, OperatorKey, Partner, PartnerKey,
-    PlantingGroup, PropEffect, PropStock, User,
+    PlantingGroup, PropEffect, PropStock, StealContext, User,
 };
 pub use webhooks::{
     DeliveryFilter, DeliveryStatus, DueDelivery, NextStep, WebhookAttempt, WebhookDelivery,
@@ -253,6 +253,14 @@ pub trait Store: Send + Sync {
         users: &[UserId],
         now: Timestamp,
     ) -> Result<Vec<BallState>, StoreError>;
+    /// Friendship, the ball's facts and the props in force for a steal, in one read.
+    async fn steal_context(
+        &self,
+        thief_id: UserId,
+        owner_id: UserId,
+        ball_id: BallId,
+        now: Timestamp,
+    ) -> Result<StealContext, StoreError>;
     /// `live_balls` of all the user's friends, in one read (forest home).
     async fn friends_live_balls(
         &self,

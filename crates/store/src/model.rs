@@ -264,3 +264,12 @@ pub enum JoinResult {
     Full,
     AlreadyMember,
 }
+
+/// What a steal needs to know before it goes to the writer, read at once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StealContext {
+    pub friends: bool,
+    pub ball: Option<openforest_core::BallFacts>,
+    /// The owner's and the thief's prop effects that may matter to this ball.
+    pub effects: Vec<PropEffect>,
+}

@@ -244,7 +244,15 @@ pub async fn collect(
             day: local_day(&state, now),
         })))
         .await?;
-    crate::routes::props::reward_streak(&state, me.user_id, &last_week(&state, now)).await?;
+    if matches!(
+        executed.outcome,
+        Outcome::Collected {
+            first_today: true,
+            ..
+        }
+    ) {
+        crate::routes::props::reward_streak(&state, me.user_id, &last_week(&state, now)).await?;
+    }
     Ok(Json(collected(executed.outcome)?))
 }
 
@@ -381,9 +389,19 @@ pub async fn collect_all(
         })))
     });
     let mut balls = Vec::new();
+    let mut first_today = false;
     for result in join_all(commands).await {
         match result {
-            Ok(executed) => balls.push(collected(executed.outcome)?),
+            Ok(executed) => {
+                first_today |= matches!(
+                    executed.outcome,
+                    Outcome::Collected {
+                        first_today: true,
+                        ..
+                    }
+                );
+                balls.push(collected(executed.outcome)?);
+            }
             // Taken meanwhile (stolen to the floor and collected elsewhere, or just expired).
             Err(openforest_store::CommandError::Rejected(openforest_core::Rejection::Rule {
                 ..
@@ -391,7 +409,7 @@ pub async fn collect_all(
             Err(err) => return Err(err.into()),
         }
     }
-    if !balls.is_empty() {
+    if first_today {
         crate::routes::props::reward_streak(&state, me.user_id, &last_week(&state, now)).await?;
     }
     let wallet_grams = state.store.wallet(me.user_id).await?.get();
@@ -427,16 +445,21 @@ pub async fn steal(
 ) -> ApiResult<Json<StolenView>> {
     crate::anti_abuse::take_turn(&state, me.user_id).await?;
     let owner = UserId(owner);
-    require_friend(&state, me.user_id, owner).await?;
-    let ball = facts(&state, owner, ball_id).await?;
     let now = state.clock.now();
+    let context = state
+        .store
+        .steal_context(me.user_id, owner, BallId(ball_id), now)
+        .await?;
+    if owner != me.user_id && !context.friends {
+        return Err(ApiError::Forbidden("only friends can do this"));
+    }
+    let ball = context.ball.ok_or(ApiError::NotFound("ball"))?;
     let command = Command::Steal(Box::new(Steal {
         thief_id: me.user_id,
         ball,
         day: local_day(&state, now),
         rules: state.config.game.steal,
-        props: crate::routes::props::steal_props(&state, owner, me.user_id, ball.ripens_at, now)
-            .await?,
+        props: crate::routes::props::steal_props(context.effects, owner, me.user_id, now),
     }));
     match state.store.execute(Envelope::new(command)).await?.outcome {
         Outcome::Stolen {

@@ -41,17 +41,12 @@ fn check_kind(kind: &str, field: &str) -> ApiResult<()> {
 /// What the props mean for a steal of `owner`'s ball (ripe at `ripens_at`) by `thief` now:
 /// the owner's shield if it was up when the ball ripened or is up now, the thief's cards if
 /// they are up now.
-pub async fn steal_props(
-    state: &AppState,
+pub fn steal_props(
+    effects: Vec<PropEffect>,
     owner: UserId,
     thief: UserId,
-    ripens_at: Timestamp,
     now: Timestamp,
-) -> ApiResult<StealProps> {
-    let effects = state
-        .store
-        .prop_effects(&[owner, thief], ripens_at.min(now))
-        .await?;
+) -> StealProps {
     let mut props = StealProps::default();
     for effect in effects {
         let up_now = effect.active_from <= now && now < effect.active_until;
@@ -66,7 +61,7 @@ pub async fn steal_props(
             _ => {}
         }
     }
-    Ok(props)
+    props
 }
 
 #[derive(Debug, Serialize, ToSchema)]

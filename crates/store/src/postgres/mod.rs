@@ -586,6 +586,24 @@ impl Store for PostgresStore {
         game::live_balls(&self.pool, users, now).await
     }
 
+    async fn steal_context(
+        &self,
+        thief_id: UserId,
+        owner_id: UserId,
+        ball_id: BallId,
+        now: Timestamp,
+    ) -> Result<crate::StealContext, StoreError> {
+        let friends = game::are_friends(&self.pool, thief_id, owner_id).await?;
+        let ball = game::ball_facts(&self.pool, owner_id, ball_id).await?;
+        let since = ball.map_or(now, |ball| ball.ripens_at.min(now));
+        let effects = props::prop_effects(&self.pool, &[owner_id, thief_id], since).await?;
+        Ok(crate::StealContext {
+            friends,
+            ball,
+            effects,
+        })
+    }
+
     async fn friends_live_balls(
         &self,
         user_id: UserId,

@@ -706,6 +706,27 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn steal_context(
+        &self,
+        thief_id: UserId,
+        owner_id: UserId,
+        ball_id: BallId,
+        now: Timestamp,
+    ) -> Result<crate::StealContext, StoreError> {
+        self.with_conn(move |conn| {
+            let friends = game::are_friends(conn, thief_id, owner_id)?;
+            let ball = game::ball_facts(conn, owner_id, ball_id)?;
+            let since = ball.map_or(now, |ball| ball.ripens_at.min(now));
+            let effects = props::prop_effects(conn, &[owner_id, thief_id], since)?;
+            Ok(crate::StealContext {
+                friends,
+                ball,
+                effects,
+            })
+        })
+        .await
+    }
+
     async fn friends_live_balls(
         &self,
         user_id: UserId,
