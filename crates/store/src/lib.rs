@@ -261,6 +261,11 @@ pub trait Store: Send + Sync {
         ball_id: BallId,
         now: Timestamp,
     ) -> Result<StealContext, StoreError>;
+    /// Handles of these users, in one read (lists of friends, rankings, feeds).
+    async fn handles(
+        &self,
+        users: &[UserId],
+    ) -> Result<std::collections::HashMap<UserId, String>, StoreError>;
     /// `live_balls` of all the user's friends, in one read (forest home).
     async fn friends_live_balls(
         &self,

@@ -138,18 +138,17 @@ pub async fn home(
         .collect();
     ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     ranked.truncate(HOME_FRIENDS_MAX);
-    let handles = join_all(ranked.iter().map(|(user, _, _)| state.store.user(*user))).await;
-    let mut friend_views = Vec::with_capacity(ranked.len());
-    for ((user, grams, balls), found) in ranked.into_iter().zip(handles) {
-        friend_views.push(FriendHarvestView {
+    let ids: Vec<UserId> = ranked.iter().map(|(user, _, _)| *user).collect();
+    let mut handles = state.store.handles(&ids).await?;
+    let friend_views = ranked
+        .into_iter()
+        .map(|(user, grams, balls)| FriendHarvestView {
             user_id: user.uuid(),
-            handle: found?
-                .map(|user| user.handle.as_str().to_string())
-                .unwrap_or_default(),
+            handle: handles.remove(&user).unwrap_or_default(),
             stealable_grams: grams.get(),
             stealable_balls: balls,
-        });
-    }
+        })
+        .collect();
     let ripe_grams = mine
         .iter()
         .filter(|ball| ball.ball.ripens_at <= now)
@@ -528,12 +527,10 @@ pub async fn feed(
     }
     let items = state.store.feed(me.user_id, query.before, limit).await?;
     let actors: HashSet<UserId> = items.iter().filter_map(|item| item.actor_id).collect();
-    let mut handles = HashMap::new();
-    for actor in actors {
-        if let Some(user) = state.store.user(actor).await? {
-            handles.insert(actor, user.handle.as_str().to_string());
-        }
-    }
+    let handles = state
+        .store
+        .handles(&actors.into_iter().collect::<Vec<_>>())
+        .await?;
     Ok(Json(
         items
             .into_iter()
@@ -606,18 +603,18 @@ pub async fn rankings(
         .map(|user| (*user, totals.get(user).copied().unwrap_or(Grams::ZERO)))
         .collect();
     ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    let handles = join_all(ranked.iter().map(|(user, _)| state.store.user(*user))).await;
-    let mut views = Vec::with_capacity(ranked.len());
-    for (index, ((user, grams), found)) in ranked.into_iter().zip(handles).enumerate() {
-        views.push(RankView {
-            rank: index + 1,
-            user_id: user.uuid(),
-            handle: found?
-                .map(|user| user.handle.as_str().to_string())
-                .unwrap_or_default(),
-            grams: grams.get(),
-            me: user == me.user_id,
-        });
-    }
-    Ok(Json(views))
+    let mut handles = state.store.handles(&users).await?;
+    Ok(Json(
+        ranked
+            .into_iter()
+            .enumerate()
+            .map(|(index, (user, grams))| RankView {
+                rank: index + 1,
+                user_id: user.uuid(),
+                handle: handles.remove(&user).unwrap_or_default(),
+                grams: grams.get(),
+                me: user == me.user_id,
+            })
+            .collect(),
+    ))
 }

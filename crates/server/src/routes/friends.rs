@@ -145,14 +145,16 @@ pub async fn list(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
 ) -> ApiResult<Json<Vec<FriendshipView>>> {
-    let mut friends = Vec::new();
-    for friend in state.store.friends(me.user_id).await? {
-        friends.push(FriendshipView {
+    let ids = state.store.friends(me.user_id).await?;
+    let mut handles = state.store.handles(&ids).await?;
+    let mut friends: Vec<FriendshipView> = ids
+        .into_iter()
+        .map(|friend| FriendshipView {
             user_id: friend.uuid(),
-            handle: handle_of(&state, friend).await?,
+            handle: handles.remove(&friend).unwrap_or_default(),
             status: "friends",
-        });
-    }
+        })
+        .collect();
     friends.sort_by(|a, b| a.handle.cmp(&b.handle));
     Ok(Json(friends))
 }

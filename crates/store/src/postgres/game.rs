@@ -582,3 +582,18 @@ pub(super) async fn review_abuse_report(
     .rows_affected()
         > 0)
 }
+
+pub(super) async fn handles(
+    pool: &PgPool,
+    users: &[UserId],
+) -> Result<std::collections::HashMap<UserId, String>, StoreError> {
+    let rows: Vec<(Uuid, String)> =
+        sqlx::query_as("SELECT user_id, handle FROM users WHERE user_id = ANY($1)")
+            .bind(users.iter().map(|user| user.uuid()).collect::<Vec<_>>())
+            .fetch_all(pool)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(user, handle)| (UserId(user), handle))
+        .collect())
+}

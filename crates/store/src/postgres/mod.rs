@@ -604,6 +604,13 @@ impl Store for PostgresStore {
         })
     }
 
+    async fn handles(
+        &self,
+        users: &[UserId],
+    ) -> Result<std::collections::HashMap<UserId, String>, StoreError> {
+        game::handles(&self.pool, users).await
+    }
+
     async fn friends_live_balls(
         &self,
         user_id: UserId,

@@ -510,3 +510,20 @@ pub(super) fn review_abuse_report(
         .execute(params![report_id, at.millis()])?
         > 0)
 }
+
+pub(super) fn handles(
+    conn: &Connection,
+    users: &[UserId],
+) -> Result<std::collections::HashMap<UserId, String>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT handle FROM users WHERE user_id = ?1")?;
+    let mut handles = std::collections::HashMap::with_capacity(users.len());
+    for user in users {
+        if let Some(handle) = stmt
+            .query_row(params![user.uuid()], |row| row.get::<_, String>(0))
+            .optional()?
+        {
+            handles.insert(*user, handle);
+        }
+    }
+    Ok(handles)
+}

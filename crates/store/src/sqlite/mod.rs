@@ -727,6 +727,15 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn handles(
+        &self,
+        users: &[UserId],
+    ) -> Result<std::collections::HashMap<UserId, String>, StoreError> {
+        let users = users.to_vec();
+        self.with_conn(move |conn| game::handles(conn, &users))
+            .await
+    }
+
     async fn friends_live_balls(
         &self,
         user_id: UserId,
