@@ -99,6 +99,30 @@ async fn admin_session(app: &TestApp) -> String {
         .to_string()
 }
 
+/// Collects all my ripe balls; answers what was collected.
+async fn collect_all(app: &TestApp, who: &Player) -> Value {
+    json_of(
+        app.post("/v1/me/balls/collect", Some(&who.token), &Value::Null)
+            .await,
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// Asks someone by handle to be friends; answers the friendship view.
+async fn ask(app: &TestApp, who: &Player, handle: &str) -> Value {
+    json_of(
+        app.post(
+            "/v1/me/friends",
+            Some(&who.token),
+            &json!({"handle": handle}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await
+}
+
 async fn setup(app: &TestApp) -> TestPartner {
     let admin = app.admin().await;
     partner(app, &admin, "buses", &["bus_ride"]).await
@@ -129,44 +153,17 @@ async fn friends_are_asked_by_handle_and_accepted_declined_or_removed(app: TestA
         "already_friends"
     );
     // Asking someone who already asked me makes us friends at once.
-    json_of(
-        app.post(
-            "/v1/me/friends",
-            Some(&cyd.token),
-            &json!({"handle": "ana"}),
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await;
+    ask(&app, &cyd, "ana").await;
     let pending = json_of(
         app.get("/v1/me/friend-requests", Some(&ana.token)).await,
         StatusCode::OK,
     )
     .await;
     assert_eq!(pending[0]["handle"], "cyd");
-    let crossed = json_of(
-        app.post(
-            "/v1/me/friends",
-            Some(&ana.token),
-            &json!({"handle": "cyd"}),
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await;
+    let crossed = ask(&app, &ana, "cyd").await;
     assert_eq!(crossed["status"], "friends");
     // Declined requests leave no friendship.
-    json_of(
-        app.post(
-            "/v1/me/friends",
-            Some(&cyd.token),
-            &json!({"handle": "ben"}),
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await;
+    ask(&app, &cyd, "ben").await;
     let declined = app
         .post(
             &format!("/v1/me/friend-requests/{}/decline", cyd.user_id),
@@ -259,21 +256,11 @@ async fn a_user_collects_a_ripe_ball_or_all_of_them_in_one_tap(app: TestApp) {
         rule_of(collect(first.clone()).await).await,
         "already_collected"
     );
-    let all = json_of(
-        app.post("/v1/me/balls/collect", Some(&ana.token), &Value::Null)
-            .await,
-        StatusCode::OK,
-    )
-    .await;
+    let all = collect_all(&app, &ana).await;
     assert_eq!(all["grams"], 160);
     assert_eq!(all["wallet_grams"], 240);
     assert_eq!(app.wallet(&ana.token).await, 240);
-    let none = json_of(
-        app.post("/v1/me/balls/collect", Some(&ana.token), &Value::Null)
-            .await,
-        StatusCode::OK,
-    )
-    .await;
+    let none = collect_all(&app, &ana).await;
     assert_eq!(none["grams"], 0);
     problem_of(
         collect(uuid::Uuid::nil().to_string()).await,
@@ -323,12 +310,7 @@ async fn a_friend_takes_thirty_percent_once_and_the_owner_keeps_forty_percent(ap
         "owner_floor",
         "the owner keeps 32 g, 40 % of 80"
     );
-    let collected = json_of(
-        app.post("/v1/me/balls/collect", Some(&owner.token), &Value::Null)
-            .await,
-        StatusCode::OK,
-    )
-    .await;
+    let collected = collect_all(&app, &owner).await;
     assert_eq!(collected["grams"], 32);
     let feed = json_of(
         app.get("/v1/me/feed", Some(&owner.token)).await,
@@ -597,12 +579,7 @@ async fn a_friend_waters_10_18_33_or_66_grams_at_most_3_times_a_day(app: TestApp
     let problem = problem_of(water(&friend, 10).await, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(problem["type"], "/problems/insufficient-energy");
     app.advance(DAY);
-    json_of(
-        app.post("/v1/me/balls/collect", Some(&giver.token), &Value::Null)
-            .await,
-        StatusCode::OK,
-    )
-    .await;
+    collect_all(&app, &giver).await;
     let problem = problem_of(water(&friend, 20).await, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(problem["field"], "grams");
     problem_of(water(&stranger, 10).await, StatusCode::FORBIDDEN).await;
@@ -616,12 +593,7 @@ async fn a_friend_waters_10_18_33_or_66_grams_at_most_3_times_a_day(app: TestApp
     );
     assert_eq!(app.wallet(&giver.token).await, 240 - 109);
     // Watering balls are ripe at once.
-    let collected = json_of(
-        app.post("/v1/me/balls/collect", Some(&friend.token), &Value::Null)
-            .await,
-        StatusCode::OK,
-    )
-    .await;
+    let collected = collect_all(&app, &friend).await;
     assert_eq!(collected["grams"], 109);
     let feed = json_of(
         app.get("/v1/me/feed", Some(&friend.token)).await,
@@ -649,12 +621,7 @@ async fn rankings_order_me_and_my_friends_by_energy_collected_and_stolen(app: Te
     app.advance(DAY);
     json_of(steal(&app, &ana, &ben, &bens).await, StatusCode::OK).await;
     for who in [&ben, &cyd] {
-        json_of(
-            app.post("/v1/me/balls/collect", Some(&who.token), &Value::Null)
-                .await,
-            StatusCode::OK,
-        )
-        .await;
+        collect_all(&app, who).await;
     }
     let board = |query: &'static str| {
         let (app, token) = (&app, ana.token.clone());
@@ -906,16 +873,7 @@ async fn friends_are_asked_by_invite_code_and_a_block_ends_it_for_good(app: Test
         .await
         .unwrap();
     assert_eq!(unblocked.status(), StatusCode::NO_CONTENT);
-    json_of(
-        app.post(
-            "/v1/me/friends",
-            Some(&ben.token),
-            &json!({"handle": "ana"}),
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await;
+    ask(&app, &ben, "ana").await;
 }
 
 async fn grant(app: &TestApp, admin: &str, user: &Player, kind: &str, count: u32) {
@@ -1080,12 +1038,7 @@ async fn a_seven_day_collecting_streak_earns_a_shield(app: TestApp) {
     for day in 0..8 {
         ball(&app, &buses, &ana, &format!("ride-{day}")).await;
         app.advance(DAY);
-        let collected = json_of(
-            app.post("/v1/me/balls/collect", Some(&ana.token), &Value::Null)
-                .await,
-            StatusCode::OK,
-        )
-        .await;
+        let collected = collect_all(&app, &ana).await;
         assert_eq!(collected["grams"], 80);
         let props = json_of(
             app.get("/v1/me/props", Some(&ana.token)).await,
@@ -1113,12 +1066,7 @@ async fn a_co_planting_group_pot_is_fed_by_members_within_a_daily_cap(app: TestA
     }
     app.advance(DAY);
     for who in [&mom, &kid, &outsider] {
-        json_of(
-            app.post("/v1/me/balls/collect", Some(&who.token), &Value::Null)
-                .await,
-            StatusCode::OK,
-        )
-        .await;
+        collect_all(&app, who).await;
     }
     let group = json_of(
         app.post(
@@ -1193,12 +1141,7 @@ async fn a_co_planting_group_pot_is_fed_by_members_within_a_daily_cap(app: TestA
         ball(&app, &buses, &mom, &format!("ride-{n}x")).await;
     }
     app.advance(DAY);
-    json_of(
-        app.post("/v1/me/balls/collect", Some(&mom.token), &Value::Null)
-            .await,
-        StatusCode::OK,
-    )
-    .await;
+    collect_all(&app, &mom).await;
     json_of(
         app.post(&path("/pot"), Some(&mom.token), &json!({"grams": 500}))
             .await,
