@@ -154,34 +154,33 @@ pub(crate) fn decide(
                 continue;
             }
         };
-        let outcome_json = || serde_json::to_string(&outcome);
-        if events_wanted
-            && let Some((event_type, partner_id, user_id)) = event_of(&envelope.command, &outcome)
-        {
-            match outcome_json() {
-                Ok(json) => changes.events.push(NewEvent {
-                    event_id: crate::new_id(now),
-                    event_type,
-                    partner_id,
-                    user_id,
-                    occurred_at: now,
-                    outcome_json: json,
-                }),
-                Err(err) => {
-                    replies.push(Err(CommandError::Storage(err.to_string())));
-                    continue;
-                }
-            }
-        }
+        // The book holds the effect now: its entries are written whatever happens below.
         changes.entries.extend(entries);
-        if let Some(idempotency) = &envelope.idempotency {
-            let outcome_json = match outcome_json() {
+        let event = events_wanted
+            .then(|| event_of(&envelope.command, &outcome))
+            .flatten();
+        let outcome_json = if event.is_some() || envelope.idempotency.is_some() {
+            match serde_json::to_string(&outcome) {
                 Ok(json) => json,
                 Err(err) => {
                     replies.push(Err(CommandError::Storage(err.to_string())));
                     continue;
                 }
-            };
+            }
+        } else {
+            String::new()
+        };
+        if let Some((event_type, partner_id, user_id)) = event {
+            changes.events.push(NewEvent {
+                event_id: crate::new_id(now),
+                event_type,
+                partner_id,
+                user_id,
+                occurred_at: now,
+                outcome_json: outcome_json.clone(),
+            });
+        }
+        if let Some(idempotency) = &envelope.idempotency {
             changes.idempotency.push(NewIdempotency {
                 scope: idempotency.scope.clone(),
                 key: idempotency.key.clone(),

@@ -278,12 +278,6 @@ pub trait Store: Send + Sync {
         user_id: UserId,
         since: Timestamp,
     ) -> Result<std::collections::HashSet<BallId>, StoreError>;
-    /// Which balls of these owners `thief_id` already took from.
-    async fn stolen_by(
-        &self,
-        thief_id: UserId,
-        owners: &[UserId],
-    ) -> Result<std::collections::HashSet<BallId>, StoreError>;
     /// Asks `to` to be friends; if `to` had asked first, they become friends.
     async fn request_friend(
         &self,
@@ -391,13 +385,6 @@ pub trait Store: Send + Sync {
         kind: &str,
         now: Timestamp,
     ) -> Result<bool, StoreError>;
-    /// The effects of these users still in force after `since` (a shield that ended may
-    /// still protect a ball that ripened under it).
-    async fn prop_effects(
-        &self,
-        users: &[UserId],
-        since: Timestamp,
-    ) -> Result<Vec<PropEffect>, StoreError>;
     /// Records a task reward for `period`; false when it was already given.
     async fn reward_task(
         &self,

@@ -6,8 +6,7 @@ use crate::extract::ApiPath;
 use crate::routes::rfc3339;
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -41,21 +40,9 @@ pub struct AbuseReportView {
 pub async fn list(
     State(state): State<AppState>,
     _admin: CurrentAdmin,
-    query: Result<Query<AbuseQuery>, QueryRejection>,
+    crate::extract::ApiQuery(query): crate::extract::ApiQuery<AbuseQuery>,
 ) -> ApiResult<Json<Vec<AbuseReportView>>> {
-    let Query(query) = query.map_err(|rejection| {
-        ApiError::invalid(
-            "query",
-            format!(
-                "expected pending (true or false) and limit: {}",
-                rejection.body_text()
-            ),
-        )
-    })?;
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::invalid("limit", "limit is 1 to 500"));
-    }
+    let limit = crate::extract::page_limit(query.limit, 100, 500)?;
     let reports = state
         .store
         .abuse_reports(query.pending.unwrap_or(true), limit)

@@ -7,8 +7,7 @@ use crate::extract::ApiPath;
 use crate::routes::rfc3339;
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use futures_util::future::join_all;
 use openforest_core::methodology::day_key;
 use openforest_core::{
@@ -507,24 +506,9 @@ pub struct FeedItemView {
 pub async fn feed(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
-    query: Result<Query<FeedQuery>, QueryRejection>,
+    crate::extract::ApiQuery(query): crate::extract::ApiQuery<FeedQuery>,
 ) -> ApiResult<Json<Vec<FeedItemView>>> {
-    let Query(query) = query.map_err(|rejection| {
-        ApiError::invalid(
-            "query",
-            format!(
-                "expected before (an item id) and limit (1 to {FEED_LIMIT_MAX}): {}",
-                rejection.body_text()
-            ),
-        )
-    })?;
-    let limit = query.limit.unwrap_or(20);
-    if !(1..=FEED_LIMIT_MAX).contains(&limit) {
-        return Err(ApiError::invalid(
-            "limit",
-            format!("limit is 1 to {FEED_LIMIT_MAX}"),
-        ));
-    }
+    let limit = crate::extract::page_limit(query.limit, 20, FEED_LIMIT_MAX)?;
     let items = state.store.feed(me.user_id, query.before, limit).await?;
     let actors: HashSet<UserId> = items.iter().filter_map(|item| item.actor_id).collect();
     let handles = state
@@ -572,15 +556,9 @@ pub struct RankView {
 pub async fn rankings(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
-    query: Result<Query<RankingQuery>, QueryRejection>,
+    crate::extract::ApiQuery(query): crate::extract::ApiQuery<RankingQuery>,
 ) -> ApiResult<Json<Vec<RankView>>> {
     use openforest_core::harvest::{ALL_TIME, COLLECTED_USAGE_ACTION, STEAL_USAGE_ACTION};
-    let Query(query) = query.map_err(|rejection| {
-        ApiError::invalid(
-            "query",
-            format!("expected board: {}", rejection.body_text()),
-        )
-    })?;
     let now = state.clock.now();
     let today = local_day(&state, now);
     let (action, periods) = match query.board.as_deref().unwrap_or("collected_today") {

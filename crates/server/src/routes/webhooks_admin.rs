@@ -7,8 +7,7 @@ use crate::extract::{ApiJson, ApiPath};
 use crate::routes::rfc3339;
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use base64::Engine;
 use openforest_core::PartnerId;
@@ -313,30 +312,15 @@ impl From<WebhookDelivery> for WebhookDeliveryView {
 pub async fn deliveries(
     State(state): State<AppState>,
     _admin: CurrentAdmin,
-    query: Result<Query<DeliveryQuery>, QueryRejection>,
+    crate::extract::ApiQuery(query): crate::extract::ApiQuery<DeliveryQuery>,
 ) -> ApiResult<Json<Vec<WebhookDeliveryView>>> {
-    let Query(query) = query.map_err(|rejection| {
-        ApiError::invalid(
-            "query",
-            format!(
-                "expected endpoint_id (uuid), status and limit (1 to {DELIVERIES_LIMIT_MAX}): {}",
-                rejection.body_text()
-            ),
-        )
-    })?;
     let status = match query.status.as_deref() {
         None => None,
         Some(text) => Some(DeliveryStatus::parse(text).ok_or_else(|| {
             ApiError::invalid("status", "status is pending, delivered or failed")
         })?),
     };
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=DELIVERIES_LIMIT_MAX).contains(&limit) {
-        return Err(ApiError::invalid(
-            "limit",
-            format!("limit is 1 to {DELIVERIES_LIMIT_MAX}"),
-        ));
-    }
+    let limit = crate::extract::page_limit(query.limit, 100, DELIVERIES_LIMIT_MAX)?;
     let filter = DeliveryFilter {
         endpoint_id: query.endpoint_id,
         status,

@@ -36,56 +36,69 @@ pub(super) async fn ball_facts(
     }))
 }
 
+const LIVE_BALL_COLUMNS: &str =
+    "b.user_id, b.ball_id, b.grams, b.ripens_at_ms, b.expires_at_ms, b.partner_id,
+     b.action, b.methodology, b.methodology_version, b.created_at_ms, bal.grams AS remaining";
+
+fn to_ball_state(row: &sqlx::postgres::PgRow) -> Result<BallState, StoreError> {
+    Ok(BallState {
+        ball: Ball {
+            ball_id: BallId(row.try_get("ball_id")?),
+            user_id: UserId(row.try_get("user_id")?),
+            grams: grams(row.try_get("grams")?),
+            ripens_at: Timestamp(row.try_get("ripens_at_ms")?),
+            expires_at: Timestamp(row.try_get("expires_at_ms")?),
+            partner_id: PartnerId(row.try_get("partner_id")?),
+            action: row.try_get("action")?,
+            methodology: row.try_get("methodology")?,
+            methodology_version: u32::try_from(row.try_get::<i64, _>("methodology_version")?)
+                .unwrap_or(0),
+            created_at: Timestamp(row.try_get("created_at_ms")?),
+        },
+        remaining: grams(row.try_get("remaining")?),
+    })
+}
+
 /// Balls of these users that have not expired and still hold energy, oldest ripening first.
 pub(super) async fn live_balls(
     pool: &PgPool,
     users: &[UserId],
     now: Timestamp,
 ) -> Result<Vec<BallState>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT b.user_id, b.ball_id, b.grams, b.ripens_at_ms, b.expires_at_ms, b.partner_id, b.action,
-                b.methodology, b.methodology_version, b.created_at_ms, bal.grams AS remaining
+    let rows = sqlx::query(&format!(
+        "SELECT {LIVE_BALL_COLUMNS}
          FROM balls b
          JOIN balances bal ON bal.owner_id = b.user_id AND bal.kind = $3 AND bal.account_id = b.ball_id
          WHERE b.user_id = ANY($1) AND b.expires_at_ms > $2 AND bal.grams > 0
-         ORDER BY b.ripens_at_ms",
-    )
+         ORDER BY b.ripens_at_ms"
+    ))
     .bind(users.iter().map(|user| user.uuid()).collect::<Vec<_>>())
     .bind(now.millis())
     .bind(AccountKind::Ball.code())
     .fetch_all(pool)
     .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(BallState {
-                ball: Ball {
-                    ball_id: BallId(row.try_get("ball_id")?),
-                    user_id: UserId(row.try_get("user_id")?),
-                    grams: grams(row.try_get("grams")?),
-                    ripens_at: Timestamp(row.try_get("ripens_at_ms")?),
-                    expires_at: Timestamp(row.try_get("expires_at_ms")?),
-                    partner_id: PartnerId(row.try_get("partner_id")?),
-                    action: row.try_get("action")?,
-                    methodology: row.try_get("methodology")?,
-                    methodology_version: u32::try_from(
-                        row.try_get::<i64, _>("methodology_version")?,
-                    )
-                    .unwrap_or(0),
-                    created_at: Timestamp(row.try_get("created_at_ms")?),
-                },
-                remaining: grams(row.try_get("remaining")?),
-            })
-        })
-        .collect()
+    rows.iter().map(to_ball_state).collect()
 }
 
+/// The live balls of all the user's friends, in one statement.
 pub(super) async fn friends_live_balls(
     pool: &PgPool,
     user_id: UserId,
     now: Timestamp,
 ) -> Result<Vec<BallState>, StoreError> {
-    let friends = friends(pool, user_id).await?;
-    live_balls(pool, &friends, now).await
+    let rows = sqlx::query(&format!(
+        "SELECT {LIVE_BALL_COLUMNS}
+         FROM friendships f
+         JOIN balls b ON b.user_id = f.friend_id AND b.expires_at_ms > $2
+         JOIN balances bal ON bal.owner_id = b.user_id AND bal.kind = $3 AND bal.account_id = b.ball_id
+         WHERE f.user_id = $1 AND bal.grams > 0"
+    ))
+    .bind(user_id.uuid())
+    .bind(now.millis())
+    .bind(AccountKind::Ball.code())
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(to_ball_state).collect()
 }
 
 /// Balls of friends the user took from that are still live (stolen after `since`).
@@ -103,21 +116,6 @@ pub(super) async fn stolen_from_friends(
     .bind(since.millis())
     .fetch_all(pool)
     .await?;
-    Ok(balls.into_iter().map(BallId).collect())
-}
-
-/// The balls of these owners that `thief` already took from.
-pub(super) async fn stolen_by(
-    pool: &PgPool,
-    thief_id: UserId,
-    owners: &[UserId],
-) -> Result<HashSet<BallId>, StoreError> {
-    let balls: Vec<Uuid> =
-        sqlx::query_scalar("SELECT ball_id FROM steals WHERE owner_id = ANY($1) AND thief_id = $2")
-            .bind(owners.iter().map(|user| user.uuid()).collect::<Vec<_>>())
-            .bind(thief_id.uuid())
-            .fetch_all(pool)
-            .await?;
     Ok(balls.into_iter().map(BallId).collect())
 }
 

@@ -627,14 +627,6 @@ impl Store for PostgresStore {
         game::stolen_from_friends(&self.pool, user_id, since).await
     }
 
-    async fn stolen_by(
-        &self,
-        thief_id: UserId,
-        owners: &[UserId],
-    ) -> Result<std::collections::HashSet<BallId>, StoreError> {
-        game::stolen_by(&self.pool, thief_id, owners).await
-    }
-
     async fn request_friend(
         &self,
         from: UserId,
@@ -786,14 +778,6 @@ impl Store for PostgresStore {
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         props::gift_prop(&self.pool, from, to, kind, now).await
-    }
-
-    async fn prop_effects(
-        &self,
-        users: &[UserId],
-        now: Timestamp,
-    ) -> Result<Vec<crate::PropEffect>, StoreError> {
-        props::prop_effects(&self.pool, users, now).await
     }
 
     async fn reward_task(

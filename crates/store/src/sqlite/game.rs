@@ -129,25 +129,6 @@ pub(super) fn stolen_from_friends(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// The balls of these owners that `thief` already took from.
-pub(super) fn stolen_by(
-    conn: &Connection,
-    thief_id: UserId,
-    owners: &[UserId],
-) -> Result<HashSet<BallId>, StoreError> {
-    let mut stmt =
-        conn.prepare_cached("SELECT ball_id FROM steals WHERE owner_id = ?1 AND thief_id = ?2")?;
-    let mut stolen = HashSet::new();
-    for owner in owners {
-        for ball in stmt.query_map(params![owner.uuid(), thief_id.uuid()], |row| {
-            row.get::<_, Uuid>(0)
-        })? {
-            stolen.insert(BallId(ball?));
-        }
-    }
-    Ok(stolen)
-}
-
 fn friend_count(conn: &Connection, user_id: UserId) -> rusqlite::Result<u32> {
     conn.prepare_cached("SELECT count(*) FROM friendships WHERE user_id = ?1")?
         .query_row(params![user_id.uuid()], |row| row.get(0))

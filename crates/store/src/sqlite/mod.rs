@@ -754,16 +754,6 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn stolen_by(
-        &self,
-        thief_id: UserId,
-        owners: &[UserId],
-    ) -> Result<std::collections::HashSet<BallId>, StoreError> {
-        let owners = owners.to_vec();
-        self.with_conn(move |conn| game::stolen_by(conn, thief_id, &owners))
-            .await
-    }
-
     async fn request_friend(
         &self,
         from: UserId,
@@ -936,16 +926,6 @@ impl Store for SqliteStore {
     ) -> Result<bool, StoreError> {
         let kind = kind.to_string();
         self.with_conn(move |conn| props::gift_prop(conn, from, to, &kind, now))
-            .await
-    }
-
-    async fn prop_effects(
-        &self,
-        users: &[UserId],
-        now: Timestamp,
-    ) -> Result<Vec<crate::PropEffect>, StoreError> {
-        let users = users.to_vec();
-        self.with_conn(move |conn| props::prop_effects(conn, &users, now))
             .await
     }
 

@@ -146,6 +146,7 @@ pub(super) fn fan_out(
         })?
         .collect::<Result<Vec<_>, _>>()?
     };
+    let taken = u32::try_from(pending.len()).unwrap_or(u32::MAX);
     {
         let mut deliver = tx.prepare_cached(
             "INSERT INTO webhook_deliveries (delivery_id, endpoint_id, event_id, status, next_attempt_at_ms, created_at_ms)
@@ -153,8 +154,8 @@ pub(super) fn fan_out(
         )?;
         let mut done =
             tx.prepare_cached("UPDATE webhook_events SET fanned_out = 1 WHERE seq = ?1")?;
-        for (seq, raw) in &pending {
-            let event = to_event(raw.clone())?;
+        for (seq, raw) in pending {
+            let event = to_event(raw)?;
             for endpoint in listeners.iter().filter(|endpoint| endpoint.wants(&event)) {
                 deliver.execute(params![
                     crate::new_id(now),
@@ -167,7 +168,7 @@ pub(super) fn fan_out(
         }
     }
     tx.commit()?;
-    Ok(u32::try_from(pending.len()).unwrap_or(u32::MAX))
+    Ok(taken)
 }
 
 /// Claims up to `limit` due deliveries until `lease_until`, so no other run sends them too.
