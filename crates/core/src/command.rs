@@ -12,6 +12,7 @@ use crate::harvest::{
     decide_steal, decide_water,
 };
 use crate::ids::{BallId, EntryId, PartnerId, UserId};
+use crate::planting::{Plant, Pledge, decide_plant, quota_key};
 use crate::methodology::{CapApplied, DedupKey};
 use crate::state::{BatchState, UsageKey};
 use serde::{Deserialize, Serialize};
@@ -56,6 +57,7 @@ pub enum Command {
     Steal(Box<Steal>),
     Water(Water),
     FeedPot(FeedPot),
+    Plant(Box<Plant>),
 }
 
 /// What a command did. Stored with its idempotency key so a replay answers the same.
@@ -124,6 +126,23 @@ pub enum Outcome {
         share_grams: Grams,
         wallet_grams: Grams,
     },
+    /// Energy pledged to a tree or land: who holds how much of it and its certificate number.
+    Pledged {
+        entry_id: EntryId,
+        pledge: Box<Pledge>,
+        /// The planter's wallet after the pledge.
+        wallet_grams: Grams,
+    },
+    /// Not a command's: an NGO recorded the planting of a pledge's tree or land (`planted`), or
+    /// it was verified (`verified`); for the `tree.planted` and `tree.verified` webhooks.
+    PlantingRecorded {
+        pledge_id: crate::ids::PledgeId,
+        certificate_no: String,
+        batch_id: crate::ids::BatchId,
+        item_id: crate::ids::CatalogItemId,
+        status: String,
+        planted_on: String,
+    },
     /// A friend took part of a ball.
     Stolen {
         entry_id: EntryId,
@@ -161,6 +180,7 @@ impl Command {
             Command::Steal(steal) => steal.ball.owner_id,
             Command::Water(water) => water.giver_id,
             Command::FeedPot(feed) => feed.member_id,
+            Command::Plant(plant) => plant.planter_id,
         }
     }
 
@@ -205,6 +225,13 @@ impl Command {
                 },
                 feed.share(),
             ],
+            Command::Plant(plant) => {
+                let mut accounts = plant.payers();
+                accounts.push(Account::Wallet {
+                    user_id: plant.planter_id,
+                });
+                accounts
+            }
         }
     }
 
@@ -222,6 +249,7 @@ impl Command {
             }
             Command::Water(water) => vec![water.usage_key()],
             Command::FeedPot(feed) => vec![feed.usage_key()],
+            Command::Plant(plant) => vec![quota_key(plant.item_id)],
             _ => Vec::new(),
         }
     }
@@ -259,6 +287,7 @@ impl Command {
             Command::Steal(steal) => decide_steal(steal, state, at, entry_id),
             Command::Water(water) => decide_water(water, state, at, entry_id),
             Command::FeedPot(feed) => decide_feed_pot(feed, state, at, entry_id),
+            Command::Plant(plant) => decide_plant(plant, state, at, entry_id),
         }
     }
 }

@@ -27,10 +27,12 @@ pub enum EntryKind {
     Water = 7,
     /// A member feeds a co-planting pot: their wallet → their share of the pot.
     PotFeed = 8,
+    /// Energy redeemed for a tree or land: a wallet or a pot share → the holder's pledge.
+    Pledge = 9,
 }
 
 impl EntryKind {
-    pub const ALL: [EntryKind; 8] = [
+    pub const ALL: [EntryKind; 9] = [
         EntryKind::Grant,
         EntryKind::Transfer,
         EntryKind::Action,
@@ -39,6 +41,7 @@ impl EntryKind {
         EntryKind::Steal,
         EntryKind::Water,
         EntryKind::PotFeed,
+        EntryKind::Pledge,
     ];
 
     pub fn code(self) -> i16 {
@@ -59,6 +62,7 @@ impl EntryKind {
             EntryKind::Steal => "steal",
             EntryKind::Water => "water",
             EntryKind::PotFeed => "pot_feed",
+            EntryKind::Pledge => "pledge",
         }
     }
 
@@ -75,6 +79,9 @@ impl EntryKind {
             }
             EntryKind::Water => from == AccountKind::Wallet && to == AccountKind::Ball,
             EntryKind::PotFeed => from == AccountKind::Wallet && to == AccountKind::Pot,
+            EntryKind::Pledge => {
+                matches!(from, AccountKind::Wallet | AccountKind::Pot) && to == AccountKind::Pledge
+            }
         }
     }
 }

@@ -47,6 +47,26 @@ uuid_id!(
     PledgeId
 );
 uuid_id!(
+    /// A catalog item: a tree species or a conservation land offer.
+    CatalogItemId
+);
+uuid_id!(
+    /// An NGO that plants and protects.
+    NgoId
+);
+uuid_id!(
+    /// A planting or conservation site of an NGO.
+    SiteId
+);
+uuid_id!(
+    /// An order to an NGO: the pledges of one item and season.
+    OrderId
+);
+uuid_id!(
+    /// A planting batch an NGO recorded with its evidence.
+    BatchId
+);
+uuid_id!(
     /// A partner that reports low-carbon actions.
     PartnerId
 );

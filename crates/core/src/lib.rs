@@ -13,7 +13,9 @@ pub mod entry;
 pub mod grams;
 pub mod harvest;
 pub mod ids;
+pub mod lineage;
 pub mod methodology;
+pub mod planting;
 pub mod state;
 
 pub use account::{Account, AccountKind};
@@ -28,7 +30,11 @@ pub use grams::Grams;
 pub use harvest::{
     BallFacts, Collect, FeedNote, FeedPot, Steal, StealKey, StealProps, StealRules, Water,
 };
-pub use ids::{BallId, EntryId, GroupId, PartnerId, PledgeId, UserId};
+pub use ids::{
+    BallId, BatchId, CatalogItemId, EntryId, GroupId, NgoId, OrderId, PartnerId, PledgeId, SiteId,
+    UserId,
+};
+pub use planting::{Holder, ItemKind, Plant, PlantSource, Pledge, Season};
 pub use methodology::{Methodology, MethodologyError, Quantity};
 pub use state::{BatchState, UsageKey};
 pub mod user;

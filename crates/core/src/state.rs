@@ -8,6 +8,7 @@ use crate::clock::Timestamp;
 use crate::grams::Grams;
 use crate::harvest::{FeedNote, StealKey};
 use crate::ids::UserId;
+use crate::planting::Pledge;
 use crate::methodology::{DedupKey, Usage};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -30,6 +31,7 @@ pub struct BatchState {
     steals_seen: HashSet<StealKey>,
     steals_new: Vec<(StealKey, Grams, Timestamp)>,
     feed_new: Vec<FeedNote>,
+    pledges_new: Vec<Pledge>,
 }
 
 impl BatchState {
@@ -103,6 +105,15 @@ impl BatchState {
     /// Feed lines the batch's effects raised.
     pub fn feed_new(&self) -> &[FeedNote] {
         &self.feed_new
+    }
+
+    pub fn add_pledge(&mut self, pledge: Pledge) {
+        self.pledges_new.push(pledge);
+    }
+
+    /// Pledges the batch made.
+    pub fn pledges_new(&self) -> &[Pledge] {
+        &self.pledges_new
     }
 
     /// Steals to write: who took how much from which ball, and when.

@@ -90,6 +90,7 @@ pub(crate) struct ChangeSet {
     pub steals: Vec<(StealKey, Grams, Timestamp)>,
     /// Feed items the batch's effects raised.
     pub feed: Vec<FeedItem>,
+    pub pledges: Vec<openforest_core::Pledge>,
 }
 
 /// One line of a user's feed.
@@ -211,6 +212,7 @@ pub(crate) fn decide(
         .collect();
     changes.dedup = state.dedup_new().to_vec();
     changes.steals = state.steals_new().to_vec();
+    changes.pledges = state.pledges_new().to_vec();
     changes.feed = state
         .feed_new()
         .iter()

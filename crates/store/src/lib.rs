@@ -7,6 +7,7 @@ mod batch;
 pub mod error;
 pub mod methodologies;
 pub mod model;
+pub mod planting;
 pub mod postgres;
 pub mod seed;
 pub mod sqlite;
@@ -14,10 +15,17 @@ pub mod webhooks;
 pub mod writer;
 
 use async_trait::async_trait;
-use openforest_core::{AuditReport, BallId, Clock, Grams, Outcome, PartnerId, Timestamp, UserId};
+use openforest_core::{
+    AuditReport, BallId, BatchId, CatalogItemId, Clock, Grams, NgoId, OrderId, Outcome, PartnerId,
+    Timestamp, UserId,
+};
 use std::sync::Arc;
 
 pub use error::{CommandError, StoreError};
+pub use planting::{
+    BatchRefusal, CatalogItem, History, NewBatch, Ngo, NgoKey, Order, OrderLine, Photo,
+    PlantingBatch, PlantingStatus, PledgeRecord, Site,
+};
 pub use methodologies::{
     Activation, MethodologyAdded, MethodologyRecord, NewMethodologyVersion, StoredMethodology,
 };
@@ -240,6 +248,68 @@ pub trait Store: Send + Sync {
         version: u32,
         activation: Activation,
     ) -> Result<bool, StoreError>;
+
+    // Planting: NGOs, sites, the catalog, orders, batches and evidence (see `planting`).
+    async fn create_ngo(&self, ngo: &Ngo) -> Result<(), StoreError>;
+    async fn ngos(&self) -> Result<Vec<Ngo>, StoreError>;
+    /// Lets a user sign in to the NGO portal for `ngo_id` (one NGO per user).
+    async fn add_ngo_member(
+        &self,
+        ngo_id: NgoId,
+        user_id: UserId,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+    async fn ngo_of_member(&self, user_id: UserId) -> Result<Option<NgoId>, StoreError>;
+    async fn create_ngo_key(&self, key_hash: [u8; 32], key: &NgoKey) -> Result<(), StoreError>;
+    async fn ngo_key(&self, key_hash: [u8; 32]) -> Result<Option<NgoKey>, StoreError>;
+    async fn create_site(&self, site: &Site) -> Result<(), StoreError>;
+    async fn sites(&self) -> Result<Vec<Site>, StoreError>;
+    /// Adds a catalog item and its quota counter (which the writer then locks per pledge).
+    async fn create_catalog_item(&self, item: &CatalogItem) -> Result<(), StoreError>;
+    async fn catalog(&self) -> Result<Vec<CatalogItem>, StoreError>;
+    async fn catalog_item(
+        &self,
+        item_id: CatalogItemId,
+    ) -> Result<Option<CatalogItem>, StoreError>;
+    /// Groups every pledge not yet ordered into orders per NGO, site and season; answers the
+    /// orders that received pledges.
+    async fn place_orders(&self, at: Timestamp) -> Result<Vec<OrderId>, StoreError>;
+    async fn orders(&self, ngo_id: Option<NgoId>) -> Result<Vec<Order>, StoreError>;
+    async fn order(&self, order_id: OrderId) -> Result<Option<Order>, StoreError>;
+    /// Stores a photo by the SHA-256 of its bytes (storing the same bytes again is a no-op).
+    async fn put_photo(
+        &self,
+        sha256: [u8; 32],
+        photo: &Photo,
+        ngo_id: NgoId,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+    async fn photo(&self, sha256: [u8; 32]) -> Result<Option<Photo>, StoreError>;
+    /// Records a batch and marks the order's oldest unplanted pledges of its item planted, in
+    /// one transaction; a refusal stores nothing.
+    async fn record_batch(
+        &self,
+        batch: &NewBatch,
+    ) -> Result<Result<PlantingBatch, BatchRefusal>, StoreError>;
+    async fn batch(&self, batch_id: BatchId) -> Result<Option<PlantingBatch>, StoreError>;
+    async fn batches(&self, order_id: OrderId) -> Result<Vec<PlantingBatch>, StoreError>;
+    /// Marks a batch verified (once: a verified batch stays as it was).
+    async fn verify_batch(
+        &self,
+        batch_id: BatchId,
+        verified_by: &str,
+        at: Timestamp,
+    ) -> Result<Option<PlantingBatch>, StoreError>;
+    /// The pledges a user holds (alone or with a group), newest first.
+    async fn user_pledges(&self, user_id: UserId) -> Result<Vec<PledgeRecord>, StoreError>;
+    async fn pledge_by_certificate(
+        &self,
+        certificate_no: &str,
+    ) -> Result<Option<PledgeRecord>, StoreError>;
+    /// The pledges of an order, oldest first.
+    async fn order_pledges(&self, order_id: OrderId) -> Result<Vec<PledgeRecord>, StoreError>;
+    /// A user's movements in order, for the lineage of their pledges.
+    async fn history(&self, user_id: UserId) -> Result<History, StoreError>;
 
     /// The immutable facts of a ball (its size and times), for collect and steal commands.
     async fn ball_facts(

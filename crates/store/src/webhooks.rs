@@ -20,6 +20,11 @@ pub const ENERGY_STOLEN: &str = "energy.stolen";
 /// A friend watered a user's forest.
 pub const ENERGY_WATERED: &str = "energy.watered";
 
+/// An NGO recorded the planting of a pledged tree or land.
+pub const TREE_PLANTED: &str = "tree.planted";
+/// A recorded planting was verified.
+pub const TREE_VERIFIED: &str = "tree.verified";
+
 /// Every event type, as endpoints name them in their filters.
 pub const EVENT_TYPES: &[&str] = &[
     ACTION_CREDITED,
@@ -28,6 +33,8 @@ pub const EVENT_TYPES: &[&str] = &[
     ENERGY_GRANTED,
     ENERGY_STOLEN,
     ENERGY_WATERED,
+    TREE_PLANTED,
+    TREE_VERIFIED,
 ];
 /// The event types a partner's endpoint may receive: only those about its own reports.
 pub const PARTNER_EVENT_TYPES: &[&str] = &[ACTION_CREDITED];

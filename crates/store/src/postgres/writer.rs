@@ -479,6 +479,9 @@ async fn write_game_rows(tx: &mut PgConnection, changes: &ChangeSet) -> Result<(
         .execute(&mut *tx)
         .await?;
     }
+    if !changes.pledges.is_empty() {
+        write_pledges(tx, &changes.pledges).await?;
+    }
     if !changes.feed.is_empty() {
         let feed = &changes.feed;
         sqlx::query(
@@ -510,5 +513,47 @@ async fn write_game_rows(tx: &mut PgConnection, changes: &ChangeSet) -> Result<(
         .execute(&mut *tx)
         .await?;
     }
+    Ok(())
+}
+
+/// Pledges and their holders, written with the entries that fund them.
+async fn write_pledges(
+    tx: &mut PgConnection,
+    pledges: &[openforest_core::Pledge],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO pledges (pledge_id, item_id, planter_id, group_id, units, grams, season,
+                              certificate_no, created_at_ms)
+         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::int8[], $6::int8[],
+                              $7::text[], $8::text[], $9::int8[])",
+    )
+    .bind(pledges.iter().map(|p| p.pledge_id.uuid()).collect::<Vec<_>>())
+    .bind(pledges.iter().map(|p| p.item_id.uuid()).collect::<Vec<_>>())
+    .bind(pledges.iter().map(|p| p.planter_id.uuid()).collect::<Vec<_>>())
+    .bind(pledges.iter().map(|p| p.group_id.map(|group| group.uuid())).collect::<Vec<_>>())
+    .bind(pledges.iter().map(|p| i64::try_from(p.units).unwrap_or(i64::MAX)).collect::<Vec<_>>())
+    .bind(pledges.iter().map(|p| p.grams.as_i64()).collect::<Vec<_>>())
+    .bind(pledges.iter().map(|p| p.season.clone()).collect::<Vec<_>>())
+    .bind(pledges.iter().map(|p| p.certificate_no.clone()).collect::<Vec<_>>())
+    .bind(pledges.iter().map(|p| p.created_at.millis()).collect::<Vec<_>>())
+    .execute(&mut *tx)
+    .await?;
+    let holders: Vec<(uuid::Uuid, uuid::Uuid, i64)> = pledges
+        .iter()
+        .flat_map(|p| {
+            p.holders
+                .iter()
+                .map(|h| (h.user_id.uuid(), p.pledge_id.uuid(), h.grams.as_i64()))
+        })
+        .collect();
+    sqlx::query(
+        "INSERT INTO pledge_holders (user_id, pledge_id, grams)
+         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[])",
+    )
+    .bind(holders.iter().map(|h| h.0).collect::<Vec<_>>())
+    .bind(holders.iter().map(|h| h.1).collect::<Vec<_>>())
+    .bind(holders.iter().map(|h| h.2).collect::<Vec<_>>())
+    .execute(&mut *tx)
+    .await?;
     Ok(())
 }

@@ -283,6 +283,7 @@ fn write(tx: &rusqlite::Transaction<'_>, changes: &ChangeSet) -> rusqlite::Resul
             ])?;
         }
     }
+    write_pledges(tx, &changes.pledges)?;
     if !changes.feed.is_empty() {
         let mut insert_feed = tx.prepare_cached(
             "INSERT INTO feed (user_id, item_id, kind, actor_id, ball_id, grams, at_ms)
@@ -313,6 +314,45 @@ fn write(tx: &rusqlite::Transaction<'_>, changes: &ChangeSet) -> rusqlite::Resul
             event.occurred_at.millis(),
             event.outcome_json,
         ])?;
+    }
+    Ok(())
+}
+
+/// Pledges and their holders, written with the entries that fund them.
+fn write_pledges(
+    tx: &rusqlite::Transaction<'_>,
+    pledges: &[openforest_core::Pledge],
+) -> rusqlite::Result<()> {
+    if pledges.is_empty() {
+        return Ok(());
+    }
+    let mut insert_pledge = tx.prepare_cached(
+        "INSERT INTO pledges (pledge_id, item_id, planter_id, group_id, units, grams, season,
+                              certificate_no, created_at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?;
+    let mut insert_holder = tx.prepare_cached(
+        "INSERT INTO pledge_holders (user_id, pledge_id, grams) VALUES (?1, ?2, ?3)",
+    )?;
+    for pledge in pledges {
+        insert_pledge.execute(params![
+            pledge.pledge_id.uuid(),
+            pledge.item_id.uuid(),
+            pledge.planter_id.uuid(),
+            pledge.group_id.map(|group| group.uuid()),
+            i64::try_from(pledge.units).unwrap_or(i64::MAX),
+            pledge.grams.as_i64(),
+            pledge.season,
+            pledge.certificate_no,
+            pledge.created_at.millis()
+        ])?;
+        for holder in &pledge.holders {
+            insert_holder.execute(params![
+                holder.user_id.uuid(),
+                pledge.pledge_id.uuid(),
+                holder.grams.as_i64()
+            ])?;
+        }
     }
     Ok(())
 }
