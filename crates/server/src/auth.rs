@@ -170,6 +170,67 @@ impl FromRequestParts<AppState> for Operator {
     }
 }
 
+/// Someone acting for an NGO: a portal user (signed in with a session) or the NGO's own
+/// system with an NGO API key (`ofn_…`).
+pub struct NgoCaller {
+    pub ngo_id: openforest_core::NgoId,
+    pub actor: NgoActor,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NgoActor {
+    User(openforest_core::UserId),
+    Key(uuid::Uuid),
+}
+
+impl NgoActor {
+    /// How the actor is recorded on batches: `user:<id>` or `key:<id>`.
+    pub fn label(self) -> String {
+        match self {
+            NgoActor::User(user_id) => format!("user:{user_id}"),
+            NgoActor::Key(key_id) => format!("key:{key_id}"),
+        }
+    }
+}
+
+/// The prefix of NGO API keys, which tells them from session tokens.
+pub const NGO_KEY_PREFIX: &str = "ofn_";
+
+impl FromRequestParts<AppState> for NgoCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts).ok_or(ApiError::Unauthorized(
+            "send Authorization: Bearer <NGO API key or portal session token>",
+        ))?;
+        if token.starts_with(NGO_KEY_PREFIX) {
+            let key = state
+                .store
+                .ngo_key(hash_token(token))
+                .await?
+                .filter(|key| key.revoked_at.is_none())
+                .ok_or(ApiError::Unauthorized("the NGO API key is unknown or revoked"))?;
+            return Ok(NgoCaller {
+                ngo_id: key.ngo_id,
+                actor: NgoActor::Key(key.key_id),
+            });
+        }
+        let CurrentUser(user) = CurrentUser::from_request_parts(parts, state).await?;
+        let ngo_id = state
+            .store
+            .ngo_of_member(user.user_id)
+            .await?
+            .ok_or(ApiError::Forbidden("this account does not sign in for an NGO"))?;
+        Ok(NgoCaller {
+            ngo_id,
+            actor: NgoActor::User(user.user_id),
+        })
+    }
+}
+
 /// Argon2id with the crate's recommended parameters, off the async threads (it is slow on
 /// purpose).
 pub async fn hash_password(password: String) -> Result<String, ApiError> {

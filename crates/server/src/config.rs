@@ -28,6 +28,7 @@ pub struct Config {
     pub partners: PartnersConfig,
     pub webhooks: WebhooksConfig,
     pub game: GameConfig,
+    pub planting: PlantingConfig,
     pub writer: WriterOptions,
 }
 
@@ -144,6 +145,29 @@ impl Default for PartnersConfig {
     }
 }
 
+/// Planting: orders to NGOs and the evidence they upload.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PlantingConfig {
+    /// How often new pledges are grouped into orders per NGO, site and season; 0: only when an
+    /// admin places orders.
+    pub order_interval_seconds: u64,
+    /// The largest evidence photo accepted, in bytes.
+    pub photo_bytes_max: usize,
+    /// Photos one planting batch may name.
+    pub photos_per_batch_max: usize,
+}
+
+impl Default for PlantingConfig {
+    fn default() -> Self {
+        PlantingConfig {
+            order_interval_seconds: 3600,
+            photo_bytes_max: 5 * 1024 * 1024,
+            photos_per_batch_max: 10,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct JobsConfig {
@@ -192,6 +216,7 @@ impl Default for Config {
             partners: PartnersConfig::default(),
             webhooks: WebhooksConfig::default(),
             game: GameConfig::default(),
+            planting: PlantingConfig::default(),
             writer: WriterOptions::default(),
         }
     }
@@ -397,6 +422,15 @@ steal_multiplier_days = 3
 steal_multiplier_permille = 1500
 inventory_days = 30
 streak_reward_shields = 1
+
+[planting]
+# How often new pledges are grouped into orders per NGO, site and planting season (0: only
+# when an admin places orders with POST /v1/admin/orders).
+order_interval_seconds = 3600
+# Evidence photos (JPEG, PNG or WebP) NGOs upload: the largest accepted, in bytes, and how many
+# one planting batch may name.
+photo_bytes_max = 5242880
+photos_per_batch_max = 10
 
 [writer]
 # Commands the group-commit writer applies in one transaction at most. A batch takes what is

@@ -108,3 +108,25 @@ pub fn spawn_expiry(
         }
     })
 }
+
+/// Groups new pledges into orders every `interval` until aborted.
+pub fn spawn_ordering(
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    interval: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            match store.place_orders(clock.now()).await {
+                Ok(orders) if !orders.is_empty() => {
+                    tracing::info!(orders = orders.len(), "placed orders with NGOs");
+                }
+                Ok(_) => {}
+                Err(err) => tracing::warn!(error = %err, "placing orders failed"),
+            }
+        }
+    })
+}

@@ -8,6 +8,7 @@ pub mod config;
 pub mod energy;
 pub mod error;
 pub mod extract;
+pub mod geo;
 pub mod jobs;
 pub mod partner_auth;
 pub mod pseudonym;
@@ -53,6 +54,9 @@ use utoipa_axum::routes;
         (name = "admin", description = "The operator's staff"),
         (name = "friends", description = "Friends: ask by handle, accept, remove"),
         (name = "groups", description = "Co-planting groups and their pots"),
+        (name = "catalog", description = "NGOs, sites, tree species and protected land"),
+        (name = "planting", description = "Pledges, orders and certificates"),
+        (name = "ngo", description = "The NGO portal: orders, planting batches, evidence, verification"),
         (name = "forest", description = "The forest game: home, collect, steal, feed"),
         (name = "partners", description = "Signed reports of low-carbon actions (HTTP Message Signatures, RFC 9421, Ed25519)"),
         (name = "public", description = "Anyone"),
@@ -72,6 +76,10 @@ impl Modify for SecuritySchemes {
         );
         components.add_security_scheme(
             "operator_key",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        components.add_security_scheme(
+            "ngo_key",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
         );
     }
@@ -147,6 +155,28 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::groups::leave))
         .routes(routes!(routes::groups::feed_pot))
         .routes(routes!(routes::forest::feed))
+        .routes(routes!(routes::catalog::create_ngo))
+        .routes(routes!(routes::catalog::ngos))
+        .routes(routes!(routes::catalog::add_ngo_member))
+        .routes(routes!(routes::catalog::create_ngo_key))
+        .routes(routes!(routes::catalog::create_site))
+        .routes(routes!(routes::catalog::create_item))
+        .routes(routes!(routes::catalog::catalog))
+        .routes(routes!(routes::planting::plant))
+        .routes(routes!(routes::planting::plant_from_pot))
+        .routes(routes!(routes::planting::my_certificates))
+        .routes(routes!(routes::planting::certificate))
+        .routes(routes!(
+            routes::planting::place_orders,
+            routes::ngo::all_orders
+        ))
+        .routes(routes!(routes::ngo::orders))
+        .routes(routes!(routes::ngo::order))
+        .routes(routes!(routes::ngo::upload_photo))
+        .routes(routes!(routes::ngo::photo))
+        .routes(routes!(routes::ngo::record_batch))
+        .routes(routes!(routes::ngo::verify_batch))
+        .routes(routes!(routes::ngo::admin_verify_batch))
 }
 
 /// The OpenAPI document, generated from the handlers.
@@ -241,6 +271,7 @@ pub struct Application {
     clock: Arc<dyn Clock>,
     expiry_interval: std::time::Duration,
     expiring_notice: std::time::Duration,
+    order_interval: Option<std::time::Duration>,
     /// The webhook dispatcher and how often it runs; none when turned off.
     webhooks: Option<(webhooks::Dispatcher, std::time::Duration)>,
 }
@@ -261,6 +292,8 @@ impl Application {
             std::time::Duration::from_secs(config.jobs.expiry_interval_seconds.max(1));
         let expiring_notice =
             std::time::Duration::from_secs(config.jobs.expiring_notice_minutes.saturating_mul(60));
+        let order_interval = (config.planting.order_interval_seconds > 0)
+            .then(|| std::time::Duration::from_secs(config.planting.order_interval_seconds));
         let link_secret = store
             .server_secret("partner-link-hmac", 32)
             .await
@@ -304,6 +337,7 @@ impl Application {
             clock,
             expiry_interval,
             expiring_notice,
+            order_interval,
             webhooks,
         })
     }
@@ -324,6 +358,9 @@ impl Application {
             self.expiry_interval,
             self.expiring_notice,
         );
+        let ordering = self.order_interval.map(|interval| {
+            jobs::spawn_ordering(self.store.clone(), self.clock.clone(), interval)
+        });
         let dispatcher = self
             .webhooks
             .map(|(dispatcher, interval)| webhooks::spawn(dispatcher, interval));
@@ -331,6 +368,9 @@ impl Application {
             .with_graceful_shutdown(shutdown)
             .await;
         expiry.abort();
+        if let Some(ordering) = ordering {
+            ordering.abort();
+        }
         if let Some(dispatcher) = dispatcher {
             dispatcher.abort();
         }

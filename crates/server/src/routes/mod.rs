@@ -2,6 +2,7 @@
 
 pub mod abuse_admin;
 pub mod admin;
+pub mod catalog;
 pub mod forest;
 pub mod friends;
 pub mod groups;
@@ -9,6 +10,8 @@ pub mod health;
 pub mod me;
 pub mod methodologies_admin;
 pub mod methodology;
+pub mod ngo;
+pub mod planting;
 pub mod partner;
 pub mod partners_admin;
 pub mod props;
