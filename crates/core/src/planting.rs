@@ -226,6 +226,8 @@ pub(crate) fn decide_plant(
         });
     }
     state.book.post(&entries)?;
+    // Largest share first, as certificates list their holders.
+    holders.sort_by(|a, b| b.grams.cmp(&a.grams).then(a.user_id.cmp(&b.user_id)));
     quota.actions = quota.actions.saturating_add(1);
     quota.quantity_milli = quota
         .quantity_milli

@@ -256,7 +256,9 @@ pub(crate) fn steal_entry(thief: UserId, owner: Uuid, ball: Uuid, grams: i64, at
     }
 }
 
-/// Movements in the order they happened (a steal sorts before a same-millisecond entry).
+/// Movements in the order they happened: the journal's order, with the steals (appended
+/// after it) moved to their time. The sort is stable, so same-millisecond entries keep the
+/// journal's order.
 pub(crate) fn order_history(entries: &mut [Entry]) {
-    entries.sort_by_key(|entry| (entry.at, entry.entry_id));
+    entries.sort_by_key(|entry| entry.at);
 }

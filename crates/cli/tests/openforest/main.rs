@@ -10,6 +10,7 @@ mod harvest;
 mod ledger;
 mod methodologies;
 mod partners;
+mod planting;
 mod process;
 mod seeding;
 mod webhooks;

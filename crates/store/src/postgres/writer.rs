@@ -5,10 +5,9 @@
 use crate::batch::{self, ChangeSet, Loaded, Reply, StoredIdempotency};
 use crate::error::CommandError;
 use crate::model::{self, Envelope};
-use crate::new_id;
 use crate::writer::{Job, observe_batch};
 use openforest_core::methodology::DedupKey;
-use openforest_core::{Account, BallId, Clock, EntryId, StealKey, Timestamp, UsageKey, UserId};
+use openforest_core::{Account, BallId, Clock, StealKey, Timestamp, UsageKey, UserId};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
 use std::sync::Arc;
@@ -202,7 +201,7 @@ async fn run_batch(
             .collect();
     }
     let (changes, replies) = batch::decide(envelopes, loaded, now, events_wanted, || {
-        EntryId(new_id(now))
+        crate::new_entry_id(now)
     });
     if !changes.entries.is_empty() {
         let entries = &changes.entries;

@@ -79,6 +79,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../../migrations/sqlite/0009_planting_groups.sql"
         )),
+        M::up(include_str!("../../migrations/sqlite/0010_planting.sql")),
     ])
 }
 

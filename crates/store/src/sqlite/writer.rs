@@ -4,9 +4,8 @@
 use crate::batch::{self, ChangeSet, Loaded, Reply, StoredIdempotency};
 use crate::error::CommandError;
 use crate::model::Envelope;
-use crate::new_id;
 use crate::writer::{Job, observe_batch};
-use openforest_core::{Clock, EntryId, Timestamp};
+use openforest_core::{Clock, Timestamp};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -82,7 +81,7 @@ pub(super) fn run_batch(
     let plan = batch::plan(envelopes);
     let loaded = load(&tx, plan)?;
     let (changes, replies) = batch::decide(envelopes, loaded, now, events_wanted, || {
-        EntryId(new_id(now))
+        crate::new_entry_id(now)
     });
     write(&tx, &changes)?;
     tx.commit()?;
