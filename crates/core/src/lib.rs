@@ -13,6 +13,7 @@ pub mod entry;
 pub mod grams;
 pub mod harvest;
 pub mod ids;
+pub mod log;
 pub mod methodology;
 pub mod state;
 
