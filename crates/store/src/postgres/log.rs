@@ -120,12 +120,13 @@ pub(super) async fn newest_logged_record(
     pool: &PgPool,
     kind: RecordKind,
 ) -> Result<Option<Uuid>, StoreError> {
-    Ok(
-        sqlx::query_scalar("SELECT max(record_id) FROM log_leaves WHERE record_kind = $1")
-            .bind(kind.code())
-            .fetch_one(pool)
-            .await?,
+    // PostgreSQL has no max(uuid); the (record_kind, record_id) key answers this directly.
+    Ok(sqlx::query_scalar(
+        "SELECT record_id FROM log_leaves WHERE record_kind = $1 ORDER BY record_id DESC LIMIT 1",
     )
+    .bind(kind.code())
+    .fetch_optional(pool)
+    .await?)
 }
 
 pub(super) async fn append_log(
