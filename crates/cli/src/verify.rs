@@ -52,7 +52,10 @@ pub async fn run(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
         }
         println!("log leaves        {}", log_report.leaves);
         println!("signed tree size  {}", log_report.signed_tree_size);
-        println!("not yet logged    {} (recent: the sequencer will take them)", log_report.pending_records);
+        println!(
+            "not yet logged    {} (recent: the sequencer will take them)",
+            log_report.pending_records
+        );
         for problem in &log_report.problems {
             println!("PROBLEM           {}", serde_json::to_string(problem)?);
         }

@@ -6,8 +6,8 @@
 //! with the public endpoints, which prove inclusion and consistency from it.
 
 use crate::config::TransparencyConfig;
-use openforest_core::log::{Hash, LogKey, ProofError, RecordKind, Tree, TreeHead};
 use openforest_core::Clock;
+use openforest_core::log::{Hash, LogKey, ProofError, RecordKind, Tree, TreeHead};
 use openforest_store::log::{LEAF_PAGE, StoredLeaf, signing_key, window_start};
 use openforest_store::{Store, StoreError};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -78,7 +78,11 @@ impl LogState {
         self.read().root_at(tree_size)
     }
 
-    pub fn inclusion_proof(&self, leaf_index: u64, tree_size: u64) -> Result<Vec<Hash>, ProofError> {
+    pub fn inclusion_proof(
+        &self,
+        leaf_index: u64,
+        tree_size: u64,
+    ) -> Result<Vec<Hash>, ProofError> {
         self.read().inclusion_proof(leaf_index, tree_size)
     }
 
@@ -89,11 +93,15 @@ impl LogState {
     // A poisoned lock only means a panic elsewhere mid-read; the tree itself is only changed
     // by push and truncate, which cannot panic halfway, so its contents stay usable.
     fn read(&self) -> RwLockReadGuard<'_, Tree> {
-        self.tree.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.tree
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, Tree> {
-        self.tree.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.tree
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -135,12 +143,19 @@ impl Sequencer {
         let start = self.log.catch_up(self.store.as_ref()).await?;
         let mut records = Vec::new();
         for kind in RecordKind::ALL {
-            let budget = self.settings.batch_max.saturating_sub(len_u32(records.len()));
+            let budget = self
+                .settings
+                .batch_max
+                .saturating_sub(len_u32(records.len()));
             if budget == 0 {
                 break;
             }
-            let floor =
-                window_start(self.store.as_ref(), kind, self.settings.late_commit_grace_ms).await?;
+            let floor = window_start(
+                self.store.as_ref(),
+                kind,
+                self.settings.late_commit_grace_ms,
+            )
+            .await?;
             records.extend(self.store.unlogged_records(kind, floor, budget).await?);
         }
         let latest = self.store.latest_log_head().await?;

@@ -176,7 +176,7 @@ impl Tree {
             }
             self.levels[level].push(hash);
             let filled = self.levels[level].len();
-            if filled % 2 == 1 {
+            if !filled.is_multiple_of(2) {
                 return;
             }
             hash = node_hash(
@@ -257,7 +257,7 @@ impl Tree {
     /// part is a complete aligned subtree stored in `levels`.
     fn subtree(&self, start: u64, end: u64) -> Hash {
         let n = end - start;
-        if n.is_power_of_two() && start % n == 0 {
+        if n.is_power_of_two() && start.is_multiple_of(n) {
             let level = n.trailing_zeros() as usize;
             let index = usize::try_from(start >> level).unwrap_or(usize::MAX);
             if let Some(hash) = self.levels.get(level).and_then(|hashes| hashes.get(index)) {

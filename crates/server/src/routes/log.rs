@@ -228,7 +228,10 @@ pub async fn inclusion_proof(
         Some(size) => size,
         None => latest_head(&state).await?.head.tree_size,
     };
-    state.log.ensure_size(state.store.as_ref(), tree_size).await?;
+    state
+        .log
+        .ensure_size(state.store.as_ref(), tree_size)
+        .await?;
     let audit_path = state
         .log
         .inclusion_proof(leaf_index, tree_size)
