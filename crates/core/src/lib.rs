@@ -14,6 +14,7 @@ pub mod grams;
 pub mod harvest;
 pub mod ids;
 pub mod lineage;
+pub mod log;
 pub mod methodology;
 pub mod planting;
 pub mod state;

@@ -27,6 +27,7 @@ pub struct Config {
     pub jobs: JobsConfig,
     pub partners: PartnersConfig,
     pub webhooks: WebhooksConfig,
+    pub transparency: TransparencyConfig,
     pub game: GameConfig,
     pub planting: PlantingConfig,
     pub writer: WriterOptions,
@@ -127,6 +128,31 @@ impl Default for WebhooksConfig {
     }
 }
 
+/// The transparency log's sequencer (docs/transparency.md). The section is `[transparency]`
+/// because the top-level `log` key is the log filter.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TransparencyConfig {
+    /// How often new records are integrated and a signed tree head published; 0 turns the
+    /// sequencer off.
+    pub sequence_interval_ms: u64,
+    /// Records integrated per round at most.
+    pub batch_max: u32,
+    /// How far before the newest logged record the sequencer still looks for records that
+    /// committed late; `verify` reports older records missing from the log as problems.
+    pub late_commit_grace_ms: u64,
+}
+
+impl Default for TransparencyConfig {
+    fn default() -> Self {
+        TransparencyConfig {
+            sequence_interval_ms: 2_000,
+            batch_max: 10_000,
+            late_commit_grace_ms: 10_000,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PartnersConfig {
@@ -215,6 +241,7 @@ impl Default for Config {
             jobs: JobsConfig::default(),
             partners: PartnersConfig::default(),
             webhooks: WebhooksConfig::default(),
+            transparency: TransparencyConfig::default(),
             game: GameConfig::default(),
             planting: PlantingConfig::default(),
             writer: WriterOptions::default(),
@@ -388,6 +415,17 @@ max_backoff_seconds = 21600
 timeout_seconds = 10
 # Deliveries sent at once.
 concurrency = 16
+
+[transparency]
+# The public transparency log (docs/transparency.md). How often the sequencer adds new journal
+# entries to the Merkle tree and publishes a signed tree head, in milliseconds (0 turns it off).
+sequence_interval_ms = 2000
+# Records added per round at most.
+batch_max = 10000
+# Entries are taken in id (time) order from this long before the newest logged one, so an
+# entry whose transaction commits a little late is still logged; "openforest verify" reports
+# older entries missing from the log as problems and newer ones as pending.
+late_commit_grace_ms = 10000
 
 [game]
 # Friends one user may have.

@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod partner_auth;
 pub mod pseudonym;
 pub mod routes;
+pub mod sequencer;
 pub mod state;
 pub mod webhooks;
 
@@ -60,6 +61,7 @@ use utoipa_axum::routes;
         (name = "forest", description = "The forest game: home, collect, steal, feed"),
         (name = "partners", description = "Signed reports of low-carbon actions (HTTP Message Signatures, RFC 9421, Ed25519)"),
         (name = "public", description = "Anyone"),
+        (name = "transparency", description = "The public transparency log: signed tree heads, leaves and Merkle proofs (RFC 6962 style)"),
         (name = "operations", description = "Health and readiness")
     )
 )]
@@ -177,6 +179,11 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::ngo::record_batch))
         .routes(routes!(routes::ngo::verify_batch))
         .routes(routes!(routes::ngo::admin_verify_batch))
+        .routes(routes!(routes::log::head))
+        .routes(routes!(routes::log::key))
+        .routes(routes!(routes::log::leaf))
+        .routes(routes!(routes::log::inclusion_proof))
+        .routes(routes!(routes::log::consistency_proof))
 }
 
 /// The OpenAPI document, generated from the handlers.
@@ -274,6 +281,8 @@ pub struct Application {
     order_interval: Option<std::time::Duration>,
     /// The webhook dispatcher and how often it runs; none when turned off.
     webhooks: Option<(webhooks::Dispatcher, std::time::Duration)>,
+    /// The transparency log's sequencer and how often it runs; none when turned off.
+    sequencer: Option<(sequencer::Sequencer, std::time::Duration)>,
 }
 
 impl Application {
@@ -312,7 +321,23 @@ impl Application {
                 std::time::Duration::from_millis(interval),
             )),
         };
+        let log = sequencer::LogState::load(store.as_ref())
+            .await
+            .map_err(|err| anyhow::anyhow!("loading the transparency log: {err}"))?;
+        let sequencer = match config.transparency.sequence_interval_ms {
+            0 => None,
+            interval => Some((
+                sequencer::Sequencer::new(
+                    store.clone(),
+                    clock.clone(),
+                    log.clone(),
+                    config.transparency.clone(),
+                ),
+                std::time::Duration::from_millis(interval),
+            )),
+        };
         let state = AppState {
+            log,
             store: store.clone(),
             clock: clock.clone(),
             config: Arc::new(config),
@@ -339,6 +364,7 @@ impl Application {
             expiring_notice,
             order_interval,
             webhooks,
+            sequencer,
         })
     }
 
@@ -364,6 +390,9 @@ impl Application {
         let dispatcher = self
             .webhooks
             .map(|(dispatcher, interval)| webhooks::spawn(dispatcher, interval));
+        let sequencer = self
+            .sequencer
+            .map(|(sequencer, interval)| sequencer::spawn(sequencer, interval));
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await;
@@ -373,6 +402,9 @@ impl Application {
         }
         if let Some(dispatcher) = dispatcher {
             dispatcher.abort();
+        }
+        if let Some(sequencer) = sequencer {
+            sequencer.abort();
         }
         self.store.shutdown().await;
         served?;

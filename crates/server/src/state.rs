@@ -24,4 +24,6 @@ pub struct AppState {
     pub partner_keys: Arc<PartnerKeyCache>,
     pub collect_limits: Arc<crate::anti_abuse::CollectLimits>,
     pub sessions: Arc<crate::auth::SessionCache>,
+    /// The transparency log's tree in memory and its key.
+    pub log: Arc<crate::sequencer::LogState>,
 }

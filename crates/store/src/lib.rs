@@ -5,6 +5,7 @@
 
 mod batch;
 pub mod error;
+pub mod log;
 pub mod methodologies;
 pub mod model;
 pub mod planting;
@@ -526,6 +527,62 @@ pub trait Store: Send + Sync {
         before: Option<uuid::Uuid>,
         limit: u32,
     ) -> Result<Vec<FeedEntry>, StoreError>;
+
+    /// Transparency log: up to `limit` records of `kind` the log does not hold, with ids from
+    /// `floor` on, in id order. Never called by the writer: the sequencer polls it.
+    async fn unlogged_records(
+        &self,
+        kind: openforest_core::log::RecordKind,
+        floor: uuid::Uuid,
+        limit: u32,
+    ) -> Result<Vec<openforest_core::log::LogRecord>, StoreError>;
+    /// The greatest record id of `kind` in the log (the sequencer's window is measured from it).
+    async fn newest_logged_record(
+        &self,
+        kind: openforest_core::log::RecordKind,
+    ) -> Result<Option<uuid::Uuid>, StoreError>;
+    /// Appends leaves (the first at the log's current size) and the signed head of the grown
+    /// tree in one transaction; fails, changing nothing, if any leaf index or record is taken.
+    async fn append_log(
+        &self,
+        leaves: &[log::StoredLeaf],
+        head: &openforest_core::log::SignedTreeHead,
+    ) -> Result<(), StoreError>;
+    /// Up to `limit` leaves from `from_index` on, in index order.
+    async fn log_leaves(
+        &self,
+        from_index: u64,
+        limit: u32,
+    ) -> Result<Vec<log::StoredLeaf>, StoreError>;
+    /// The leaf that logs a record, if it is logged.
+    async fn log_leaf_of(
+        &self,
+        kind: openforest_core::log::RecordKind,
+        record_id: uuid::Uuid,
+    ) -> Result<Option<log::StoredLeaf>, StoreError>;
+    /// The current rows of these records of `kind` (those that still exist), in any order.
+    async fn log_records(
+        &self,
+        kind: openforest_core::log::RecordKind,
+        ids: &[uuid::Uuid],
+    ) -> Result<Vec<openforest_core::log::LogRecord>, StoreError>;
+    /// The most recent signed tree head (the largest).
+    async fn latest_log_head(
+        &self,
+    ) -> Result<Option<openforest_core::log::SignedTreeHead>, StoreError>;
+    /// The signed head published at `tree_size`, if one was.
+    async fn log_head(
+        &self,
+        tree_size: u64,
+    ) -> Result<Option<openforest_core::log::SignedTreeHead>, StoreError>;
+    /// Records of `kind` the log does not hold, counted in one snapshot, with the first
+    /// `limit` of those below `floor` (verify: lag versus suppression).
+    async fn unlogged_summary(
+        &self,
+        kind: openforest_core::log::RecordKind,
+        floor: uuid::Uuid,
+        limit: u32,
+    ) -> Result<log::UnloggedSummary, StoreError>;
 
     /// A named server secret, made (`len` random bytes) and kept on first use.
     async fn server_secret(&self, name: &str, len: usize) -> Result<Vec<u8>, StoreError>;

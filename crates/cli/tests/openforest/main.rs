@@ -13,4 +13,5 @@ mod partners;
 mod planting;
 mod process;
 mod seeding;
+mod transparency;
 mod webhooks;

@@ -103,6 +103,8 @@ impl TestApp {
         };
         // Tests run the webhook dispatcher themselves, at the moments they choose.
         config.webhooks.dispatch_interval_ms = 0;
+        // …and the transparency log's sequencer likewise.
+        config.transparency.sequence_interval_ms = 0;
         // Tests take energy faster than a person could; one test turns the limit back on.
         config.game.collect_interval_ms = 0;
         tweak(&mut config);

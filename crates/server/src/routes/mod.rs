@@ -7,6 +7,7 @@ pub mod forest;
 pub mod friends;
 pub mod groups;
 pub mod health;
+pub mod log;
 pub mod me;
 pub mod methodologies_admin;
 pub mod methodology;

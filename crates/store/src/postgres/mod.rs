@@ -3,6 +3,7 @@
 
 mod game;
 mod groups;
+mod log;
 mod methodologies;
 mod planting;
 mod partners;
@@ -971,6 +972,76 @@ impl Store for PostgresStore {
         limit: u32,
     ) -> Result<Vec<crate::FeedEntry>, StoreError> {
         game::feed(&self.pool, user_id, before, limit).await
+    }
+
+    async fn unlogged_records(
+        &self,
+        kind: openforest_core::log::RecordKind,
+        floor: Uuid,
+        limit: u32,
+    ) -> Result<Vec<openforest_core::log::LogRecord>, StoreError> {
+        log::unlogged_records(&self.pool, kind, floor, limit).await
+    }
+
+    async fn newest_logged_record(
+        &self,
+        kind: openforest_core::log::RecordKind,
+    ) -> Result<Option<Uuid>, StoreError> {
+        log::newest_logged_record(&self.pool, kind).await
+    }
+
+    async fn append_log(
+        &self,
+        leaves: &[crate::log::StoredLeaf],
+        head: &openforest_core::log::SignedTreeHead,
+    ) -> Result<(), StoreError> {
+        log::append_log(&self.pool, leaves, head).await
+    }
+
+    async fn log_leaves(
+        &self,
+        from_index: u64,
+        limit: u32,
+    ) -> Result<Vec<crate::log::StoredLeaf>, StoreError> {
+        log::log_leaves(&self.pool, from_index, limit).await
+    }
+
+    async fn log_leaf_of(
+        &self,
+        kind: openforest_core::log::RecordKind,
+        record_id: Uuid,
+    ) -> Result<Option<crate::log::StoredLeaf>, StoreError> {
+        log::log_leaf_of(&self.pool, kind, record_id).await
+    }
+
+    async fn log_records(
+        &self,
+        kind: openforest_core::log::RecordKind,
+        ids: &[Uuid],
+    ) -> Result<Vec<openforest_core::log::LogRecord>, StoreError> {
+        log::log_records(&self.pool, kind, ids).await
+    }
+
+    async fn latest_log_head(
+        &self,
+    ) -> Result<Option<openforest_core::log::SignedTreeHead>, StoreError> {
+        log::log_head(&self.pool, None).await
+    }
+
+    async fn log_head(
+        &self,
+        tree_size: u64,
+    ) -> Result<Option<openforest_core::log::SignedTreeHead>, StoreError> {
+        log::log_head(&self.pool, Some(tree_size)).await
+    }
+
+    async fn unlogged_summary(
+        &self,
+        kind: openforest_core::log::RecordKind,
+        floor: Uuid,
+        limit: u32,
+    ) -> Result<crate::log::UnloggedSummary, StoreError> {
+        log::unlogged_summary(&self.pool, kind, floor, limit).await
     }
 
     async fn server_secret(&self, name: &str, len: usize) -> Result<Vec<u8>, StoreError> {

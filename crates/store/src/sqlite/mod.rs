@@ -6,6 +6,7 @@
 mod checkpoint;
 mod game;
 mod groups;
+mod log;
 mod methodologies;
 mod planting;
 mod partners;
@@ -80,6 +81,9 @@ fn migrations() -> Migrations<'static> {
             "../../migrations/sqlite/0009_planting_groups.sql"
         )),
         M::up(include_str!("../../migrations/sqlite/0010_planting.sql")),
+        M::up(include_str!(
+            "../../migrations/sqlite/0011_transparency_log.sql"
+        )),
     ])
 }
 
@@ -1145,6 +1149,86 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> Result<Vec<crate::FeedEntry>, StoreError> {
         self.with_conn(move |conn| game::feed(conn, user_id, before, limit))
+            .await
+    }
+
+    async fn unlogged_records(
+        &self,
+        kind: openforest_core::log::RecordKind,
+        floor: Uuid,
+        limit: u32,
+    ) -> Result<Vec<openforest_core::log::LogRecord>, StoreError> {
+        self.with_conn(move |conn| log::unlogged_records(conn, kind, floor, limit))
+            .await
+    }
+
+    async fn newest_logged_record(
+        &self,
+        kind: openforest_core::log::RecordKind,
+    ) -> Result<Option<Uuid>, StoreError> {
+        self.with_conn(move |conn| log::newest_logged_record(conn, kind))
+            .await
+    }
+
+    async fn append_log(
+        &self,
+        leaves: &[crate::log::StoredLeaf],
+        head: &openforest_core::log::SignedTreeHead,
+    ) -> Result<(), StoreError> {
+        let (leaves, head) = (leaves.to_vec(), *head);
+        self.with_conn(move |conn| log::append_log(conn, &leaves, &head))
+            .await
+    }
+
+    async fn log_leaves(
+        &self,
+        from_index: u64,
+        limit: u32,
+    ) -> Result<Vec<crate::log::StoredLeaf>, StoreError> {
+        self.with_conn(move |conn| log::log_leaves(conn, from_index, limit))
+            .await
+    }
+
+    async fn log_leaf_of(
+        &self,
+        kind: openforest_core::log::RecordKind,
+        record_id: Uuid,
+    ) -> Result<Option<crate::log::StoredLeaf>, StoreError> {
+        self.with_conn(move |conn| log::log_leaf_of(conn, kind, record_id))
+            .await
+    }
+
+    async fn log_records(
+        &self,
+        kind: openforest_core::log::RecordKind,
+        ids: &[Uuid],
+    ) -> Result<Vec<openforest_core::log::LogRecord>, StoreError> {
+        let ids = ids.to_vec();
+        self.with_conn(move |conn| log::log_records(conn, kind, &ids))
+            .await
+    }
+
+    async fn latest_log_head(
+        &self,
+    ) -> Result<Option<openforest_core::log::SignedTreeHead>, StoreError> {
+        self.with_conn(move |conn| log::log_head(conn, None)).await
+    }
+
+    async fn log_head(
+        &self,
+        tree_size: u64,
+    ) -> Result<Option<openforest_core::log::SignedTreeHead>, StoreError> {
+        self.with_conn(move |conn| log::log_head(conn, Some(tree_size)))
+            .await
+    }
+
+    async fn unlogged_summary(
+        &self,
+        kind: openforest_core::log::RecordKind,
+        floor: Uuid,
+        limit: u32,
+    ) -> Result<crate::log::UnloggedSummary, StoreError> {
+        self.with_conn(move |conn| log::unlogged_summary(conn, kind, floor, limit))
             .await
     }
 
