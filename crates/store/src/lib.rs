@@ -623,18 +623,21 @@ pub async fn open(
 }
 
 /// A UUIDv7 made from the injected clock, so ids sort by time even in simulated time.
-/// Journal entry ids: UUIDv7 from one process-wide context, so ids of entries written later
-/// sort after earlier ones even within one millisecond (a user's history reads in id order).
-pub fn new_entry_id(at: Timestamp) -> openforest_core::EntryId {
-    static CONTEXT: std::sync::Mutex<uuid::ContextV7> =
-        std::sync::Mutex::new(uuid::ContextV7::new());
-    let millis = u64::try_from(at.millis()).unwrap_or(0);
-    let ts = uuid::Timestamp::from_unix(
-        &CONTEXT,
-        millis / 1_000,
-        u32::try_from((millis % 1_000) * 1_000_000).unwrap_or(0),
-    );
-    openforest_core::EntryId(uuid::Uuid::new_v7(ts))
+/// Journal entry ids of one store: UUIDv7 from one context, so an entry written later sorts
+/// after an earlier one even within one millisecond (a user's history reads in id order).
+#[derive(Default)]
+pub(crate) struct EntryIds(std::sync::Mutex<uuid::ContextV7>);
+
+impl EntryIds {
+    pub(crate) fn next(&self, at: Timestamp) -> openforest_core::EntryId {
+        let millis = u64::try_from(at.millis()).unwrap_or(0);
+        let ts = uuid::Timestamp::from_unix(
+            &self.0,
+            millis / 1_000,
+            u32::try_from((millis % 1_000) * 1_000_000).unwrap_or(0),
+        );
+        openforest_core::EntryId(uuid::Uuid::new_v7(ts))
+    }
 }
 
 pub fn new_id(at: Timestamp) -> uuid::Uuid {

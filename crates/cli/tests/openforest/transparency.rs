@@ -160,7 +160,9 @@ async fn an_entrys_inclusion_proof_verifies_offline_against_the_signed_head(app:
         .unwrap();
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].encode(), record);
-    let LogRecord::JournalEntry(entry) = &stored[0];
+    let LogRecord::JournalEntry(entry) = &stored[0] else {
+        panic!("a journal entry's record is a journal record");
+    };
     let granted = [(500, "welcome 1"), (300, "welcome 2"), (200, "welcome 3")];
     let reason = format!("admin {}: ", user(999).uuid());
     let reference = entry

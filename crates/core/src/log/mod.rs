@@ -15,4 +15,6 @@ pub use merkle::{
     Hash, ProofError, Tree, VerifyError, empty_root, leaf_hash, node_hash, verify_consistency,
     verify_inclusion,
 };
-pub use record::{AccountColumns, JournalRecord, LogRecord, RecordKind};
+pub use record::{
+    AccountColumns, JournalRecord, LogRecord, PlantingEvent, PlantingRecord, RecordKind,
+};

@@ -19,11 +19,14 @@ pub const ENCODING_VERSION: u8 = 1;
 pub enum RecordKind {
     /// One journal entry: grams moved from one account to another.
     JournalEntry = 1,
+    /// A planting batch an NGO recorded, or its verification: what, where, when, by whom,
+    /// which certificates it covers and the photos' hashes.
+    Planting = 2,
 }
 
 impl RecordKind {
     /// Every kind, in the order the sequencer takes them in a round.
-    pub const ALL: [RecordKind; 1] = [RecordKind::JournalEntry];
+    pub const ALL: [RecordKind; 2] = [RecordKind::JournalEntry, RecordKind::Planting];
 
     pub fn code(self) -> i16 {
         self as i16
@@ -36,6 +39,7 @@ impl RecordKind {
     pub fn as_str(self) -> &'static str {
         match self {
             RecordKind::JournalEntry => "journal_entry",
+            RecordKind::Planting => "planting",
         }
     }
 
@@ -46,7 +50,7 @@ impl RecordKind {
 
 /// A journal row exactly as stored: the raw account columns rather than a decoded
 /// [`crate::Account`], so a row that no longer decodes still hashes (and fails to match).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JournalRecord {
     pub entry_id: Uuid,
     pub at_ms: i64,
@@ -58,23 +62,77 @@ pub struct JournalRecord {
 }
 
 /// The three columns that name an account: owner, account kind code, account id.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountColumns {
     pub owner: Uuid,
     pub kind: i16,
     pub id: Uuid,
 }
 
+/// What happened to a planting batch: recorded by the NGO, then verified by a second person.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlantingEvent {
+    Planted = 1,
+    Verified = 2,
+}
+
+impl PlantingEvent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlantingEvent::Planted => "planted",
+            PlantingEvent::Verified => "verified",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "planted" => Some(PlantingEvent::Planted),
+            "verified" => Some(PlantingEvent::Verified),
+            _ => None,
+        }
+    }
+}
+
+/// A planting record as stored: the event and the batch as it stood, with the certificates it
+/// covers and its photos' hashes (both sorted), so a changed coordinate, date, count, photo or
+/// covered certificate no longer matches its leaf.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlantingRecord {
+    pub record_id: Uuid,
+    pub event: PlantingEvent,
+    pub at_ms: i64,
+    pub batch_id: Uuid,
+    pub order_id: Uuid,
+    pub ngo_id: Uuid,
+    pub item_id: Uuid,
+    pub units: i64,
+    /// `YYYY-MM-DD`.
+    pub planted_on: String,
+    pub latitude: f64,
+    pub longitude: f64,
+    /// GeoJSON Polygon text as stored.
+    pub polygon: Option<String>,
+    /// SHA-256 of each photo, hex, sorted.
+    pub photos: Vec<String>,
+    /// Certificate numbers the batch covers, sorted.
+    pub certificates: Vec<String>,
+    /// Who recorded (or verified) it: `user:<id>`, `key:<id>` or `admin:<id>`.
+    pub actor: String,
+}
+
 /// One loggable record.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum LogRecord {
     JournalEntry(JournalRecord),
+    Planting(PlantingRecord),
 }
 
 impl LogRecord {
     pub fn kind(&self) -> RecordKind {
         match self {
             LogRecord::JournalEntry(_) => RecordKind::JournalEntry,
+            LogRecord::Planting(_) => RecordKind::Planting,
         }
     }
 
@@ -82,6 +140,7 @@ impl LogRecord {
     pub fn record_id(&self) -> Uuid {
         match self {
             LogRecord::JournalEntry(entry) => entry.entry_id,
+            LogRecord::Planting(planting) => planting.record_id,
         }
     }
 
@@ -93,6 +152,7 @@ impl LogRecord {
         out.push(u8::try_from(self.kind().code()).unwrap_or(u8::MAX));
         match self {
             LogRecord::JournalEntry(entry) => encode_journal_entry(entry, &mut out),
+            LogRecord::Planting(planting) => encode_planting(planting, &mut out),
         }
         out
     }
@@ -101,6 +161,46 @@ impl LogRecord {
     pub fn leaf_hash(&self) -> Hash {
         leaf_hash(&self.encode())
     }
+}
+
+/// A length-prefixed (u32, big-endian) UTF-8 string.
+fn encode_text(text: &str, out: &mut Vec<u8>) {
+    let bytes = text.as_bytes();
+    out.extend_from_slice(&u32::try_from(bytes.len()).unwrap_or(u32::MAX).to_be_bytes());
+    out.extend_from_slice(bytes);
+}
+
+fn encode_planting(record: &PlantingRecord, out: &mut Vec<u8>) {
+    out.extend_from_slice(record.record_id.as_bytes());
+    out.push(record.event as u8);
+    out.extend_from_slice(&record.at_ms.to_be_bytes());
+    for id in [
+        record.batch_id,
+        record.order_id,
+        record.ngo_id,
+        record.item_id,
+    ] {
+        out.extend_from_slice(id.as_bytes());
+    }
+    out.extend_from_slice(&record.units.to_be_bytes());
+    encode_text(&record.planted_on, out);
+    // IEEE 754 bits: the exact stored double, not a decimal rendering of it.
+    out.extend_from_slice(&record.latitude.to_bits().to_be_bytes());
+    out.extend_from_slice(&record.longitude.to_bits().to_be_bytes());
+    match &record.polygon {
+        None => out.push(0),
+        Some(polygon) => {
+            out.push(1);
+            encode_text(polygon, out);
+        }
+    }
+    for list in [&record.photos, &record.certificates] {
+        out.extend_from_slice(&u32::try_from(list.len()).unwrap_or(u32::MAX).to_be_bytes());
+        for text in list {
+            encode_text(text, out);
+        }
+    }
+    encode_text(&record.actor, out);
 }
 
 fn encode_journal_entry(entry: &JournalRecord, out: &mut Vec<u8>) {

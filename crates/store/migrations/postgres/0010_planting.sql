@@ -115,6 +115,16 @@ CREATE TABLE batch_photos (
     PRIMARY KEY (batch_id, sha256)
 );
 
+-- Immutable planting events for the transparency log: a batch recorded, a batch verified.
+-- Each is logged with the batch as it stood (docs/transparency.md).
+CREATE TABLE planting_records (
+    record_id UUID PRIMARY KEY,
+    batch_id  UUID NOT NULL,
+    event     TEXT NOT NULL CHECK (event IN ('planted', 'verified')),
+    at_ms     BIGINT NOT NULL
+);
+CREATE INDEX planting_records_by_batch ON planting_records (batch_id);
+
 -- Evidence photos, stored once by the SHA-256 of their bytes.
 CREATE TABLE photos (
     sha256        BYTEA PRIMARY KEY,

@@ -115,6 +115,16 @@ CREATE TABLE batch_photos (
     PRIMARY KEY (batch_id, sha256)
 ) WITHOUT ROWID;
 
+-- Immutable planting events for the transparency log: a batch recorded, a batch verified.
+-- Each is logged with the batch as it stood (docs/transparency.md).
+CREATE TABLE planting_records (
+    record_id BLOB PRIMARY KEY,
+    batch_id  BLOB NOT NULL,
+    event     TEXT NOT NULL CHECK (event IN ('planted', 'verified')),
+    at_ms     INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX planting_records_by_batch ON planting_records (batch_id);
+
 -- Evidence photos, stored once by the SHA-256 of their bytes.
 CREATE TABLE photos (
     sha256        BLOB PRIMARY KEY,

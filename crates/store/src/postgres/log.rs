@@ -33,6 +33,14 @@ fn journal_record(row: &PgRow) -> Result<LogRecord, sqlx::Error> {
     }))
 }
 
+/// The table each kind of record lives in, and its id column.
+fn source(kind: RecordKind) -> (&'static str, &'static str) {
+    match kind {
+        RecordKind::JournalEntry => ("journal", "entry_id"),
+        RecordKind::Planting => ("planting_records", "record_id"),
+    }
+}
+
 pub(super) async fn unlogged_records(
     pool: &PgPool,
     kind: RecordKind,
@@ -53,6 +61,20 @@ pub(super) async fn unlogged_records(
             .await?;
             Ok(rows.iter().map(journal_record).collect::<Result<_, _>>()?)
         }
+        RecordKind::Planting => {
+            let ids: Vec<Uuid> = sqlx::query_scalar(
+                "SELECT r.record_id FROM planting_records r
+                 WHERE r.record_id >= $2 AND NOT EXISTS (SELECT 1 FROM log_leaves l
+                       WHERE l.record_kind = $1 AND l.record_id = r.record_id)
+                 ORDER BY r.record_id LIMIT $3",
+            )
+            .bind(kind.code())
+            .bind(floor)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await?;
+            super::planting::planting_records(pool, &ids).await
+        }
     }
 }
 
@@ -71,6 +93,7 @@ pub(super) async fn log_records(
             .await?;
             Ok(rows.iter().map(journal_record).collect::<Result<_, _>>()?)
         }
+        RecordKind::Planting => super::planting::planting_records(pool, ids).await,
     }
 }
 
@@ -85,32 +108,30 @@ pub(super) async fn unlogged_summary(
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         .execute(&mut *tx)
         .await?;
-    let summary = match kind {
-        RecordKind::JournalEntry => {
-            let (total, below_floor): (i64, i64) = sqlx::query_as(&format!(
-                "SELECT count(*), count(*) FILTER (WHERE j.entry_id < $2) FROM journal j
-                 WHERE {NOT_LOGGED}"
-            ))
-            .bind(kind.code())
-            .bind(floor)
-            .fetch_one(&mut *tx)
-            .await?;
-            let first_below_floor: Vec<Uuid> = sqlx::query_scalar(&format!(
-                "SELECT j.entry_id FROM journal j
-                 WHERE j.entry_id < $2 AND {NOT_LOGGED}
-                 ORDER BY j.entry_id LIMIT $3"
-            ))
-            .bind(kind.code())
-            .bind(floor)
-            .bind(i64::from(limit))
-            .fetch_all(&mut *tx)
-            .await?;
-            UnloggedSummary {
-                total: u64::try_from(total).unwrap_or(0),
-                below_floor: u64::try_from(below_floor).unwrap_or(0),
-                first_below_floor,
-            }
-        }
+    let (table, id) = source(kind);
+    let not_logged = format!(
+        "NOT EXISTS (SELECT 1 FROM log_leaves l WHERE l.record_kind = $1 AND l.record_id = j.{id})"
+    );
+    let (total, below_floor): (i64, i64) = sqlx::query_as(&format!(
+        "SELECT count(*), count(*) FILTER (WHERE j.{id} < $2) FROM {table} j WHERE {not_logged}"
+    ))
+    .bind(kind.code())
+    .bind(floor)
+    .fetch_one(&mut *tx)
+    .await?;
+    let first_below_floor: Vec<Uuid> = sqlx::query_scalar(&format!(
+        "SELECT j.{id} FROM {table} j WHERE j.{id} < $2 AND {not_logged}
+         ORDER BY j.{id} LIMIT $3"
+    ))
+    .bind(kind.code())
+    .bind(floor)
+    .bind(i64::from(limit))
+    .fetch_all(&mut *tx)
+    .await?;
+    let summary = UnloggedSummary {
+        total: u64::try_from(total).unwrap_or(0),
+        below_floor: u64::try_from(below_floor).unwrap_or(0),
+        first_below_floor,
     };
     tx.commit().await?;
     Ok(summary)

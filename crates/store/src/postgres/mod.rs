@@ -44,6 +44,7 @@ pub struct PostgresStore {
     clock: Arc<dyn Clock>,
     /// Whether any webhook endpoint is enabled: the writer lanes record outbox events only then.
     events_wanted: Arc<AtomicBool>,
+    entry_ids: Arc<crate::EntryIds>,
 }
 
 fn connect_options(url: &str) -> Result<PgConnectOptions, StoreError> {
@@ -80,6 +81,7 @@ impl PostgresStore {
             .await?;
         Self::run_migrations(&pool).await?;
         let events_wanted = Arc::new(AtomicBool::new(webhooks::any_enabled(&pool).await?));
+        let entry_ids = Arc::new(crate::EntryIds::default());
         let (lanes, receivers) = Lanes::new(options.postgres_writers, options.queue_depth);
         let mut writers = Vec::with_capacity(receivers.len());
         for lane in receivers {
@@ -91,6 +93,7 @@ impl PostgresStore {
                 options.batch_max,
                 clock.clone(),
                 events_wanted.clone(),
+                entry_ids.clone(),
             )));
         }
         Ok(PostgresStore {
@@ -100,6 +103,7 @@ impl PostgresStore {
             writers: Mutex::new(writers),
             clock,
             events_wanted,
+            entry_ids,
         })
     }
 
@@ -192,7 +196,7 @@ impl Store for PostgresStore {
             .await
             .map_err(|err| CommandError::Storage(err.to_string()))?;
         let events = self.events_wanted.load(Ordering::Acquire);
-        writer::run_batch_retrying(&mut conn, &[&envelope], now, events)
+        writer::run_batch_retrying(&mut conn, &[&envelope], now, events, &self.entry_ids)
             .await
             .map_err(|err| CommandError::Storage(err.to_string()))?
             .pop()

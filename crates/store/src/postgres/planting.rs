@@ -6,6 +6,7 @@ use crate::planting::{
     BatchRefusal, CatalogItem, History, NewBatch, Ngo, NgoKey, Order, OrderLine, Photo,
     PlantingBatch, PledgeRecord, Site, seasons_from_json, seasons_json,
 };
+use openforest_core::log::{LogRecord, PlantingEvent, PlantingRecord};
 use openforest_core::planting::{Holder, ItemKind, Pledge, quota_key};
 use openforest_core::{
     Account, AccountKind, BallId, BatchId, CatalogItemId, Entry, EntryId, EntryKind, Grams,
@@ -571,6 +572,7 @@ pub(super) async fn record_batch(
         verified_at: None,
     };
     notify(&mut tx, &recorded, "planted", batch.recorded_at).await?;
+    add_planting_record(&mut tx, batch.batch_id, "planted", batch.recorded_at).await?;
     tx.commit().await?;
     Ok(Ok(recorded))
 }
@@ -602,6 +604,7 @@ pub(super) async fn verify_batch(
         ..batch
     };
     notify(&mut tx, &verified, "verified", at).await?;
+    add_planting_record(&mut tx, batch_id, "verified", at).await?;
     tx.commit().await?;
     Ok(Some(verified))
 }
@@ -823,4 +826,90 @@ pub(super) async fn history(pool: &PgPool, user_id: UserId) -> Result<History, S
         entries,
         ball_origins,
     })
+}
+
+/// Appends an immutable planting event for the transparency log, in the batch's transaction.
+async fn add_planting_record(
+    tx: &mut PgConnection,
+    batch_id: BatchId,
+    event: &str,
+    at: Timestamp,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO planting_records (record_id, batch_id, event, at_ms) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(crate::new_id(at))
+    .bind(batch_id.uuid())
+    .bind(event)
+    .bind(at.millis())
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct PlantingRow {
+    record_id: Uuid,
+    event: String,
+    at_ms: i64,
+    batch_id: Uuid,
+    order_id: Uuid,
+    ngo_id: Uuid,
+    item_id: Uuid,
+    units: i64,
+    planted_on: String,
+    latitude: f64,
+    longitude: f64,
+    polygon: Option<String>,
+    actor: String,
+}
+
+/// Planting records as the log encodes them: each event with its batch as it stands now (so
+/// a changed batch no longer matches its leaf). Records whose batch is gone are left out.
+pub(super) async fn planting_records(
+    pool: &PgPool,
+    ids: &[Uuid],
+) -> Result<Vec<LogRecord>, StoreError> {
+    let rows: Vec<PlantingRow> = sqlx::query_as(
+        "SELECT r.record_id, r.event, r.at_ms, b.batch_id, b.order_id, b.ngo_id, b.item_id, b.units,
+                b.planted_on, b.latitude, b.longitude, b.polygon,
+                CASE r.event WHEN 'verified' THEN coalesce(b.verified_by, '') ELSE b.recorded_by END AS actor
+         FROM planting_records r JOIN planting_batches b ON b.batch_id = r.batch_id
+         WHERE r.record_id = ANY($1) ORDER BY r.record_id",
+    )
+    .bind(ids)
+    .fetch_all(pool)
+    .await?;
+    let mut records = Vec::with_capacity(rows.len());
+    for row in rows {
+        let photos: Vec<Vec<u8>> =
+            sqlx::query_scalar("SELECT sha256 FROM batch_photos WHERE batch_id = $1 ORDER BY sha256")
+                .bind(row.batch_id)
+                .fetch_all(pool)
+                .await?;
+        let certificates: Vec<String> = sqlx::query_scalar(
+            "SELECT certificate_no FROM pledges WHERE batch_id = $1 ORDER BY certificate_no",
+        )
+        .bind(row.batch_id)
+        .fetch_all(pool)
+        .await?;
+        records.push(LogRecord::Planting(PlantingRecord {
+            record_id: row.record_id,
+            event: PlantingEvent::parse(&row.event).unwrap_or(PlantingEvent::Planted),
+            at_ms: row.at_ms,
+            batch_id: row.batch_id,
+            order_id: row.order_id,
+            ngo_id: row.ngo_id,
+            item_id: row.item_id,
+            units: row.units,
+            planted_on: row.planted_on,
+            latitude: row.latitude,
+            longitude: row.longitude,
+            polygon: row.polygon,
+            photos: photos.iter().map(|sha| openforest_core::log::merkle::hex_of(sha)).collect(),
+            certificates,
+            actor: row.actor,
+        }));
+    }
+    Ok(records)
 }

@@ -27,6 +27,7 @@ pub(super) async fn run(
     batch_max: usize,
     clock: Arc<dyn Clock>,
     events_wanted: Arc<AtomicBool>,
+    entry_ids: Arc<crate::EntryIds>,
 ) {
     let mut jobs = Vec::with_capacity(batch_max);
     while lane.recv_many(&mut jobs, batch_max).await > 0 {
@@ -34,7 +35,7 @@ pub(super) async fn run(
         let now = clock.now();
         let events = events_wanted.load(Ordering::Acquire);
         let envelopes: Vec<&Envelope> = jobs.iter().map(|job| &job.envelope).collect();
-        let replies = match run_batch_retrying(&mut conn, &envelopes, now, events).await {
+        let replies = match run_batch_retrying(&mut conn, &envelopes, now, events, &entry_ids).await {
             Ok(replies) => replies,
             Err(err) => {
                 tracing::warn!(error = %err, commands = envelopes.len(), "writer batch failed; retrying one by one");
@@ -42,7 +43,7 @@ pub(super) async fn run(
                 let mut replies = Vec::with_capacity(envelopes.len());
                 for envelope in &envelopes {
                     replies.push(
-                        match run_batch_retrying(&mut conn, &[*envelope], now, events).await {
+                        match run_batch_retrying(&mut conn, &[*envelope], now, events, &entry_ids).await {
                             Ok(mut one) => one
                                 .pop()
                                 .unwrap_or_else(|| Err(CommandError::Storage("no reply".into()))),
@@ -90,10 +91,11 @@ pub(super) async fn run_batch_retrying(
     envelopes: &[&Envelope],
     now: Timestamp,
     events_wanted: bool,
+    entry_ids: &crate::EntryIds,
 ) -> Result<Vec<Reply>, sqlx::Error> {
     let mut attempt = 0;
     loop {
-        match run_batch(conn, envelopes, now, events_wanted).await {
+        match run_batch(conn, envelopes, now, events_wanted, entry_ids).await {
             Err(err) if is_retryable(&err) && attempt < RETRIES_MAX => {
                 attempt += 1;
                 metrics::counter!("openforest_writer_retries_total").increment(1);
@@ -126,6 +128,7 @@ async fn run_batch(
     envelopes: &[&Envelope],
     now: Timestamp,
     events_wanted: bool,
+    entry_ids: &crate::EntryIds,
 ) -> Result<Vec<Reply>, sqlx::Error> {
     let plan = batch::plan(envelopes);
     let mut tx = conn.begin().await?;
@@ -201,7 +204,7 @@ async fn run_batch(
             .collect();
     }
     let (changes, replies) = batch::decide(envelopes, loaded, now, events_wanted, || {
-        crate::new_entry_id(now)
+        entry_ids.next(now)
     });
     if !changes.entries.is_empty() {
         let entries = &changes.entries;

@@ -32,6 +32,14 @@ fn journal_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<LogRecord> {
     }))
 }
 
+/// The table each kind of record lives in, and its id column.
+fn source(kind: RecordKind) -> (&'static str, &'static str) {
+    match kind {
+        RecordKind::JournalEntry => ("journal", "entry_id"),
+        RecordKind::Planting => ("planting_records", "record_id"),
+    }
+}
+
 pub(super) fn unlogged_records(
     conn: &Connection,
     kind: RecordKind,
@@ -47,6 +55,18 @@ pub(super) fn unlogged_records(
             ))?;
             let rows = stmt.query_map(params![kind.code(), floor, limit], journal_record)?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
+        }
+        RecordKind::Planting => {
+            let ids = conn
+                .prepare_cached(
+                    "SELECT r.record_id FROM planting_records r
+                     WHERE r.record_id >= ?2 AND NOT EXISTS (SELECT 1 FROM log_leaves l
+                           WHERE l.record_kind = ?1 AND l.record_id = r.record_id)
+                     ORDER BY r.record_id LIMIT ?3",
+                )?
+                .query_map(params![kind.code(), floor, limit], |row| row.get(0))?
+                .collect::<rusqlite::Result<Vec<Uuid>>>()?;
+            super::planting::planting_records(conn, &ids)
         }
     }
 }
@@ -69,6 +89,7 @@ pub(super) fn log_records(
             }
             Ok(records)
         }
+        RecordKind::Planting => super::planting::planting_records(conn, ids),
     }
 }
 
@@ -79,30 +100,28 @@ pub(super) fn unlogged_summary(
     limit: u32,
 ) -> Result<UnloggedSummary, StoreError> {
     let tx = conn.transaction()?;
-    let summary = match kind {
-        RecordKind::JournalEntry => {
-            let (total, below_floor): (i64, i64) = tx
-                .prepare_cached(&format!(
-                    "SELECT count(*), coalesce(sum(j.entry_id < ?2), 0) FROM journal j
-                     WHERE {NOT_LOGGED}"
-                ))?
-                .query_row(params![kind.code(), floor], |row| {
-                    Ok((row.get(0)?, row.get(1)?))
-                })?;
-            let first_below_floor = tx
-                .prepare_cached(&format!(
-                    "SELECT j.entry_id FROM journal j
-                     WHERE j.entry_id < ?2 AND {NOT_LOGGED}
-                     ORDER BY j.entry_id LIMIT ?3"
-                ))?
-                .query_map(params![kind.code(), floor, limit], |row| row.get(0))?
-                .collect::<rusqlite::Result<Vec<Uuid>>>()?;
-            UnloggedSummary {
-                total: u64::try_from(total).unwrap_or(0),
-                below_floor: u64::try_from(below_floor).unwrap_or(0),
-                first_below_floor,
-            }
-        }
+    let (table, id) = source(kind);
+    let not_logged = format!(
+        "NOT EXISTS (SELECT 1 FROM log_leaves l WHERE l.record_kind = ?1 AND l.record_id = j.{id})"
+    );
+    let (total, below_floor): (i64, i64) = tx
+        .prepare_cached(&format!(
+            "SELECT count(*), coalesce(sum(j.{id} < ?2), 0) FROM {table} j WHERE {not_logged}"
+        ))?
+        .query_row(params![kind.code(), floor], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })?;
+    let first_below_floor = tx
+        .prepare_cached(&format!(
+            "SELECT j.{id} FROM {table} j WHERE j.{id} < ?2 AND {not_logged}
+             ORDER BY j.{id} LIMIT ?3"
+        ))?
+        .query_map(params![kind.code(), floor, limit], |row| row.get(0))?
+        .collect::<rusqlite::Result<Vec<Uuid>>>()?;
+    let summary = UnloggedSummary {
+        total: u64::try_from(total).unwrap_or(0),
+        below_floor: u64::try_from(below_floor).unwrap_or(0),
+        first_below_floor,
     };
     tx.commit()?;
     Ok(summary)

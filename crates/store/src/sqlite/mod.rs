@@ -55,6 +55,7 @@ pub struct SqliteStore {
     clock: Arc<dyn Clock>,
     /// Whether any webhook endpoint is enabled: the writer records outbox events only then.
     events_wanted: Arc<AtomicBool>,
+    entry_ids: Arc<crate::EntryIds>,
 }
 
 fn migrations() -> Migrations<'static> {
@@ -131,6 +132,7 @@ impl SqliteStore {
             .map_err(|err| StoreError::Migration(err.to_string()))?;
         configure_writer(&mut conn)?;
         let events_wanted = Arc::new(AtomicBool::new(webhooks::any_enabled(&conn)?));
+        let entry_ids = Arc::new(crate::EntryIds::default());
         let checkpointer = checkpoint::Checkpointer::spawn(path)?;
         let pool = r2d2::Pool::builder()
             .max_size(options.read_connections)
@@ -145,6 +147,7 @@ impl SqliteStore {
             options.batch_max,
             clock.clone(),
             events_wanted.clone(),
+            entry_ids.clone(),
         )
         .map_err(|err| StoreError::Database(format!("cannot start the writer: {err}")))?;
         Ok(SqliteStore {
@@ -156,6 +159,7 @@ impl SqliteStore {
             checkpointer: Mutex::new(Some(checkpointer)),
             clock,
             events_wanted,
+            entry_ids,
         })
     }
 
@@ -236,6 +240,7 @@ impl Store for SqliteStore {
     async fn execute_unbatched(&self, envelope: Envelope) -> Result<Executed, CommandError> {
         let now = self.clock.now();
         let (path, unbatched) = (self.path.clone(), self.unbatched.clone());
+        let entry_ids = self.entry_ids.clone();
         let events = self.events_wanted.load(Ordering::Acquire);
         let run = move || -> Result<Option<Reply>, StoreError> {
             let mut slot = unbatched
@@ -250,7 +255,7 @@ impl Store for SqliteStore {
             let conn = slot
                 .as_mut()
                 .ok_or_else(|| StoreError::Database("no unbatched connection".into()))?;
-            Ok(writer::run_batch(conn, &[&envelope], now, events)?.pop())
+            Ok(writer::run_batch(conn, &[&envelope], now, events, &entry_ids)?.pop())
         };
         tokio::task::spawn_blocking(run)
             .await

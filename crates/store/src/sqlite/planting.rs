@@ -6,6 +6,7 @@ use crate::planting::{
     BatchRefusal, CatalogItem, History, NewBatch, Ngo, NgoKey, Order, OrderLine, Photo,
     PlantingBatch, PledgeRecord, Site, seasons_from_json, seasons_json,
 };
+use openforest_core::log::{LogRecord, PlantingEvent, PlantingRecord};
 use openforest_core::planting::{Holder, ItemKind, Pledge, quota_key};
 use openforest_core::{
     Account, AccountKind, BallId, BatchId, CatalogItemId, Entry, EntryId, EntryKind, Grams,
@@ -503,6 +504,7 @@ pub(super) fn record_batch(
         verified_at: None,
     };
     notify(&tx, &recorded, "planted", batch.recorded_at)?;
+    add_planting_record(&tx, batch.batch_id, "planted", batch.recorded_at)?;
     tx.commit()?;
     Ok(Ok(recorded))
 }
@@ -530,6 +532,7 @@ pub(super) fn verify_batch(
         ..batch
     };
     notify(&tx, &verified, "verified", at)?;
+    add_planting_record(&tx, batch_id, "verified", at)?;
     tx.commit()?;
     Ok(Some(verified))
 }
@@ -755,4 +758,76 @@ pub(super) fn history(conn: &Connection, user_id: UserId) -> Result<History, Sto
         entries,
         ball_origins,
     })
+}
+
+/// Appends an immutable planting event for the transparency log, in the batch's transaction.
+fn add_planting_record(
+    tx: &Transaction<'_>,
+    batch_id: BatchId,
+    event: &str,
+    at: Timestamp,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO planting_records (record_id, batch_id, event, at_ms) VALUES (?1, ?2, ?3, ?4)",
+        params![crate::new_id(at), batch_id.uuid(), event, at.millis()],
+    )?;
+    Ok(())
+}
+
+/// Planting records as the log encodes them: each event with its batch as it stands now (so
+/// a changed batch no longer matches its leaf). Records whose batch is gone are left out.
+pub(super) fn planting_records(
+    conn: &Connection,
+    ids: &[Uuid],
+) -> Result<Vec<LogRecord>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT r.record_id, r.event, r.at_ms, b.batch_id, b.order_id, b.ngo_id, b.item_id, b.units,
+                b.planted_on, b.latitude, b.longitude, b.polygon,
+                CASE r.event WHEN 'verified' THEN coalesce(b.verified_by, '') ELSE b.recorded_by END
+         FROM planting_records r JOIN planting_batches b ON b.batch_id = r.batch_id
+         WHERE r.record_id = ?1",
+    )?;
+    let mut records = Vec::with_capacity(ids.len());
+    for id in ids {
+        let found = stmt
+            .query_row(params![id], |row| {
+                let event: String = row.get(1)?;
+                Ok(PlantingRecord {
+                    record_id: row.get(0)?,
+                    event: PlantingEvent::parse(&event).unwrap_or(PlantingEvent::Planted),
+                    at_ms: row.get(2)?,
+                    batch_id: row.get(3)?,
+                    order_id: row.get(4)?,
+                    ngo_id: row.get(5)?,
+                    item_id: row.get(6)?,
+                    units: row.get(7)?,
+                    planted_on: row.get(8)?,
+                    latitude: row.get(9)?,
+                    longitude: row.get(10)?,
+                    polygon: row.get(11)?,
+                    photos: Vec::new(),
+                    certificates: Vec::new(),
+                    actor: row.get(12)?,
+                })
+            })
+            .optional()?;
+        let Some(mut record) = found else {
+            continue;
+        };
+        record.photos = conn
+            .prepare_cached("SELECT sha256 FROM batch_photos WHERE batch_id = ?1 ORDER BY sha256")?
+            .query_map(params![record.batch_id], |row| {
+                let bytes: Vec<u8> = row.get(0)?;
+                Ok(openforest_core::log::merkle::hex_of(&bytes))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        record.certificates = conn
+            .prepare_cached(
+                "SELECT certificate_no FROM pledges WHERE batch_id = ?1 ORDER BY certificate_no",
+            )?
+            .query_map(params![record.batch_id], |row| row.get(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        records.push(LogRecord::Planting(record));
+    }
+    Ok(records)
 }

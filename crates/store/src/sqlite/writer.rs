@@ -18,10 +18,11 @@ pub(super) fn spawn(
     batch_max: usize,
     clock: Arc<dyn Clock>,
     events_wanted: Arc<AtomicBool>,
+    entry_ids: Arc<crate::EntryIds>,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
         .name("openforest-writer".into())
-        .spawn(move || run(conn, lane, batch_max, clock, events_wanted))
+        .spawn(move || run(conn, lane, batch_max, clock, events_wanted, &entry_ids))
 }
 
 /// Runs until the lane is closed and empty: every queued command is committed and answered.
@@ -31,6 +32,7 @@ fn run(
     batch_max: usize,
     clock: Arc<dyn Clock>,
     events_wanted: Arc<AtomicBool>,
+    entry_ids: &crate::EntryIds,
 ) {
     let mut jobs = Vec::with_capacity(batch_max);
     while lane.blocking_recv_many(&mut jobs, batch_max) > 0 {
@@ -38,7 +40,7 @@ fn run(
         let now = clock.now();
         let events = events_wanted.load(Ordering::Acquire);
         let envelopes: Vec<&Envelope> = jobs.iter().map(|job| &job.envelope).collect();
-        let replies = match run_batch(&mut conn, &envelopes, now, events) {
+        let replies = match run_batch(&mut conn, &envelopes, now, events, entry_ids) {
             Ok(replies) => replies,
             // A database fault (not a rejection) sinks the whole transaction; retry each
             // command alone so one poison command cannot fail the others.
@@ -47,7 +49,7 @@ fn run(
                 envelopes
                     .iter()
                     .map(
-                        |envelope| match run_batch(&mut conn, &[*envelope], now, events) {
+                        |envelope| match run_batch(&mut conn, &[*envelope], now, events, entry_ids) {
                             Ok(mut replies) => replies
                                 .pop()
                                 .unwrap_or_else(|| Err(CommandError::Storage("no reply".into()))),
@@ -76,12 +78,13 @@ pub(super) fn run_batch(
     envelopes: &[&Envelope],
     now: Timestamp,
     events_wanted: bool,
+    entry_ids: &crate::EntryIds,
 ) -> rusqlite::Result<Vec<Reply>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let plan = batch::plan(envelopes);
     let loaded = load(&tx, plan)?;
     let (changes, replies) = batch::decide(envelopes, loaded, now, events_wanted, || {
-        crate::new_entry_id(now)
+        entry_ids.next(now)
     });
     write(&tx, &changes)?;
     tx.commit()?;
