@@ -6,6 +6,7 @@ mod accounts;
 mod bench;
 mod settings;
 mod verify;
+mod verify_certificate;
 
 use clap::{Parser, Subcommand};
 use openforest_core::Clock;
@@ -43,6 +44,18 @@ enum Commands {
         #[arg(long)]
         json: bool,
     },
+    /// Check a certificate offline (its PDF or proof document) against the operator's public
+    /// key; non-zero exit if any record is missing from the signed log or does not match.
+    VerifyCertificate {
+        /// The certificate's PDF, or its proof document (JSON).
+        file: std::path::PathBuf,
+        /// The operator's log key: hex, the base64 `public_key` of GET /v1/log/key, or a PEM file.
+        #[arg(long)]
+        public_key: String,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Manage admin accounts.
     #[command(subcommand)]
     Admin(accounts::AdminCommand),
@@ -71,6 +84,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         print!("{}", openforest_server::config::DEFAULT_CONFIG_TOML);
         return Ok(ExitCode::SUCCESS);
     }
+    // Offline: no configuration, no database.
+    if let Commands::VerifyCertificate {
+        file,
+        public_key,
+        json,
+    } = &command
+    {
+        return verify_certificate::run(file, public_key, *json);
+    }
     let config = settings::load(cli.config.as_deref())?;
     settings::init_tracing(&config.log, matches!(command, Commands::Serve))?;
     let runtime = tokio::runtime::Runtime::new()?;
@@ -89,7 +111,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Commands::Admin(admin) => accounts::admin(&config, admin).await,
             Commands::OperatorKey(key) => accounts::operator_key(&config, key).await,
             Commands::Bench(bench) => bench::run(&config, bench).await,
-            Commands::DefaultConfig => Ok(ExitCode::SUCCESS),
+            Commands::DefaultConfig | Commands::VerifyCertificate { .. } => Ok(ExitCode::SUCCESS),
         }
     })
 }

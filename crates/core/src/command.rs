@@ -12,8 +12,8 @@ use crate::harvest::{
     decide_steal, decide_water,
 };
 use crate::ids::{BallId, EntryId, PartnerId, UserId};
-use crate::planting::{Plant, Pledge, decide_plant, quota_key};
 use crate::methodology::{CapApplied, DedupKey};
+use crate::planting::{Plant, Pledge, decide_plant, quota_key};
 use crate::state::{BatchState, UsageKey};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;

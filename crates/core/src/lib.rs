@@ -6,6 +6,7 @@ pub mod account;
 pub mod audit;
 pub mod ball;
 pub mod book;
+pub mod certificate;
 pub mod clock;
 pub mod command;
 pub mod credit;
@@ -35,8 +36,8 @@ pub use ids::{
     BallId, BatchId, CatalogItemId, EntryId, GroupId, NgoId, OrderId, PartnerId, PledgeId, SiteId,
     UserId,
 };
-pub use planting::{Holder, ItemKind, Plant, PlantSource, Pledge, Season};
 pub use methodology::{Methodology, MethodologyError, Quantity};
+pub use planting::{Holder, ItemKind, Plant, PlantSource, Pledge, Season};
 pub use state::{BatchState, UsageKey};
 pub mod user;
 pub use user::{Handle, Role};

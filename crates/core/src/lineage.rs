@@ -3,10 +3,10 @@
 //! grams came from; spending takes from the front, feeding a pot moves lots along.
 
 use crate::account::Account;
-use crate::grams::Grams;
-use crate::ids::{BallId, GroupId, PledgeId, UserId};
 use crate::entry::Entry;
+use crate::grams::Grams;
 use crate::harvest::WATERING_ACTION;
+use crate::ids::{BallId, GroupId, PledgeId, UserId};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 

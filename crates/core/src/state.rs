@@ -8,8 +8,8 @@ use crate::clock::Timestamp;
 use crate::grams::Grams;
 use crate::harvest::{FeedNote, StealKey};
 use crate::ids::UserId;
-use crate::planting::Pledge;
 use crate::methodology::{DedupKey, Usage};
+use crate::planting::Pledge;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// One user's usage of one action type in one local period (`2026-11-24` or `2026-11`).

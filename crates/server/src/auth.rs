@@ -212,7 +212,9 @@ impl FromRequestParts<AppState> for NgoCaller {
                 .ngo_key(hash_token(token))
                 .await?
                 .filter(|key| key.revoked_at.is_none())
-                .ok_or(ApiError::Unauthorized("the NGO API key is unknown or revoked"))?;
+                .ok_or(ApiError::Unauthorized(
+                    "the NGO API key is unknown or revoked",
+                ))?;
             return Ok(NgoCaller {
                 ngo_id: key.ngo_id,
                 actor: NgoActor::Key(key.key_id),
@@ -223,7 +225,9 @@ impl FromRequestParts<AppState> for NgoCaller {
             .store
             .ngo_of_member(user.user_id)
             .await?
-            .ok_or(ApiError::Forbidden("this account does not sign in for an NGO"))?;
+            .ok_or(ApiError::Forbidden(
+                "this account does not sign in for an NGO",
+            ))?;
         Ok(NgoCaller {
             ngo_id,
             actor: NgoActor::User(user.user_id),

@@ -10,6 +10,9 @@ use std::path::PathBuf;
 pub struct Config {
     /// Address the HTTP server listens on.
     pub listen: String,
+    /// The address people reach the server at, for links printed on certificates (their QR
+    /// code); empty: `http://` and `listen`.
+    pub public_url: String,
     /// Where the embedded SQLite database (and later uploads) live.
     pub data_dir: PathBuf,
     /// Empty: SQLite under `data_dir`. Or `sqlite://path` or `postgres://user:pass@host/db`.
@@ -230,6 +233,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             listen: "127.0.0.1:8080".into(),
+            public_url: String::new(),
             data_dir: PathBuf::from("openforest-data"),
             database_url: String::new(),
             log: "info".into(),
@@ -339,6 +343,16 @@ impl Config {
         Ok((text, methodology))
     }
 
+    /// Where people reach the server (no trailing slash).
+    pub fn public_url(&self) -> String {
+        let url = self.public_url.trim().trim_end_matches('/');
+        if url.is_empty() {
+            format!("http://{}", self.listen.trim())
+        } else {
+            url.to_string()
+        }
+    }
+
     /// The database to open: the configured URL, or SQLite under the data directory.
     pub fn database_url(&self) -> String {
         if self.database_url.trim().is_empty() {
@@ -359,6 +373,10 @@ pub const DEFAULT_CONFIG_TOML: &str = r#"# openforest configuration. Every key i
 
 # Address the HTTP server listens on.
 listen = "127.0.0.1:8080"
+
+# The address people reach the server at (e.g. "https://forest.example.org"), used in the links
+# and QR codes printed on certificates. Empty: "http://" and the listen address.
+public_url = ""
 
 # Where the embedded SQLite database lives (created on first run).
 data_dir = "openforest-data"

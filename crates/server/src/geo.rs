@@ -69,7 +69,11 @@ pub fn parse_polygon(value: &serde_json::Value, field: &str) -> Result<String, A
                     "a position is [longitude, latitude] (or with an altitude)",
                 ));
             };
-            check_point(*latitude, *longitude, &format!("{field}.coordinates[{n}][{m}]"))?;
+            check_point(
+                *latitude,
+                *longitude,
+                &format!("{field}.coordinates[{n}][{m}]"),
+            )?;
         }
     }
     serde_json::to_string(&geometry)

@@ -4,6 +4,7 @@
 
 pub mod anti_abuse;
 pub mod auth;
+pub mod certificate_pdf;
 pub mod config;
 pub mod energy;
 pub mod error;
@@ -168,6 +169,9 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::planting::plant_from_pot))
         .routes(routes!(routes::planting::my_certificates))
         .routes(routes!(routes::planting::certificate))
+        .routes(routes!(routes::certificates::certificate_document))
+        .routes(routes!(routes::certificates::verification))
+        .routes(routes!(routes::certificates::certificate_pdf))
         .routes(routes!(
             routes::planting::place_orders,
             routes::ngo::all_orders
@@ -384,9 +388,9 @@ impl Application {
             self.expiry_interval,
             self.expiring_notice,
         );
-        let ordering = self.order_interval.map(|interval| {
-            jobs::spawn_ordering(self.store.clone(), self.clock.clone(), interval)
-        });
+        let ordering = self
+            .order_interval
+            .map(|interval| jobs::spawn_ordering(self.store.clone(), self.clock.clone(), interval));
         let dispatcher = self
             .webhooks
             .map(|(dispatcher, interval)| webhooks::spawn(dispatcher, interval));

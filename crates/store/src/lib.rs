@@ -23,10 +23,6 @@ use openforest_core::{
 use std::sync::Arc;
 
 pub use error::{CommandError, StoreError};
-pub use planting::{
-    BatchRefusal, CatalogItem, History, NewBatch, Ngo, NgoKey, Order, OrderLine, Photo,
-    PlantingBatch, PlantingStatus, PledgeRecord, Site,
-};
 pub use methodologies::{
     Activation, MethodologyAdded, MethodologyRecord, NewMethodologyVersion, StoredMethodology,
 };
@@ -34,6 +30,10 @@ pub use model::{
     AbuseReport, BallState, Envelope, Executed, FeedEntry, FriendRequestResult, GroupMember,
     IdempotencyKey, JoinResult, LinkStatus, NewUser, OperatorKey, Partner, PartnerKey,
     PlantingGroup, PropEffect, PropStock, StealContext, User,
+};
+pub use planting::{
+    BatchRefusal, CatalogItem, History, NewBatch, Ngo, NgoKey, Order, OrderLine, Photo,
+    PlantingBatch, PlantingStatus, PledgeRecord, Site,
 };
 pub use webhooks::{
     DeliveryFilter, DeliveryStatus, DueDelivery, NextStep, WebhookAttempt, WebhookDelivery,
@@ -268,10 +268,8 @@ pub trait Store: Send + Sync {
     /// Adds a catalog item and its quota counter (which the writer then locks per pledge).
     async fn create_catalog_item(&self, item: &CatalogItem) -> Result<(), StoreError>;
     async fn catalog(&self) -> Result<Vec<CatalogItem>, StoreError>;
-    async fn catalog_item(
-        &self,
-        item_id: CatalogItemId,
-    ) -> Result<Option<CatalogItem>, StoreError>;
+    async fn catalog_item(&self, item_id: CatalogItemId)
+    -> Result<Option<CatalogItem>, StoreError>;
     /// Groups every pledge not yet ordered into orders per NGO, site and season; answers the
     /// orders that received pledges.
     async fn place_orders(&self, at: Timestamp) -> Result<Vec<OrderId>, StoreError>;
@@ -311,6 +309,13 @@ pub trait Store: Send + Sync {
     async fn order_pledges(&self, order_id: OrderId) -> Result<Vec<PledgeRecord>, StoreError>;
     /// A user's movements in order, for the lineage of their pledges.
     async fn history(&self, user_id: UserId) -> Result<History, StoreError>;
+    /// The journal entries that paid into a pledge (one per holder), for its proof document.
+    async fn pledge_entry_ids(
+        &self,
+        pledge: &openforest_core::Pledge,
+    ) -> Result<Vec<uuid::Uuid>, StoreError>;
+    /// The planting records (log record ids) of a batch, oldest first.
+    async fn planting_record_ids(&self, batch_id: BatchId) -> Result<Vec<uuid::Uuid>, StoreError>;
 
     /// The immutable facts of a ball (its size and times), for collect and steal commands.
     async fn ball_facts(

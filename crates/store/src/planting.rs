@@ -149,7 +149,10 @@ pub enum BatchRefusal {
     /// The order holds fewer unplanted units of the item.
     MoreThanOrdered { left: u64 },
     /// Batches cover whole pledges: the units must end on a pledge boundary.
-    SplitsAPledge { covered: u64, next_pledge_units: u64 },
+    SplitsAPledge {
+        covered: u64,
+        next_pledge_units: u64,
+    },
     /// A photo was not uploaded first.
     UnknownPhoto { sha256: String },
 }

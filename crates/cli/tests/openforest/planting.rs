@@ -12,11 +12,11 @@ const DAY: i64 = 24 * 3_600_000;
 
 /// A real 1×1 PNG, as an NGO's phone would not send but a validator must accept.
 pub(crate) const PNG: [u8; 69] = [
-    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44,
-    0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x90,
-    0x77, 0x53, 0xde, 0x00, 0x00, 0x00, 0x0c, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xd0,
-    0xeb, 0x0e, 0x07, 0x00, 0x01, 0xfb, 0x01, 0x11, 0x74, 0x26, 0x14, 0xe9, 0x00, 0x00, 0x00,
-    0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x90, 0x77, 0x53,
+    0xde, 0x00, 0x00, 0x00, 0x0c, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xd0, 0xeb, 0x0e, 0x07,
+    0x00, 0x01, 0xfb, 0x01, 0x11, 0x74, 0x26, 0x14, 0xe9, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e,
+    0x44, 0xae, 0x42, 0x60, 0x82,
 ];
 
 /// An NGO with a portal user who records and another who verifies, a site, a tree that costs
@@ -219,7 +219,10 @@ async fn a_tree_goes_from_partner_actions_to_a_verified_certificate(app: TestApp
 
     let pledged_view = certificate(&app, &number).await;
     assert_eq!(pledged_view["status"], "pledged");
-    assert_eq!(pledged_view["item"]["scientific_name"], "Haloxylon ammodendron");
+    assert_eq!(
+        pledged_view["item"]["scientific_name"],
+        "Haloxylon ammodendron"
+    );
     assert_eq!(pledged_view["holders"][0]["handle"], "ana");
     // Oldest energy first: 80 + 80 + 40 g of three bus rides.
     assert_eq!(
@@ -536,7 +539,10 @@ async fn an_ngo_cannot_see_or_touch_another_ngos_order(app: TestApp) {
     problem_of(record, StatusCode::NOT_FOUND).await;
     let verify = app
         .post(
-            &format!("/v1/ngo/batches/{}/verify", batch["batch_id"].as_str().unwrap()),
+            &format!(
+                "/v1/ngo/batches/{}/verify",
+                batch["batch_id"].as_str().unwrap()
+            ),
             Some(&intruder),
             &Value::Null,
         )
@@ -549,8 +555,11 @@ async fn an_ngo_cannot_see_or_touch_another_ngos_order(app: TestApp) {
     )
     .await;
     let detail = json_of(
-        app.get(&format!("/v1/ngo/orders/{}", orders[0]), Some(&world.recorder))
-            .await,
+        app.get(
+            &format!("/v1/ngo/orders/{}", orders[0]),
+            Some(&world.recorder),
+        )
+        .await,
         StatusCode::OK,
     )
     .await;
@@ -628,7 +637,11 @@ async fn bad_evidence_is_refused_with_the_field_and_nothing_is_stored(app: TestA
     let problem = problem_of(record(not_geojson).await, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(problem["field"], "polygon");
     let unknown_photo = batch_body(&app, &world.tree_id, 1, &["ab".repeat(32)]);
-    let problem = problem_of(record(unknown_photo).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let problem = problem_of(
+        record(unknown_photo).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
     assert_eq!(problem["field"], "photos");
     let mut tomorrow = batch_body(&app, &world.tree_id, 1, &[]);
     tomorrow["planted_on"] = json!("2999-01-01");
@@ -639,8 +652,11 @@ async fn bad_evidence_is_refused_with_the_field_and_nothing_is_stored(app: TestA
     assert_eq!(problem["rule"], "more_than_ordered");
 
     let detail = json_of(
-        app.get(&format!("/v1/ngo/orders/{}", orders[0]), Some(&world.recorder))
-            .await,
+        app.get(
+            &format!("/v1/ngo/orders/{}", orders[0]),
+            Some(&world.recorder),
+        )
+        .await,
         StatusCode::OK,
     )
     .await;
@@ -659,11 +675,172 @@ async fn bad_evidence_is_refused_with_the_field_and_nothing_is_stored(app: TestA
     .await;
 }
 
+/// A verified tree of a rider's energy; answers its certificate number.
+async fn verified_tree(app: &TestApp, world: &World) -> String {
+    let planter = rider(app, world, "ana", 3).await;
+    let number = json_of(
+        plant(app, &planter, &world.tree_id, 1).await,
+        StatusCode::CREATED,
+    )
+    .await["certificate_no"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let orders = place_orders(app, &world.admin).await;
+    let photo = upload_png(app, &world.recorder).await;
+    let batch = json_of(
+        app.post(
+            &format!("/v1/ngo/orders/{}/batches", orders[0]),
+            Some(&world.recorder),
+            &batch_body(app, &world.tree_id, 1, &[photo]),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    json_of(
+        app.post(
+            &format!(
+                "/v1/ngo/batches/{}/verify",
+                batch["batch_id"].as_str().unwrap()
+            ),
+            Some(&world.checker),
+            &Value::Null,
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    number
+}
+
+/// The log's public key as hex, the form `verify-certificate --public-key` takes.
+async fn log_key_hex(app: &TestApp) -> String {
+    use base64::Engine;
+    let key = json_of(app.get("/v1/log/key", None).await, StatusCode::OK).await;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(key["public_key"].as_str().unwrap())
+        .unwrap();
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// Runs `openforest verify-certificate` on a file; answers (success, stdout).
+fn verify_certificate(file: &std::path::Path, key: &str) -> (bool, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_openforest"))
+        .arg("verify-certificate")
+        .arg(file)
+        .args(["--public-key", key])
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+async fn a_certificate_pdf_proves_itself_offline_with_the_operators_key(app: TestApp) {
+    let world = world(&app).await;
+    let number = verified_tree(&app, &world).await;
+    // Before the sequencer ran, the records are pending: nothing is claimed that is not proven.
+    crate::transparency::sequence(&app).await;
+    let key = log_key_hex(&app).await;
+    let document: openforest_core::certificate::CertificateDocument = serde_json::from_value(
+        json_of(
+            app.get(&format!("/v1/certificates/{number}/document"), None)
+                .await,
+            StatusCode::OK,
+        )
+        .await,
+    )
+    .unwrap();
+    let trusted = openforest_core::certificate::public_key_from_hex(&key).unwrap();
+    let verified = openforest_core::certificate::verify_document(&document, &trusted).unwrap();
+    assert_eq!(verified.proven_status, "verified");
+    assert_eq!(verified.grams, 200);
+    // One pledge entry, the planted record and the verified record.
+    assert_eq!(verified.records, 3);
+    let online = json_of(
+        app.get(&format!("/v1/certificates/{number}/verification"), None)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(online["valid"], true, "{online}");
+    assert_eq!(online["proven_status"], "verified");
+
+    let pdf = app
+        .get(&format!("/v1/certificates/{number}/pdf"), None)
+        .await;
+    assert_eq!(pdf.headers()["content-type"], "application/pdf");
+    let bytes = pdf.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"%PDF"));
+    let file = app.database.dir.path().join(format!("{number}.pdf"));
+    std::fs::write(&file, &bytes).unwrap();
+    let (ok, out) = verify_certificate(&file, &key);
+    assert!(ok, "{out}");
+    assert!(out.contains("proven status     verified"), "{out}");
+    // Another operator's key does not vouch for this log.
+    let stranger = "11".repeat(32);
+    let (ok, out) = verify_certificate(&file, &stranger);
+    assert!(!ok && out.contains("PROBLEM"), "{out}");
+}
+
+async fn a_tampered_planting_record_fails_verify_and_the_certificate_says_where(app: TestApp) {
+    let world = world(&app).await;
+    let number = verified_tree(&app, &world).await;
+    crate::transparency::sequence(&app).await;
+    let key = log_key_hex(&app).await;
+    assert!(crate::transparency::log_audit(&app).await.is_sound());
+    // Someone moves the planting site in the database, behind the application's back.
+    crate::support::tamper(
+        &app.database.url,
+        "UPDATE planting_batches SET latitude = 10.5",
+    )
+    .await;
+    let report = crate::transparency::log_audit(&app).await;
+    let tampered: Vec<_> = report
+        .problems
+        .iter()
+        .filter(|problem| {
+            matches!(problem, openforest_core::log::LogProblem::LeafMismatch { record_kind, .. }
+                if *record_kind == openforest_core::log::RecordKind::Planting)
+        })
+        .collect();
+    // Both the planted and the verified record of the batch no longer match their leaves.
+    assert_eq!(tampered.len(), 2, "{:?}", report.problems);
+    let online = json_of(
+        app.get(&format!("/v1/certificates/{number}/verification"), None)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(online["valid"], false);
+    assert!(
+        online["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("(planting)"),
+        "{online}"
+    );
+    let document = app
+        .get(&format!("/v1/certificates/{number}/document"), None)
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let file = app.database.dir.path().join("tampered.json");
+    std::fs::write(&file, &document).unwrap();
+    let (ok, out) = verify_certificate(&file, &key);
+    assert!(!ok, "{out}");
+    assert!(out.contains("is not in the signed tree"), "{out}");
+}
+
 crate::on_both_backends!(
+    a_certificate_pdf_proves_itself_offline_with_the_operators_key,
+    a_tampered_planting_record_fails_verify_and_the_certificate_says_where,
     a_tree_goes_from_partner_actions_to_a_verified_certificate,
     a_quota_is_never_oversold_under_concurrent_pledges,
     a_group_plants_from_its_pot_and_every_member_holds_their_share,
     an_ngo_cannot_see_or_touch_another_ngos_order,
     bad_evidence_is_refused_with_the_field_and_nothing_is_stored,
 );
-

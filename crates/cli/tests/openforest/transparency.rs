@@ -35,7 +35,7 @@ async fn grant(app: &TestApp, to: u128, grams: u64) {
 }
 
 /// Runs the sequencer the way the server's timer would, until it has taken everything.
-async fn sequence(app: &TestApp) {
+pub(crate) async fn sequence(app: &TestApp) {
     let log = LogState::load(app.store.as_ref()).await.unwrap();
     Sequencer::new(
         app.store.clone(),
@@ -98,7 +98,7 @@ async fn signed_head(app: &TestApp) -> SignedTreeHead {
     signed
 }
 
-async fn log_audit(app: &TestApp) -> openforest_core::log::LogAuditReport {
+pub(crate) async fn log_audit(app: &TestApp) -> openforest_core::log::LogAuditReport {
     openforest_store::log::audit_log(
         app.store.as_ref(),
         TransparencyConfig::default().late_commit_grace_ms,

@@ -121,8 +121,9 @@ pub struct PlantingRecord {
     pub actor: String,
 }
 
-/// One loggable record.
-#[derive(Clone, Debug, PartialEq)]
+/// One loggable record. In JSON (certificate documents) it is tagged by `record_kind`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "record_kind", rename_all = "snake_case")]
 pub enum LogRecord {
     JournalEntry(JournalRecord),
     Planting(PlantingRecord),

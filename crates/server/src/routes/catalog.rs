@@ -90,7 +90,13 @@ pub async fn create_ngo(
     responses((status = 200, body = Vec<NgoView>)))]
 pub async fn ngos(State(state): State<AppState>) -> ApiResult<Json<Vec<NgoView>>> {
     Ok(Json(
-        state.store.ngos().await?.iter().map(NgoView::from).collect(),
+        state
+            .store
+            .ngos()
+            .await?
+            .iter()
+            .map(NgoView::from)
+            .collect(),
     ))
 }
 

@@ -82,7 +82,11 @@ async fn view(state: &AppState, group: PlantingGroup) -> ApiResult<GroupView> {
 }
 
 /// The group, if I am a member now.
-pub(crate) async fn my_group(state: &AppState, me: UserId, group_id: Uuid) -> ApiResult<PlantingGroup> {
+pub(crate) async fn my_group(
+    state: &AppState,
+    me: UserId,
+    group_id: Uuid,
+) -> ApiResult<PlantingGroup> {
     let group = state
         .store
         .group(GroupId(group_id))

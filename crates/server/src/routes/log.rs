@@ -207,7 +207,7 @@ pub async fn inclusion_proof(
             let kind = match query.record_kind.as_deref() {
                 None => RecordKind::JournalEntry,
                 Some(text) => RecordKind::parse(text).ok_or_else(|| {
-                    ApiError::invalid("record_kind", "record_kind is journal_entry")
+                    ApiError::invalid("record_kind", "record_kind is journal_entry or planting")
                 })?,
             };
             state

@@ -3,6 +3,7 @@
 pub mod abuse_admin;
 pub mod admin;
 pub mod catalog;
+pub mod certificates;
 pub mod forest;
 pub mod friends;
 pub mod groups;
@@ -12,9 +13,9 @@ pub mod me;
 pub mod methodologies_admin;
 pub mod methodology;
 pub mod ngo;
-pub mod planting;
 pub mod partner;
 pub mod partners_admin;
+pub mod planting;
 pub mod props;
 pub mod sessions;
 pub mod webhooks_admin;

@@ -184,7 +184,14 @@ pub async fn upload_photo(
     let declared = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
-        .map(|value| value.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .map(|value| {
+            value
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
         .unwrap_or_default();
     if !PHOTO_TYPES.contains(&declared.as_str()) {
         return Err(ApiError::UnsupportedMediaType {
@@ -411,7 +418,10 @@ pub async fn record_batch(
         .collect::<Result<Vec<_>, _>>()?;
     let note = request.note.trim().to_string();
     if note.chars().count() > 1_000 {
-        return Err(ApiError::invalid("note", "a note has at most 1,000 characters"));
+        return Err(ApiError::invalid(
+            "note",
+            "a note has at most 1,000 characters",
+        ));
     }
     let item_id = CatalogItemId(request.item_id);
     if !order.lines.iter().any(|line| line.item_id == item_id) {

@@ -322,7 +322,10 @@ pub async fn pledge_lineage(state: &AppState, record: &PledgeRecord) -> ApiResul
     Ok(lineage)
 }
 
-pub async fn certificate_view(state: &AppState, record: &PledgeRecord) -> ApiResult<CertificateView> {
+pub async fn certificate_view(
+    state: &AppState,
+    record: &PledgeRecord,
+) -> ApiResult<CertificateView> {
     let item = plant_item(state, record.pledge.item_id.uuid()).await?;
     let (ngos, sites) = directory(state).await?;
     let lineage = pledge_lineage(state, record).await?;

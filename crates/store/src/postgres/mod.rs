@@ -5,8 +5,8 @@ mod game;
 mod groups;
 mod log;
 mod methodologies;
-mod planting;
 mod partners;
+mod planting;
 mod props;
 mod seed;
 mod webhooks;
@@ -584,15 +584,27 @@ impl Store for PostgresStore {
         planting::ngos(&self.pool).await
     }
 
-    async fn add_ngo_member(&self, ngo_id: openforest_core::NgoId, user_id: UserId, at: Timestamp) -> Result<(), StoreError> {
+    async fn add_ngo_member(
+        &self,
+        ngo_id: openforest_core::NgoId,
+        user_id: UserId,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
         planting::add_ngo_member(&self.pool, ngo_id, user_id, at).await
     }
 
-    async fn ngo_of_member(&self, user_id: UserId) -> Result<Option<openforest_core::NgoId>, StoreError> {
+    async fn ngo_of_member(
+        &self,
+        user_id: UserId,
+    ) -> Result<Option<openforest_core::NgoId>, StoreError> {
         planting::ngo_of_member(&self.pool, user_id).await
     }
 
-    async fn create_ngo_key(&self, key_hash: [u8; 32], key: &crate::NgoKey) -> Result<(), StoreError> {
+    async fn create_ngo_key(
+        &self,
+        key_hash: [u8; 32],
+        key: &crate::NgoKey,
+    ) -> Result<(), StoreError> {
         planting::create_ngo_key(&self.pool, key_hash, key).await
     }
 
@@ -616,23 +628,41 @@ impl Store for PostgresStore {
         planting::catalog(&self.pool).await
     }
 
-    async fn catalog_item(&self, item_id: openforest_core::CatalogItemId) -> Result<Option<crate::CatalogItem>, StoreError> {
+    async fn catalog_item(
+        &self,
+        item_id: openforest_core::CatalogItemId,
+    ) -> Result<Option<crate::CatalogItem>, StoreError> {
         planting::catalog_item(&self.pool, item_id).await
     }
 
-    async fn place_orders(&self, at: Timestamp) -> Result<Vec<openforest_core::OrderId>, StoreError> {
+    async fn place_orders(
+        &self,
+        at: Timestamp,
+    ) -> Result<Vec<openforest_core::OrderId>, StoreError> {
         planting::place_orders(&self.pool, at).await
     }
 
-    async fn orders(&self, ngo_id: Option<openforest_core::NgoId>) -> Result<Vec<crate::Order>, StoreError> {
+    async fn orders(
+        &self,
+        ngo_id: Option<openforest_core::NgoId>,
+    ) -> Result<Vec<crate::Order>, StoreError> {
         planting::orders(&self.pool, ngo_id).await
     }
 
-    async fn order(&self, order_id: openforest_core::OrderId) -> Result<Option<crate::Order>, StoreError> {
+    async fn order(
+        &self,
+        order_id: openforest_core::OrderId,
+    ) -> Result<Option<crate::Order>, StoreError> {
         planting::order(&self.pool, order_id).await
     }
 
-    async fn put_photo(&self, sha256: [u8; 32], photo: &crate::Photo, ngo_id: openforest_core::NgoId, at: Timestamp) -> Result<(), StoreError> {
+    async fn put_photo(
+        &self,
+        sha256: [u8; 32],
+        photo: &crate::Photo,
+        ngo_id: openforest_core::NgoId,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
         planting::put_photo(&self.pool, sha256, photo, ngo_id, at).await
     }
 
@@ -640,19 +670,33 @@ impl Store for PostgresStore {
         planting::photo(&self.pool, sha256).await
     }
 
-    async fn record_batch(&self, batch: &crate::NewBatch) -> Result<Result<crate::PlantingBatch, crate::BatchRefusal>, StoreError> {
+    async fn record_batch(
+        &self,
+        batch: &crate::NewBatch,
+    ) -> Result<Result<crate::PlantingBatch, crate::BatchRefusal>, StoreError> {
         planting::record_batch(&self.pool, batch).await
     }
 
-    async fn batch(&self, batch_id: openforest_core::BatchId) -> Result<Option<crate::PlantingBatch>, StoreError> {
+    async fn batch(
+        &self,
+        batch_id: openforest_core::BatchId,
+    ) -> Result<Option<crate::PlantingBatch>, StoreError> {
         planting::batch(&self.pool, batch_id).await
     }
 
-    async fn batches(&self, order_id: openforest_core::OrderId) -> Result<Vec<crate::PlantingBatch>, StoreError> {
+    async fn batches(
+        &self,
+        order_id: openforest_core::OrderId,
+    ) -> Result<Vec<crate::PlantingBatch>, StoreError> {
         planting::batches(&self.pool, order_id).await
     }
 
-    async fn verify_batch(&self, batch_id: openforest_core::BatchId, verified_by: &str, at: Timestamp) -> Result<Option<crate::PlantingBatch>, StoreError> {
+    async fn verify_batch(
+        &self,
+        batch_id: openforest_core::BatchId,
+        verified_by: &str,
+        at: Timestamp,
+    ) -> Result<Option<crate::PlantingBatch>, StoreError> {
         planting::verify_batch(&self.pool, batch_id, verified_by, at).await
     }
 
@@ -660,12 +704,32 @@ impl Store for PostgresStore {
         planting::user_pledges(&self.pool, user_id).await
     }
 
-    async fn pledge_by_certificate(&self, certificate_no: &str) -> Result<Option<crate::PledgeRecord>, StoreError> {
+    async fn pledge_by_certificate(
+        &self,
+        certificate_no: &str,
+    ) -> Result<Option<crate::PledgeRecord>, StoreError> {
         planting::pledge_by_certificate(&self.pool, certificate_no).await
     }
 
-    async fn order_pledges(&self, order_id: openforest_core::OrderId) -> Result<Vec<crate::PledgeRecord>, StoreError> {
+    async fn order_pledges(
+        &self,
+        order_id: openforest_core::OrderId,
+    ) -> Result<Vec<crate::PledgeRecord>, StoreError> {
         planting::order_pledges(&self.pool, order_id).await
+    }
+
+    async fn pledge_entry_ids(
+        &self,
+        pledge: &openforest_core::Pledge,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        planting::pledge_entry_ids(&self.pool, pledge).await
+    }
+
+    async fn planting_record_ids(
+        &self,
+        batch_id: openforest_core::BatchId,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        planting::planting_record_ids(&self.pool, batch_id).await
     }
 
     async fn history(&self, user_id: UserId) -> Result<crate::History, StoreError> {

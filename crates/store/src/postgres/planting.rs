@@ -105,20 +105,25 @@ pub(super) async fn create_ngo_key(
     Ok(())
 }
 
-pub(super) async fn ngo_key(pool: &PgPool, key_hash: [u8; 32]) -> Result<Option<NgoKey>, StoreError> {
+pub(super) async fn ngo_key(
+    pool: &PgPool,
+    key_hash: [u8; 32],
+) -> Result<Option<NgoKey>, StoreError> {
     let row: Option<(Uuid, Uuid, String, i64, Option<i64>)> = sqlx::query_as(
         "SELECT key_id, ngo_id, name, created_at_ms, revoked_at_ms FROM ngo_keys WHERE key_hash = $1",
     )
     .bind(key_hash.as_slice())
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(|(key_id, ngo_id, name, created_at, revoked_at)| NgoKey {
-        key_id,
-        ngo_id: NgoId(ngo_id),
-        name,
-        created_at: Timestamp(created_at),
-        revoked_at: revoked_at.map(Timestamp),
-    }))
+    Ok(
+        row.map(|(key_id, ngo_id, name, created_at, revoked_at)| NgoKey {
+            key_id,
+            ngo_id: NgoId(ngo_id),
+            name,
+            created_at: Timestamp(created_at),
+            revoked_at: revoked_at.map(Timestamp),
+        }),
+    )
 }
 
 pub(super) async fn create_site(pool: &PgPool, site: &Site) -> Result<(), StoreError> {
@@ -165,7 +170,10 @@ pub(super) async fn sites(pool: &PgPool) -> Result<Vec<Site>, StoreError> {
         .collect())
 }
 
-pub(super) async fn create_catalog_item(pool: &PgPool, item: &CatalogItem) -> Result<(), StoreError> {
+pub(super) async fn create_catalog_item(
+    pool: &PgPool,
+    item: &CatalogItem,
+) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
     sqlx::query(
         "INSERT INTO catalog_items (item_id, kind, name, scientific_name, ngo_id, site_id, unit_grams,
@@ -318,7 +326,10 @@ pub(super) async fn place_orders(pool: &PgPool, at: Timestamp) -> Result<Vec<Ord
     Ok(placed)
 }
 
-async fn order_lines(conn: &mut PgConnection, order_id: Uuid) -> Result<Vec<OrderLine>, sqlx::Error> {
+async fn order_lines(
+    conn: &mut PgConnection,
+    order_id: Uuid,
+) -> Result<Vec<OrderLine>, sqlx::Error> {
     let rows: Vec<(Uuid, i64, i64, i64, i64)> = sqlx::query_as(
         "SELECT p.item_id, count(*)::int8, sum(p.units)::int8,
                 coalesce(sum(CASE WHEN p.batch_id IS NOT NULL THEN p.units END), 0)::int8,
@@ -482,12 +493,18 @@ async fn load_batch(
     }
 }
 
-pub(super) async fn batch(pool: &PgPool, batch_id: BatchId) -> Result<Option<PlantingBatch>, StoreError> {
+pub(super) async fn batch(
+    pool: &PgPool,
+    batch_id: BatchId,
+) -> Result<Option<PlantingBatch>, StoreError> {
     let mut conn = pool.acquire().await?;
     Ok(load_batch(&mut conn, batch_id.uuid(), false).await?)
 }
 
-pub(super) async fn batches(pool: &PgPool, order_id: OrderId) -> Result<Vec<PlantingBatch>, StoreError> {
+pub(super) async fn batches(
+    pool: &PgPool,
+    order_id: OrderId,
+) -> Result<Vec<PlantingBatch>, StoreError> {
     let mut conn = pool.acquire().await?;
     let rows: Vec<BatchRow> = sqlx::query_as(&format!(
         "SELECT {BATCH_COLUMNS} FROM planting_batches WHERE order_id = $1 ORDER BY recorded_at_ms, batch_id"
@@ -508,10 +525,11 @@ pub(super) async fn record_batch(
 ) -> Result<Result<PlantingBatch, BatchRefusal>, StoreError> {
     let mut tx = pool.begin().await?;
     let photos: Vec<Vec<u8>> = batch.photos.iter().map(|sha| sha.to_vec()).collect();
-    let known: Vec<Vec<u8>> = sqlx::query_scalar("SELECT sha256 FROM photos WHERE sha256 = ANY($1)")
-        .bind(&photos)
-        .fetch_all(&mut *tx)
-        .await?;
+    let known: Vec<Vec<u8>> =
+        sqlx::query_scalar("SELECT sha256 FROM photos WHERE sha256 = ANY($1)")
+            .bind(&photos)
+            .fetch_all(&mut *tx)
+            .await?;
     if let Some(missing) = batch
         .photos
         .iter()
@@ -718,7 +736,10 @@ async fn to_records(pool: &PgPool, rows: Vec<PledgeRow>) -> Result<Vec<PledgeRec
     Ok(records)
 }
 
-pub(super) async fn user_pledges(pool: &PgPool, user_id: UserId) -> Result<Vec<PledgeRecord>, StoreError> {
+pub(super) async fn user_pledges(
+    pool: &PgPool,
+    user_id: UserId,
+) -> Result<Vec<PledgeRecord>, StoreError> {
     let rows: Vec<PledgeRow> = sqlx::query_as(&format!(
         "SELECT {PLEDGE_COLUMNS} FROM pledge_holders h JOIN pledges p ON p.pledge_id = h.pledge_id
          WHERE h.user_id = $1 ORDER BY p.created_at_ms DESC, p.pledge_id"
@@ -882,11 +903,12 @@ pub(super) async fn planting_records(
     .await?;
     let mut records = Vec::with_capacity(rows.len());
     for row in rows {
-        let photos: Vec<Vec<u8>> =
-            sqlx::query_scalar("SELECT sha256 FROM batch_photos WHERE batch_id = $1 ORDER BY sha256")
-                .bind(row.batch_id)
-                .fetch_all(pool)
-                .await?;
+        let photos: Vec<Vec<u8>> = sqlx::query_scalar(
+            "SELECT sha256 FROM batch_photos WHERE batch_id = $1 ORDER BY sha256",
+        )
+        .bind(row.batch_id)
+        .fetch_all(pool)
+        .await?;
         let certificates: Vec<String> = sqlx::query_scalar(
             "SELECT certificate_no FROM pledges WHERE batch_id = $1 ORDER BY certificate_no",
         )
@@ -906,10 +928,45 @@ pub(super) async fn planting_records(
             latitude: row.latitude,
             longitude: row.longitude,
             polygon: row.polygon,
-            photos: photos.iter().map(|sha| openforest_core::log::merkle::hex_of(sha)).collect(),
+            photos: photos
+                .iter()
+                .map(|sha| openforest_core::log::merkle::hex_of(sha))
+                .collect(),
             certificates,
             actor: row.actor,
         }));
     }
     Ok(records)
+}
+
+pub(super) async fn pledge_entry_ids(
+    pool: &PgPool,
+    pledge: &Pledge,
+) -> Result<Vec<Uuid>, StoreError> {
+    let holders: Vec<Uuid> = pledge
+        .holders
+        .iter()
+        .map(|holder| holder.user_id.uuid())
+        .collect();
+    Ok(sqlx::query_scalar(
+        "SELECT entry_id FROM journal
+         WHERE user_id = ANY($1) AND to_kind = $2 AND to_id = $3 ORDER BY entry_id",
+    )
+    .bind(&holders)
+    .bind(AccountKind::Pledge.code())
+    .bind(pledge.pledge_id.uuid())
+    .fetch_all(pool)
+    .await?)
+}
+
+pub(super) async fn planting_record_ids(
+    pool: &PgPool,
+    batch_id: BatchId,
+) -> Result<Vec<Uuid>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT record_id FROM planting_records WHERE batch_id = $1 ORDER BY record_id",
+    )
+    .bind(batch_id.uuid())
+    .fetch_all(pool)
+    .await?)
 }

@@ -35,7 +35,8 @@ pub(super) async fn run(
         let now = clock.now();
         let events = events_wanted.load(Ordering::Acquire);
         let envelopes: Vec<&Envelope> = jobs.iter().map(|job| &job.envelope).collect();
-        let replies = match run_batch_retrying(&mut conn, &envelopes, now, events, &entry_ids).await {
+        let replies = match run_batch_retrying(&mut conn, &envelopes, now, events, &entry_ids).await
+        {
             Ok(replies) => replies,
             Err(err) => {
                 tracing::warn!(error = %err, commands = envelopes.len(), "writer batch failed; retrying one by one");
@@ -43,7 +44,9 @@ pub(super) async fn run(
                 let mut replies = Vec::with_capacity(envelopes.len());
                 for envelope in &envelopes {
                     replies.push(
-                        match run_batch_retrying(&mut conn, &[*envelope], now, events, &entry_ids).await {
+                        match run_batch_retrying(&mut conn, &[*envelope], now, events, &entry_ids)
+                            .await
+                        {
                             Ok(mut one) => one
                                 .pop()
                                 .unwrap_or_else(|| Err(CommandError::Storage("no reply".into()))),

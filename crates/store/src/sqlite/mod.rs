@@ -8,8 +8,8 @@ mod game;
 mod groups;
 mod log;
 mod methodologies;
-mod planting;
 mod partners;
+mod planting;
 mod props;
 mod seed;
 mod webhooks;
@@ -700,33 +700,51 @@ impl Store for SqliteStore {
 
     async fn create_ngo(&self, ngo: &crate::Ngo) -> Result<(), StoreError> {
         let ngo = ngo.clone();
-        self.with_conn(move |conn| planting::create_ngo(conn, &ngo)).await
+        self.with_conn(move |conn| planting::create_ngo(conn, &ngo))
+            .await
     }
 
     async fn ngos(&self) -> Result<Vec<crate::Ngo>, StoreError> {
         self.with_conn(move |conn| planting::ngos(conn)).await
     }
 
-    async fn add_ngo_member(&self, ngo_id: openforest_core::NgoId, user_id: UserId, at: Timestamp) -> Result<(), StoreError> {
-        self.with_conn(move |conn| planting::add_ngo_member(conn, ngo_id, user_id, at)).await
+    async fn add_ngo_member(
+        &self,
+        ngo_id: openforest_core::NgoId,
+        user_id: UserId,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.with_conn(move |conn| planting::add_ngo_member(conn, ngo_id, user_id, at))
+            .await
     }
 
-    async fn ngo_of_member(&self, user_id: UserId) -> Result<Option<openforest_core::NgoId>, StoreError> {
-        self.with_conn(move |conn| planting::ngo_of_member(conn, user_id)).await
+    async fn ngo_of_member(
+        &self,
+        user_id: UserId,
+    ) -> Result<Option<openforest_core::NgoId>, StoreError> {
+        self.with_conn(move |conn| planting::ngo_of_member(conn, user_id))
+            .await
     }
 
-    async fn create_ngo_key(&self, key_hash: [u8; 32], key: &crate::NgoKey) -> Result<(), StoreError> {
+    async fn create_ngo_key(
+        &self,
+        key_hash: [u8; 32],
+        key: &crate::NgoKey,
+    ) -> Result<(), StoreError> {
         let key = key.clone();
-        self.with_conn(move |conn| planting::create_ngo_key(conn, key_hash, &key)).await
+        self.with_conn(move |conn| planting::create_ngo_key(conn, key_hash, &key))
+            .await
     }
 
     async fn ngo_key(&self, key_hash: [u8; 32]) -> Result<Option<crate::NgoKey>, StoreError> {
-        self.with_conn(move |conn| planting::ngo_key(conn, key_hash)).await
+        self.with_conn(move |conn| planting::ngo_key(conn, key_hash))
+            .await
     }
 
     async fn create_site(&self, site: &crate::Site) -> Result<(), StoreError> {
         let site = site.clone();
-        self.with_conn(move |conn| planting::create_site(conn, &site)).await
+        self.with_conn(move |conn| planting::create_site(conn, &site))
+            .await
     }
 
     async fn sites(&self) -> Result<Vec<crate::Site>, StoreError> {
@@ -735,71 +753,141 @@ impl Store for SqliteStore {
 
     async fn create_catalog_item(&self, item: &crate::CatalogItem) -> Result<(), StoreError> {
         let item = item.clone();
-        self.with_conn(move |conn| planting::create_catalog_item(conn, &item)).await
+        self.with_conn(move |conn| planting::create_catalog_item(conn, &item))
+            .await
     }
 
     async fn catalog(&self) -> Result<Vec<crate::CatalogItem>, StoreError> {
         self.with_conn(move |conn| planting::catalog(conn)).await
     }
 
-    async fn catalog_item(&self, item_id: openforest_core::CatalogItemId) -> Result<Option<crate::CatalogItem>, StoreError> {
-        self.with_conn(move |conn| planting::catalog_item(conn, item_id)).await
+    async fn catalog_item(
+        &self,
+        item_id: openforest_core::CatalogItemId,
+    ) -> Result<Option<crate::CatalogItem>, StoreError> {
+        self.with_conn(move |conn| planting::catalog_item(conn, item_id))
+            .await
     }
 
-    async fn place_orders(&self, at: Timestamp) -> Result<Vec<openforest_core::OrderId>, StoreError> {
-        self.with_conn(move |conn| planting::place_orders(conn, at)).await
+    async fn place_orders(
+        &self,
+        at: Timestamp,
+    ) -> Result<Vec<openforest_core::OrderId>, StoreError> {
+        self.with_conn(move |conn| planting::place_orders(conn, at))
+            .await
     }
 
-    async fn orders(&self, ngo_id: Option<openforest_core::NgoId>) -> Result<Vec<crate::Order>, StoreError> {
-        self.with_conn(move |conn| planting::orders(conn, ngo_id)).await
+    async fn orders(
+        &self,
+        ngo_id: Option<openforest_core::NgoId>,
+    ) -> Result<Vec<crate::Order>, StoreError> {
+        self.with_conn(move |conn| planting::orders(conn, ngo_id))
+            .await
     }
 
-    async fn order(&self, order_id: openforest_core::OrderId) -> Result<Option<crate::Order>, StoreError> {
-        self.with_conn(move |conn| planting::order(conn, order_id)).await
+    async fn order(
+        &self,
+        order_id: openforest_core::OrderId,
+    ) -> Result<Option<crate::Order>, StoreError> {
+        self.with_conn(move |conn| planting::order(conn, order_id))
+            .await
     }
 
-    async fn put_photo(&self, sha256: [u8; 32], photo: &crate::Photo, ngo_id: openforest_core::NgoId, at: Timestamp) -> Result<(), StoreError> {
+    async fn put_photo(
+        &self,
+        sha256: [u8; 32],
+        photo: &crate::Photo,
+        ngo_id: openforest_core::NgoId,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
         let photo = photo.clone();
-        self.with_conn(move |conn| planting::put_photo(conn, sha256, &photo, ngo_id, at)).await
+        self.with_conn(move |conn| planting::put_photo(conn, sha256, &photo, ngo_id, at))
+            .await
     }
 
     async fn photo(&self, sha256: [u8; 32]) -> Result<Option<crate::Photo>, StoreError> {
-        self.with_conn(move |conn| planting::photo(conn, sha256)).await
+        self.with_conn(move |conn| planting::photo(conn, sha256))
+            .await
     }
 
-    async fn record_batch(&self, batch: &crate::NewBatch) -> Result<Result<crate::PlantingBatch, crate::BatchRefusal>, StoreError> {
+    async fn record_batch(
+        &self,
+        batch: &crate::NewBatch,
+    ) -> Result<Result<crate::PlantingBatch, crate::BatchRefusal>, StoreError> {
         let batch = batch.clone();
-        self.with_conn(move |conn| planting::record_batch(conn, &batch)).await
+        self.with_conn(move |conn| planting::record_batch(conn, &batch))
+            .await
     }
 
-    async fn batch(&self, batch_id: openforest_core::BatchId) -> Result<Option<crate::PlantingBatch>, StoreError> {
-        self.with_conn(move |conn| planting::batch(conn, batch_id)).await
+    async fn batch(
+        &self,
+        batch_id: openforest_core::BatchId,
+    ) -> Result<Option<crate::PlantingBatch>, StoreError> {
+        self.with_conn(move |conn| planting::batch(conn, batch_id))
+            .await
     }
 
-    async fn batches(&self, order_id: openforest_core::OrderId) -> Result<Vec<crate::PlantingBatch>, StoreError> {
-        self.with_conn(move |conn| planting::batches(conn, order_id)).await
+    async fn batches(
+        &self,
+        order_id: openforest_core::OrderId,
+    ) -> Result<Vec<crate::PlantingBatch>, StoreError> {
+        self.with_conn(move |conn| planting::batches(conn, order_id))
+            .await
     }
 
-    async fn verify_batch(&self, batch_id: openforest_core::BatchId, verified_by: &str, at: Timestamp) -> Result<Option<crate::PlantingBatch>, StoreError> {
+    async fn verify_batch(
+        &self,
+        batch_id: openforest_core::BatchId,
+        verified_by: &str,
+        at: Timestamp,
+    ) -> Result<Option<crate::PlantingBatch>, StoreError> {
         let verified_by = verified_by.to_string();
-        self.with_conn(move |conn| planting::verify_batch(conn, batch_id, &verified_by, at)).await
+        self.with_conn(move |conn| planting::verify_batch(conn, batch_id, &verified_by, at))
+            .await
     }
 
     async fn user_pledges(&self, user_id: UserId) -> Result<Vec<crate::PledgeRecord>, StoreError> {
-        self.with_conn(move |conn| planting::user_pledges(conn, user_id)).await
+        self.with_conn(move |conn| planting::user_pledges(conn, user_id))
+            .await
     }
 
-    async fn pledge_by_certificate(&self, certificate_no: &str) -> Result<Option<crate::PledgeRecord>, StoreError> {
+    async fn pledge_by_certificate(
+        &self,
+        certificate_no: &str,
+    ) -> Result<Option<crate::PledgeRecord>, StoreError> {
         let certificate_no = certificate_no.to_string();
-        self.with_conn(move |conn| planting::pledge_by_certificate(conn, &certificate_no)).await
+        self.with_conn(move |conn| planting::pledge_by_certificate(conn, &certificate_no))
+            .await
     }
 
-    async fn order_pledges(&self, order_id: openforest_core::OrderId) -> Result<Vec<crate::PledgeRecord>, StoreError> {
-        self.with_conn(move |conn| planting::order_pledges(conn, order_id)).await
+    async fn order_pledges(
+        &self,
+        order_id: openforest_core::OrderId,
+    ) -> Result<Vec<crate::PledgeRecord>, StoreError> {
+        self.with_conn(move |conn| planting::order_pledges(conn, order_id))
+            .await
+    }
+
+    async fn pledge_entry_ids(
+        &self,
+        pledge: &openforest_core::Pledge,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        let pledge = pledge.clone();
+        self.with_conn(move |conn| planting::pledge_entry_ids(conn, &pledge))
+            .await
+    }
+
+    async fn planting_record_ids(
+        &self,
+        batch_id: openforest_core::BatchId,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        self.with_conn(move |conn| planting::planting_record_ids(conn, batch_id))
+            .await
     }
 
     async fn history(&self, user_id: UserId) -> Result<crate::History, StoreError> {
-        self.with_conn(move |conn| planting::history(conn, user_id)).await
+        self.with_conn(move |conn| planting::history(conn, user_id))
+            .await
     }
 
     async fn ball_facts(

@@ -38,7 +38,12 @@ fn unique_violation(err: rusqlite::Error, what: &'static str) -> StoreError {
 pub(super) fn create_ngo(conn: &Connection, ngo: &Ngo) -> Result<(), StoreError> {
     conn.execute(
         "INSERT INTO ngos (ngo_id, name, about, created_at_ms) VALUES (?1, ?2, ?3, ?4)",
-        params![ngo.ngo_id.uuid(), ngo.name, ngo.about, ngo.created_at.millis()],
+        params![
+            ngo.ngo_id.uuid(),
+            ngo.name,
+            ngo.about,
+            ngo.created_at.millis()
+        ],
     )
     .map_err(|err| unique_violation(err, "ngo name"))?;
     Ok(())
@@ -72,7 +77,10 @@ pub(super) fn add_ngo_member(
     Ok(())
 }
 
-pub(super) fn ngo_of_member(conn: &Connection, user_id: UserId) -> Result<Option<NgoId>, StoreError> {
+pub(super) fn ngo_of_member(
+    conn: &Connection,
+    user_id: UserId,
+) -> Result<Option<NgoId>, StoreError> {
     Ok(conn
         .prepare_cached("SELECT ngo_id FROM ngo_members WHERE user_id = ?1")?
         .query_row(params![user_id.uuid()], |row| Ok(NgoId(row.get(0)?)))
@@ -250,7 +258,10 @@ pub(super) fn catalog_item(
     Ok(item.map(|item| with_taken(conn, item)).transpose()?)
 }
 
-pub(super) fn place_orders(conn: &mut Connection, at: Timestamp) -> Result<Vec<OrderId>, StoreError> {
+pub(super) fn place_orders(
+    conn: &mut Connection,
+    at: Timestamp,
+) -> Result<Vec<OrderId>, StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let open: Vec<(Uuid, Uuid, Uuid, String)> = tx
         .prepare_cached(
@@ -258,7 +269,9 @@ pub(super) fn place_orders(conn: &mut Connection, at: Timestamp) -> Result<Vec<O
              JOIN catalog_items i ON i.item_id = p.item_id
              WHERE p.order_id IS NULL ORDER BY p.created_at_ms",
         )?
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))?
+        .query_map([], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+        })?
         .collect::<Result<Vec<_>, _>>()?;
     let mut orders: BTreeMap<(Uuid, Uuid, String), Vec<Uuid>> = BTreeMap::new();
     for (pledge_id, ngo_id, site_id, season) in open {
@@ -274,7 +287,8 @@ pub(super) fn place_orders(conn: &mut Connection, at: Timestamp) -> Result<Vec<O
             "INSERT INTO orders (order_id, ngo_id, site_id, season, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![order_id, ngo_id, site_id, season, at.millis()],
         )?;
-        let mut assign = tx.prepare_cached("UPDATE pledges SET order_id = ?1 WHERE pledge_id = ?2")?;
+        let mut assign =
+            tx.prepare_cached("UPDATE pledges SET order_id = ?1 WHERE pledge_id = ?2")?;
         for pledge_id in pledges {
             assign.execute(params![order_id, pledge_id])?;
         }
@@ -322,7 +336,13 @@ pub(super) fn orders(conn: &Connection, ngo_id: Option<NgoId>) -> Result<Vec<Ord
              WHERE ?1 IS NULL OR ngo_id = ?1 ORDER BY created_at_ms DESC, order_id",
         )?
         .query_map(params![ngo_id.map(|ngo| ngo.uuid())], |row| {
-            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
+            Ok((
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+            ))
         })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows
@@ -422,11 +442,17 @@ fn load_batch(conn: &Connection, batch_id: Uuid) -> rusqlite::Result<Option<Plan
     batch.map(|batch| with_photos(conn, batch)).transpose()
 }
 
-pub(super) fn batch(conn: &Connection, batch_id: BatchId) -> Result<Option<PlantingBatch>, StoreError> {
+pub(super) fn batch(
+    conn: &Connection,
+    batch_id: BatchId,
+) -> Result<Option<PlantingBatch>, StoreError> {
     Ok(load_batch(conn, batch_id.uuid())?)
 }
 
-pub(super) fn batches(conn: &Connection, order_id: OrderId) -> Result<Vec<PlantingBatch>, StoreError> {
+pub(super) fn batches(
+    conn: &Connection,
+    order_id: OrderId,
+) -> Result<Vec<PlantingBatch>, StoreError> {
     let batches = conn
         .prepare_cached(&format!(
             "SELECT {BATCH_COLUMNS} FROM planting_batches WHERE order_id = ?1 ORDER BY recorded_at_ms, batch_id"
@@ -461,9 +487,10 @@ pub(super) fn record_batch(
              WHERE order_id = ?1 AND item_id = ?2 AND batch_id IS NULL
              ORDER BY created_at_ms, pledge_id",
         )?
-        .query_map(params![batch.order_id.uuid(), batch.item_id.uuid()], |row| {
-            Ok((row.get(0)?, row.get(1)?))
-        })?
+        .query_map(
+            params![batch.order_id.uuid(), batch.item_id.uuid()],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )?
         .collect::<Result<Vec<_>, _>>()?;
     let covered = match crate::planting::cover(&open, batch.units) {
         Ok(covered) => covered,
@@ -588,7 +615,19 @@ fn notify(
 const PLEDGE_COLUMNS: &str = "p.pledge_id, p.item_id, p.planter_id, p.group_id, p.units, p.grams,
     p.season, p.certificate_no, p.created_at_ms, p.order_id, p.batch_id";
 
-type PledgeRow = (Uuid, Uuid, Uuid, Option<Uuid>, i64, i64, String, String, i64, Option<Uuid>, Option<Uuid>);
+type PledgeRow = (
+    Uuid,
+    Uuid,
+    Uuid,
+    Option<Uuid>,
+    i64,
+    i64,
+    String,
+    String,
+    i64,
+    Option<Uuid>,
+    Option<Uuid>,
+);
 
 fn pledge_row(row: &Row<'_>) -> rusqlite::Result<PledgeRow> {
     Ok((
@@ -655,7 +694,10 @@ fn pledge_records(
         .collect::<Result<Vec<_>, _>>()?)
 }
 
-pub(super) fn user_pledges(conn: &Connection, user_id: UserId) -> Result<Vec<PledgeRecord>, StoreError> {
+pub(super) fn user_pledges(
+    conn: &Connection,
+    user_id: UserId,
+) -> Result<Vec<PledgeRecord>, StoreError> {
     pledge_records(
         conn,
         &format!(
@@ -666,7 +708,10 @@ pub(super) fn user_pledges(conn: &Connection, user_id: UserId) -> Result<Vec<Ple
     )
 }
 
-pub(super) fn order_pledges(conn: &Connection, order_id: OrderId) -> Result<Vec<PledgeRecord>, StoreError> {
+pub(super) fn order_pledges(
+    conn: &Connection,
+    order_id: OrderId,
+) -> Result<Vec<PledgeRecord>, StoreError> {
     pledge_records(
         conn,
         &format!(
@@ -690,7 +735,11 @@ pub(super) fn pledge_by_certificate(
 
 fn account(owner: Uuid, kind: i64, id: Uuid) -> Option<Account> {
     let kind = AccountKind::from_code(i16::try_from(kind).ok()?)?;
-    Some(Account::from_key(openforest_core::account::AccountKey { owner, kind, id }))
+    Some(Account::from_key(openforest_core::account::AccountKey {
+        owner,
+        kind,
+        id,
+    }))
 }
 
 pub(super) fn history(conn: &Connection, user_id: UserId) -> Result<History, StoreError> {
@@ -736,11 +785,14 @@ pub(super) fn history(conn: &Connection, user_id: UserId) -> Result<History, Sto
         })?
         .collect::<Result<Vec<_>, _>>()?;
     for (owner_id, ball_id, grams, at) in steals {
-        entries.push(crate::planting::steal_entry(user_id, owner_id, ball_id, grams, at));
+        entries.push(crate::planting::steal_entry(
+            user_id, owner_id, ball_id, grams, at,
+        ));
     }
     crate::planting::order_history(&mut entries);
     let mut ball_origins = HashMap::new();
-    let mut origin = conn.prepare_cached("SELECT action FROM balls WHERE user_id = ?1 AND ball_id = ?2")?;
+    let mut origin =
+        conn.prepare_cached("SELECT action FROM balls WHERE user_id = ?1 AND ball_id = ?2")?;
     for entry in &entries {
         if let Account::Ball { user_id, ball_id } = entry.from {
             if ball_origins.contains_key(&ball_id) {
@@ -830,4 +882,40 @@ pub(super) fn planting_records(
         records.push(LogRecord::Planting(record));
     }
     Ok(records)
+}
+
+pub(super) fn pledge_entry_ids(
+    conn: &Connection,
+    pledge: &Pledge,
+) -> Result<Vec<Uuid>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT entry_id FROM journal WHERE user_id = ?1 AND to_kind = ?2 AND to_id = ?3 ORDER BY seq",
+    )?;
+    let mut ids = Vec::new();
+    for holder in &pledge.holders {
+        let found = stmt
+            .query_map(
+                params![
+                    holder.user_id.uuid(),
+                    AccountKind::Pledge.code(),
+                    pledge.pledge_id.uuid()
+                ],
+                |row| row.get(0),
+            )?
+            .collect::<Result<Vec<Uuid>, _>>()?;
+        ids.extend(found);
+    }
+    Ok(ids)
+}
+
+pub(super) fn planting_record_ids(
+    conn: &Connection,
+    batch_id: BatchId,
+) -> Result<Vec<Uuid>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT record_id FROM planting_records WHERE batch_id = ?1 ORDER BY record_id",
+        )?
+        .query_map(params![batch_id.uuid()], |row| row.get(0))?
+        .collect::<Result<Vec<_>, _>>()?)
 }

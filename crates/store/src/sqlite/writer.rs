@@ -48,14 +48,14 @@ fn run(
                 tracing::warn!(error = %err, commands = envelopes.len(), "writer batch failed; retrying one by one");
                 envelopes
                     .iter()
-                    .map(
-                        |envelope| match run_batch(&mut conn, &[*envelope], now, events, entry_ids) {
+                    .map(|envelope| {
+                        match run_batch(&mut conn, &[*envelope], now, events, entry_ids) {
                             Ok(mut replies) => replies
                                 .pop()
                                 .unwrap_or_else(|| Err(CommandError::Storage("no reply".into()))),
                             Err(err) => Err(CommandError::Storage(err.to_string())),
-                        },
-                    )
+                        }
+                    })
                     .collect()
             }
         };
