@@ -14,6 +14,7 @@ pub mod grams;
 pub mod harvest;
 pub mod ids;
 pub mod methodology;
+pub mod species;
 pub mod state;
 
 pub use account::{Account, AccountKind};
