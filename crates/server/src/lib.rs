@@ -12,6 +12,8 @@ pub mod jobs;
 pub mod partner_auth;
 pub mod pseudonym;
 pub mod routes;
+pub mod species;
+pub mod species_art;
 pub mod state;
 pub mod webhooks;
 
@@ -54,6 +56,7 @@ use utoipa_axum::routes;
         (name = "friends", description = "Friends: ask by handle, accept, remove"),
         (name = "groups", description = "Co-planting groups and their pots"),
         (name = "forest", description = "The forest game: home, collect, steal, feed"),
+        (name = "species", description = "Amazing Species: cards of threatened species, the album, sets and odds"),
         (name = "partners", description = "Signed reports of low-carbon actions (HTTP Message Signatures, RFC 9421, Ed25519)"),
         (name = "public", description = "Anyone"),
         (name = "operations", description = "Health and readiness")
@@ -147,6 +150,16 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::groups::leave))
         .routes(routes!(routes::groups::feed_pot))
         .routes(routes!(routes::forest::feed))
+        .routes(routes!(routes::species::list))
+        .routes(routes!(routes::species::odds))
+        .routes(routes!(routes::species::sets))
+        .routes(routes!(routes::species::detail))
+        .routes(routes!(routes::species::card))
+        .routes(routes!(routes::species::album))
+        .routes(routes!(routes::species::daily_draw))
+        .routes(routes!(routes::species::gift))
+        .routes(routes!(routes::species::draws))
+        .routes(routes!(routes::species::replay))
 }
 
 /// The OpenAPI document, generated from the handlers.
@@ -267,6 +280,7 @@ impl Application {
             .map_err(|err| anyhow::anyhow!("reading the partner link secret: {err}"))?;
         let link_secret = Arc::new(link_secret);
         let collect_interval_ms = config.game.collect_interval_ms;
+        let species = Arc::new(species::Species::start(&config, store.as_ref()).await?);
         let webhooks = match config.webhooks.dispatch_interval_ms {
             0 => None,
             interval => Some((
@@ -289,6 +303,7 @@ impl Application {
             replay: Arc::new(partner_auth::ReplayCache::default()),
             partner_keys: Arc::new(partner_auth::PartnerKeyCache::default()),
             sessions: Arc::new(auth::SessionCache::default()),
+            species,
             collect_limits: Arc::new(anti_abuse::CollectLimits::new(
                 std::time::Duration::from_millis(collect_interval_ms),
             )),

@@ -24,4 +24,6 @@ pub struct AppState {
     pub partner_keys: Arc<PartnerKeyCache>,
     pub collect_limits: Arc<crate::anti_abuse::CollectLimits>,
     pub sessions: Arc<crate::auth::SessionCache>,
+    /// The species catalog, odds and draw secret, loaded at start.
+    pub species: Arc<crate::species::Species>,
 }

@@ -13,6 +13,7 @@ pub mod partner;
 pub mod partners_admin;
 pub mod props;
 pub mod sessions;
+pub mod species;
 pub mod webhooks_admin;
 
 use openforest_core::Timestamp;
