@@ -5,6 +5,7 @@
 mod accounts;
 mod bench;
 mod settings;
+mod species;
 mod verify;
 
 use clap::{Parser, Subcommand};
@@ -49,6 +50,9 @@ enum Commands {
     /// Manage keys an operator's backend uses to create sessions for its users.
     #[command(subcommand)]
     OperatorKey(accounts::OperatorKeyCommand),
+    /// Amazing Species: check the operator's data files.
+    #[command(subcommand)]
+    Species(species::SpeciesCommand),
     /// Benchmarks (not tests): measure a scenario and print its figures.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -72,6 +76,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let config = settings::load(cli.config.as_deref())?;
+    if let Commands::Species(species) = command {
+        return species::run(&config, species);
+    }
     settings::init_tracing(&config.log, matches!(command, Commands::Serve))?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
@@ -89,7 +96,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Commands::Admin(admin) => accounts::admin(&config, admin).await,
             Commands::OperatorKey(key) => accounts::operator_key(&config, key).await,
             Commands::Bench(bench) => bench::run(&config, bench).await,
-            Commands::DefaultConfig => Ok(ExitCode::SUCCESS),
+            Commands::DefaultConfig | Commands::Species(_) => Ok(ExitCode::SUCCESS),
         }
     })
 }

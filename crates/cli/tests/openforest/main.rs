@@ -12,4 +12,5 @@ mod methodologies;
 mod partners;
 mod process;
 mod seeding;
+mod species;
 mod webhooks;
