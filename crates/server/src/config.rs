@@ -458,10 +458,10 @@ inventory_days = 30
 streak_reward_shields = 1
 
 [species]
-# Amazing Species cards (docs/species.md). The bundled catalog of over 200 threatened species is read
-# first unless bundled = false; then every *.toml file in data_dir, in name order, adding or
-# replacing species and themed sets by id. A file that cannot be used stops the start with its
-# name, line and field; check files first with `openforest species check DIR`.
+# Amazing Species cards (docs/species.md). The bundled catalog of over 200 threatened species
+# is read first unless bundled = false; then every *.toml file in data_dir, in name order,
+# adding or replacing species and themed sets by id. A file that cannot be used stops the start
+# with its name, line and field; check files first with `openforest species check DIR`.
 bundled = true
 data_dir = ""
 # The daily draw opens once a user has collected this many grams in the local day.
