@@ -5,6 +5,7 @@
 mod accounts;
 mod bench;
 mod settings;
+mod species;
 mod verify;
 mod verify_certificate;
 
@@ -62,6 +63,9 @@ enum Commands {
     /// Manage keys an operator's backend uses to create sessions for its users.
     #[command(subcommand)]
     OperatorKey(accounts::OperatorKeyCommand),
+    /// Amazing Species: check the operator's data files.
+    #[command(subcommand)]
+    Species(species::SpeciesCommand),
     /// Benchmarks (not tests): measure a scenario and print its figures.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -94,6 +98,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         return verify_certificate::run(file, public_key, *json);
     }
     let config = settings::load(cli.config.as_deref())?;
+    if let Commands::Species(species) = command {
+        return species::run(&config, species);
+    }
     settings::init_tracing(&config.log, matches!(command, Commands::Serve))?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
@@ -111,7 +118,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Commands::Admin(admin) => accounts::admin(&config, admin).await,
             Commands::OperatorKey(key) => accounts::operator_key(&config, key).await,
             Commands::Bench(bench) => bench::run(&config, bench).await,
-            Commands::DefaultConfig | Commands::VerifyCertificate { .. } => Ok(ExitCode::SUCCESS),
+            Commands::DefaultConfig | Commands::VerifyCertificate { .. } | Commands::Species(_) => {
+                Ok(ExitCode::SUCCESS)
+            }
         }
     })
 }

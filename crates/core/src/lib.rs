@@ -18,6 +18,7 @@ pub mod lineage;
 pub mod log;
 pub mod methodology;
 pub mod planting;
+pub mod species;
 pub mod state;
 
 pub use account::{Account, AccountKind};

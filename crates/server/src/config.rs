@@ -33,6 +33,7 @@ pub struct Config {
     pub transparency: TransparencyConfig,
     pub game: GameConfig,
     pub planting: PlantingConfig,
+    pub species: SpeciesConfig,
     pub writer: WriterOptions,
 }
 
@@ -96,6 +97,63 @@ impl Default for GameConfig {
             pot_daily_grams_per_member: 500,
             steal: openforest_core::StealRules::default(),
             props: PropsConfig::default(),
+        }
+    }
+}
+
+/// Amazing Species (PRODUCT.md §7, docs/species.md): where the catalog comes from, when cards
+/// are earned, what sets give, and the odds of each Red List category.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SpeciesConfig {
+    /// Read the bundled catalog (over 200 species, themed sets) before the operator's files.
+    pub bundled: bool,
+    /// A directory of the operator's data files (`*.toml`, read in name order) that add or
+    /// replace species and themed sets; empty: none.
+    pub data_dir: String,
+    /// Grams a user must collect in a local day before that day's draw opens.
+    pub daily_draw_grams: u64,
+    /// Cards given with the 7-day collecting streak task.
+    pub streak_reward_cards: u32,
+    /// What completing a set without a reward of its own gives: a prop kind and how many.
+    pub set_reward_prop: String,
+    pub set_reward_count: u32,
+    pub odds: SpeciesOdds,
+}
+
+/// Relative weight of each category in a draw; rarer categories must weigh less.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SpeciesOdds {
+    pub cr: u32,
+    pub en: u32,
+    pub vu: u32,
+    pub nt: u32,
+    pub lc: u32,
+}
+
+impl Default for SpeciesOdds {
+    fn default() -> Self {
+        SpeciesOdds {
+            cr: 2,
+            en: 8,
+            vu: 15,
+            nt: 25,
+            lc: 50,
+        }
+    }
+}
+
+impl Default for SpeciesConfig {
+    fn default() -> Self {
+        SpeciesConfig {
+            bundled: true,
+            data_dir: String::new(),
+            daily_draw_grams: 20,
+            streak_reward_cards: 1,
+            set_reward_prop: "shield".into(),
+            set_reward_count: 1,
+            odds: SpeciesOdds::default(),
         }
     }
 }
@@ -248,6 +306,7 @@ impl Default for Config {
             transparency: TransparencyConfig::default(),
             game: GameConfig::default(),
             planting: PlantingConfig::default(),
+            species: SpeciesConfig::default(),
             writer: WriterOptions::default(),
         }
     }
@@ -487,6 +546,30 @@ order_interval_seconds = 3600
 # one planting batch may name.
 photo_bytes_max = 5242880
 photos_per_batch_max = 10
+[species]
+# Amazing Species cards (docs/species.md). The bundled catalog of over 200 threatened species
+# is read first unless bundled = false; then every *.toml file in data_dir, in name order,
+# adding or replacing species and themed sets by id. A file that cannot be used stops the start
+# with its name, line and field; check files first with `openforest species check DIR`.
+bundled = true
+data_dir = ""
+# The daily draw opens once a user has collected this many grams in the local day.
+daily_draw_grams = 20
+# Cards given with the 7-day collecting streak (besides its shield).
+streak_reward_cards = 1
+# Completing a set gives its own reward, or else this prop (shield, double_collect or
+# steal_multiplier) this many times; once per set.
+set_reward_prop = "shield"
+set_reward_count = 1
+
+[species.odds]
+# Relative weight of each IUCN Red List category in a draw (published at GET /v1/species/odds).
+# Rarity follows the category: each must weigh less than the next.
+cr = 2
+en = 8
+vu = 15
+nt = 25
+lc = 50
 
 [writer]
 # Commands the group-commit writer applies in one transaction at most. A batch takes what is

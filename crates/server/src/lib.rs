@@ -15,6 +15,8 @@ pub mod partner_auth;
 pub mod pseudonym;
 pub mod routes;
 pub mod sequencer;
+pub mod species;
+pub mod species_art;
 pub mod state;
 pub mod webhooks;
 
@@ -60,6 +62,7 @@ use utoipa_axum::routes;
         (name = "planting", description = "Pledges, orders and certificates"),
         (name = "ngo", description = "The NGO portal: orders, planting batches, evidence, verification"),
         (name = "forest", description = "The forest game: home, collect, steal, feed"),
+        (name = "species", description = "Amazing Species: cards of threatened species, the album, sets and odds"),
         (name = "partners", description = "Signed reports of low-carbon actions (HTTP Message Signatures, RFC 9421, Ed25519)"),
         (name = "public", description = "Anyone"),
         (name = "transparency", description = "The public transparency log: signed tree heads, leaves and Merkle proofs (RFC 6962 style)"),
@@ -188,6 +191,16 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::log::leaf))
         .routes(routes!(routes::log::inclusion_proof))
         .routes(routes!(routes::log::consistency_proof))
+        .routes(routes!(routes::species::list))
+        .routes(routes!(routes::species::odds))
+        .routes(routes!(routes::species::sets))
+        .routes(routes!(routes::species::detail))
+        .routes(routes!(routes::species::card))
+        .routes(routes!(routes::species::album))
+        .routes(routes!(routes::species::daily_draw))
+        .routes(routes!(routes::species::gift))
+        .routes(routes!(routes::species::draws))
+        .routes(routes!(routes::species::replay))
 }
 
 /// The OpenAPI document, generated from the handlers.
@@ -313,6 +326,7 @@ impl Application {
             .map_err(|err| anyhow::anyhow!("reading the partner link secret: {err}"))?;
         let link_secret = Arc::new(link_secret);
         let collect_interval_ms = config.game.collect_interval_ms;
+        let species = Arc::new(species::Species::start(&config, store.as_ref()).await?);
         let webhooks = match config.webhooks.dispatch_interval_ms {
             0 => None,
             interval => Some((
@@ -351,6 +365,7 @@ impl Application {
             replay: Arc::new(partner_auth::ReplayCache::default()),
             partner_keys: Arc::new(partner_auth::PartnerKeyCache::default()),
             sessions: Arc::new(auth::SessionCache::default()),
+            species,
             collect_limits: Arc::new(anti_abuse::CollectLimits::new(
                 std::time::Duration::from_millis(collect_interval_ms),
             )),

@@ -26,4 +26,6 @@ pub struct AppState {
     pub sessions: Arc<crate::auth::SessionCache>,
     /// The transparency log's tree in memory and its key.
     pub log: Arc<crate::sequencer::LogState>,
+    /// The species catalog, odds and draw secret, loaded at start.
+    pub species: Arc<crate::species::Species>,
 }

@@ -11,6 +11,7 @@ pub mod model;
 pub mod planting;
 pub mod postgres;
 pub mod seed;
+pub mod species;
 pub mod sqlite;
 pub mod webhooks;
 pub mod writer;
@@ -35,6 +36,7 @@ pub use planting::{
     BatchRefusal, CatalogItem, History, NewBatch, Ngo, NgoKey, Order, OrderLine, Photo,
     PlantingBatch, PlantingStatus, PledgeRecord, Site,
 };
+pub use species::{CardGift, SetRewardGiven, SpeciesCard, SpeciesDraw};
 pub use webhooks::{
     DeliveryFilter, DeliveryStatus, DueDelivery, NextStep, WebhookAttempt, WebhookDelivery,
     WebhookEndpoint, WebhookEvent,
@@ -518,6 +520,49 @@ pub trait Store: Send + Sync {
         group_id: openforest_core::GroupId,
         members: &[UserId],
     ) -> Result<Vec<(UserId, Grams)>, StoreError>;
+
+    /// Logs a species draw and puts its card in the user's album, unless a draw was logged
+    /// for the same (user, reason): answers the logged draw either way, and whether this call
+    /// logged it. Concurrent calls for one reason give one card.
+    async fn record_species_draw(
+        &self,
+        draw: &SpeciesDraw,
+    ) -> Result<(SpeciesDraw, bool), StoreError>;
+    /// The draw logged for (user, reason), if any.
+    async fn species_draw(
+        &self,
+        user_id: UserId,
+        reason: &str,
+    ) -> Result<Option<SpeciesDraw>, StoreError>;
+    /// The user's draws, newest first.
+    async fn species_draws(
+        &self,
+        user_id: UserId,
+        limit: u32,
+    ) -> Result<Vec<SpeciesDraw>, StoreError>;
+    /// The user's cards, by species id.
+    async fn species_cards(&self, user_id: UserId) -> Result<Vec<SpeciesCard>, StoreError>;
+    /// Moves one duplicate card of `species_id` from `from` to `to`, with a feed line for
+    /// each; never the giver's last copy, and never more copies than they hold under
+    /// concurrent gifts.
+    async fn gift_species_card(
+        &self,
+        from: UserId,
+        to: UserId,
+        species_id: &str,
+        now: Timestamp,
+    ) -> Result<CardGift, StoreError>;
+    /// Records that the user completed `set_id` and grants its reward props (expiring unused
+    /// at `expires_at`) in one transaction; false, granting nothing, when it was given before.
+    async fn reward_species_set(
+        &self,
+        user_id: UserId,
+        reward: &SetRewardGiven,
+        expires_at: Timestamp,
+    ) -> Result<bool, StoreError>;
+    /// The set rewards the user was given.
+    async fn species_set_rewards(&self, user_id: UserId)
+    -> Result<Vec<SetRewardGiven>, StoreError>;
     /// Per user, the grams counted under a usage `action` summed over `periods` (rankings).
     async fn usage_totals(
         &self,

@@ -216,6 +216,8 @@ pub struct FeedEntry {
     pub ball_id: Option<openforest_core::BallId>,
     pub grams: openforest_core::Grams,
     pub at: Timestamp,
+    /// The species card the line is about (a card gifted or given).
+    pub species_id: Option<String>,
 }
 
 /// Unused props of one kind in a user's inventory.

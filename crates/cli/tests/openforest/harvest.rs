@@ -9,16 +9,16 @@ use openforest_store::NewUser;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-const DAY: i64 = 24 * 3_600_000;
+pub(crate) const DAY: i64 = 24 * 3_600_000;
 
 /// A user with a partner link who gets a fresh ball per report (`bus_ride`, 80 g, uncapped).
-struct Player {
-    user_id: String,
-    token: String,
+pub(crate) struct Player {
+    pub(crate) user_id: String,
+    pub(crate) token: String,
     pseudonym: String,
 }
 
-async fn player(app: &TestApp, partner: &TestPartner, handle: &str) -> Player {
+pub(crate) async fn player(app: &TestApp, partner: &TestPartner, handle: &str) -> Player {
     let (token, pseudonym) = linked_user(app, handle, partner).await;
     let me = json_of(app.get("/v1/me", Some(&token)).await, StatusCode::OK).await;
     Player {
@@ -29,7 +29,12 @@ async fn player(app: &TestApp, partner: &TestPartner, handle: &str) -> Player {
 }
 
 /// Reports a bus ride for the player; answers the new ball's id (it ripens next 07:00).
-async fn ball(app: &TestApp, partner: &TestPartner, player: &Player, out_biz_no: &str) -> String {
+pub(crate) async fn ball(
+    app: &TestApp,
+    partner: &TestPartner,
+    player: &Player,
+    out_biz_no: &str,
+) -> String {
     let answer = json_of(
         partner
             .report(
@@ -45,7 +50,7 @@ async fn ball(app: &TestApp, partner: &TestPartner, player: &Player, out_biz_no:
     answer["ball"]["ball_id"].as_str().unwrap().to_string()
 }
 
-async fn befriend(app: &TestApp, a: &Player, b_handle: &str, b: &Player) {
+pub(crate) async fn befriend(app: &TestApp, a: &Player, b_handle: &str, b: &Player) {
     let asked = json_of(
         app.post(
             "/v1/me/friends",
@@ -76,14 +81,14 @@ async fn steal(app: &TestApp, thief: &Player, owner: &Player, ball_id: &str) -> 
     .await
 }
 
-async fn rule_of(response: reqwest::Response) -> String {
+pub(crate) async fn rule_of(response: reqwest::Response) -> String {
     let problem = problem_of(response, StatusCode::CONFLICT).await;
     assert_eq!(problem["type"], "/problems/game-rule");
     problem["rule"].as_str().unwrap().to_string()
 }
 
 /// A new session for the admin `setup` made.
-async fn admin_session(app: &TestApp) -> String {
+pub(crate) async fn admin_session(app: &TestApp) -> String {
     json_of(
         app.post(
             "/v1/sessions",
@@ -100,7 +105,7 @@ async fn admin_session(app: &TestApp) -> String {
 }
 
 /// Collects all my ripe balls; answers what was collected.
-async fn collect_all(app: &TestApp, who: &Player) -> Value {
+pub(crate) async fn collect_all(app: &TestApp, who: &Player) -> Value {
     json_of(
         app.post("/v1/me/balls/collect", Some(&who.token), &Value::Null)
             .await,
@@ -123,7 +128,7 @@ async fn ask(app: &TestApp, who: &Player, handle: &str) -> Value {
     .await
 }
 
-async fn setup(app: &TestApp) -> TestPartner {
+pub(crate) async fn setup(app: &TestApp) -> TestPartner {
     let admin = app.admin().await;
     partner(app, &admin, "buses", &["bus_ride"]).await
 }

@@ -13,5 +13,6 @@ mod partners;
 mod planting;
 mod process;
 mod seeding;
+mod species;
 mod transparency;
 mod webhooks;

@@ -216,6 +216,14 @@ async fn a_tree_goes_from_partner_actions_to_a_verified_certificate(app: TestApp
     assert_eq!(pledged["grams"], 200);
     assert_eq!(pledged["wallet_grams"], 40);
     let number = pledged["certificate_no"].as_str().unwrap().to_string();
+    // A species card comes with each planting, and it is in the album.
+    let card = pledged["card_species_id"].as_str().unwrap();
+    let album = json_of(
+        app.get("/v1/me/album", Some(&planter)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(album.to_string().contains(card), "{album}");
 
     let pledged_view = certificate(&app, &number).await;
     assert_eq!(pledged_view["status"], "pledged");

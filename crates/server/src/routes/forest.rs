@@ -489,13 +489,16 @@ pub struct FeedQuery {
 pub struct FeedItemView {
     pub item_id: Uuid,
     /// `energy_stolen`: `actor` took `grams` from my ball; `helped_collect`: `actor` collected
-    /// my expiring ball for me; `watered`: `actor` gave me a watering ball of `grams`.
+    /// my expiring ball for me; `watered`: `actor` gave me a watering ball of `grams`;
+    /// `card_gifted`: `actor` gave me a `species_id` card; `card_given`: I gave `actor` one.
     pub kind: String,
     pub actor_id: Option<Uuid>,
     pub actor_handle: Option<String>,
     pub ball_id: Option<Uuid>,
     pub grams: u64,
     pub at: String,
+    /// The species card the line is about.
+    pub species_id: Option<String>,
 }
 
 /// What happened to me, newest first.
@@ -526,6 +529,7 @@ pub async fn feed(
                 ball_id: item.ball_id.map(|ball| ball.uuid()),
                 grams: item.grams.get(),
                 at: rfc3339(item.at),
+                species_id: item.species_id,
             })
             .collect(),
     ))

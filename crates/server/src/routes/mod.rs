@@ -18,6 +18,7 @@ pub mod partners_admin;
 pub mod planting;
 pub mod props;
 pub mod sessions;
+pub mod species;
 pub mod webhooks_admin;
 
 use openforest_core::Timestamp;

@@ -42,6 +42,8 @@ pub struct PledgedView {
     pub holders: Vec<HolderView>,
     /// The planter's wallet after the pledge.
     pub wallet_grams: u64,
+    /// The Amazing Species card every holder gets with a planting: the planter's.
+    pub card_species_id: Option<String>,
     /// True when this answers a repeated Idempotency-Key.
     pub replayed: bool,
 }
@@ -127,9 +129,23 @@ async fn pledge(
             executed.outcome
         )));
     };
+    // A card with each planting, for every holder (one per pledge and holder, so a replay
+    // answers the same card). The pledge stands even if a card cannot be drawn now.
+    let mut card_species_id = None;
+    for holder in &pledge.holders {
+        let reason = crate::species::CardReason::Planting {
+            pledge: pledge.pledge_id,
+        };
+        match crate::species::award_card(state, holder.user_id, reason).await {
+            Ok(award) if holder.user_id == me => card_species_id = Some(award.draw.species_id),
+            Ok(_) => {}
+            Err(err) => tracing::warn!(error = %err, "no species card for a planting"),
+        }
+    }
     Ok((
         StatusCode::CREATED,
         Json(PledgedView {
+            card_species_id,
             pledge_id: pledge.pledge_id.uuid(),
             certificate_no: pledge.certificate_no.clone(),
             item_id: pledge.item_id.uuid(),

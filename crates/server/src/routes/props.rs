@@ -246,10 +246,12 @@ fn expiry(state: &AppState, now: Timestamp) -> Timestamp {
 }
 
 /// After a collect: a 7-day collecting streak (energy collected on each of the last 7 local
-/// days, `days` newest first) earns the configured shields, once per 7 days.
+/// days, `days` newest first) earns the configured shields and species cards, once per 7 days.
 pub async fn reward_streak(state: &AppState, user: UserId, days: &[String]) -> ApiResult<()> {
     use openforest_core::harvest::COLLECTED_USAGE_ACTION;
-    if days.len() < 7 || state.config.game.props.streak_reward_shields == 0 {
+    let nothing_to_give = state.config.game.props.streak_reward_shields == 0
+        && state.config.species.streak_reward_cards == 0;
+    if days.len() < 7 || nothing_to_give {
         return Ok(());
     }
     for day in days {
@@ -285,6 +287,17 @@ pub async fn reward_streak(state: &AppState, user: UserId, days: &[String]) -> A
                 now,
             )
             .await?;
+        for card in 0..state.config.species.streak_reward_cards {
+            let period = match card {
+                0 => days[0].clone(),
+                _ => format!("{}#{card}", days[0]),
+            };
+            let reason = crate::species::CardReason::Task {
+                task: STREAK_TASK.to_string(),
+                period,
+            };
+            crate::species::award_card(state, user, reason).await?;
+        }
     }
     Ok(())
 }

@@ -9,7 +9,15 @@ use std::collections::HashSet;
 use uuid::Uuid;
 
 /// `(item_id, kind, actor_id, ball_id, grams, at_ms)`.
-type FeedRow = (Uuid, String, Option<Uuid>, Option<Uuid>, i64, i64);
+type FeedRow = (
+    Uuid,
+    String,
+    Option<Uuid>,
+    Option<Uuid>,
+    i64,
+    i64,
+    Option<String>,
+);
 
 fn grams(raw: i64) -> Grams {
     Grams::new(u64::try_from(raw).unwrap_or(0))
@@ -315,7 +323,7 @@ pub(super) async fn feed(
     limit: u32,
 ) -> Result<Vec<FeedEntry>, StoreError> {
     let rows: Vec<FeedRow> = sqlx::query_as(
-        "SELECT item_id, kind, actor_id, ball_id, grams, at_ms FROM feed
+        "SELECT item_id, kind, actor_id, ball_id, grams, at_ms, species_id FROM feed
          WHERE user_id = $1 AND ($2::uuid IS NULL OR item_id < $2) ORDER BY item_id DESC LIMIT $3",
     )
     .bind(user_id.uuid())
@@ -325,14 +333,17 @@ pub(super) async fn feed(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(item_id, kind, actor, ball, grams_raw, at)| FeedEntry {
-            item_id,
-            kind,
-            actor_id: actor.map(UserId),
-            ball_id: ball.map(BallId),
-            grams: grams(grams_raw),
-            at: Timestamp(at),
-        })
+        .map(
+            |(item_id, kind, actor, ball, grams_raw, at, species_id)| FeedEntry {
+                item_id,
+                kind,
+                actor_id: actor.map(UserId),
+                ball_id: ball.map(BallId),
+                grams: grams(grams_raw),
+                at: Timestamp(at),
+                species_id,
+            },
+        )
         .collect())
 }
 

@@ -9,6 +9,7 @@ mod partners;
 mod planting;
 mod props;
 mod seed;
+mod species;
 mod webhooks;
 mod writer;
 
@@ -1022,6 +1023,59 @@ impl Store for PostgresStore {
         members: &[UserId],
     ) -> Result<Vec<(UserId, Grams)>, StoreError> {
         groups::pot_shares(&self.pool, group_id, members).await
+    }
+
+    async fn record_species_draw(
+        &self,
+        draw: &crate::SpeciesDraw,
+    ) -> Result<(crate::SpeciesDraw, bool), StoreError> {
+        species::record_species_draw(&self.pool, draw).await
+    }
+
+    async fn species_draw(
+        &self,
+        user_id: UserId,
+        reason: &str,
+    ) -> Result<Option<crate::SpeciesDraw>, StoreError> {
+        species::species_draw(&self.pool, user_id, reason).await
+    }
+
+    async fn species_draws(
+        &self,
+        user_id: UserId,
+        limit: u32,
+    ) -> Result<Vec<crate::SpeciesDraw>, StoreError> {
+        species::species_draws(&self.pool, user_id, limit).await
+    }
+
+    async fn species_cards(&self, user_id: UserId) -> Result<Vec<crate::SpeciesCard>, StoreError> {
+        species::species_cards(&self.pool, user_id).await
+    }
+
+    async fn gift_species_card(
+        &self,
+        from: UserId,
+        to: UserId,
+        species_id: &str,
+        now: Timestamp,
+    ) -> Result<crate::CardGift, StoreError> {
+        species::gift_species_card(&self.pool, from, to, species_id, now).await
+    }
+
+    async fn reward_species_set(
+        &self,
+        user_id: UserId,
+        reward: &crate::SetRewardGiven,
+        expires_at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        species::reward_species_set(&self.pool, user_id, reward, expires_at).await
+    }
+
+    async fn species_set_rewards(
+        &self,
+        user_id: UserId,
+    ) -> Result<Vec<crate::SetRewardGiven>, StoreError> {
+        species::species_set_rewards(&self.pool, user_id).await
     }
 
     async fn usage_totals(

@@ -267,7 +267,7 @@ pub(super) fn feed(
     limit: u32,
 ) -> Result<Vec<FeedEntry>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT item_id, kind, actor_id, ball_id, grams, at_ms FROM feed
+        "SELECT item_id, kind, actor_id, ball_id, grams, at_ms, species_id FROM feed
          WHERE user_id = ?1 AND (?2 IS NULL OR item_id < ?2) ORDER BY item_id DESC LIMIT ?3",
     )?;
     let rows = stmt.query_map(params![user_id.uuid(), before, limit], |row| {
@@ -278,6 +278,7 @@ pub(super) fn feed(
             ball_id: row.get::<_, Option<Uuid>>(3)?.map(BallId),
             grams: grams(row.get(4)?),
             at: Timestamp(row.get(5)?),
+            species_id: row.get(6)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

@@ -12,6 +12,7 @@ mod partners;
 mod planting;
 mod props;
 mod seed;
+mod species;
 mod webhooks;
 mod writer;
 
@@ -84,6 +85,9 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/sqlite/0010_planting.sql")),
         M::up(include_str!(
             "../../migrations/sqlite/0011_transparency_log.sql"
+        )),
+        M::up(include_str!(
+            "../../migrations/sqlite/0012_species_cards.sql"
         )),
     ])
 }
@@ -1221,6 +1225,70 @@ impl Store for SqliteStore {
     ) -> Result<Vec<(UserId, Grams)>, StoreError> {
         let members = members.to_vec();
         self.with_conn(move |conn| groups::pot_shares(conn, group_id, &members))
+            .await
+    }
+
+    async fn record_species_draw(
+        &self,
+        draw: &crate::SpeciesDraw,
+    ) -> Result<(crate::SpeciesDraw, bool), StoreError> {
+        let draw = draw.clone();
+        self.with_conn(move |conn| species::record_species_draw(conn, &draw))
+            .await
+    }
+
+    async fn species_draw(
+        &self,
+        user_id: UserId,
+        reason: &str,
+    ) -> Result<Option<crate::SpeciesDraw>, StoreError> {
+        let reason = reason.to_string();
+        self.with_conn(move |conn| species::species_draw(conn, user_id, &reason))
+            .await
+    }
+
+    async fn species_draws(
+        &self,
+        user_id: UserId,
+        limit: u32,
+    ) -> Result<Vec<crate::SpeciesDraw>, StoreError> {
+        self.with_conn(move |conn| species::species_draws(conn, user_id, limit))
+            .await
+    }
+
+    async fn species_cards(&self, user_id: UserId) -> Result<Vec<crate::SpeciesCard>, StoreError> {
+        self.with_conn(move |conn| species::species_cards(conn, user_id))
+            .await
+    }
+
+    async fn gift_species_card(
+        &self,
+        from: UserId,
+        to: UserId,
+        species_id: &str,
+        now: Timestamp,
+    ) -> Result<crate::CardGift, StoreError> {
+        let species_id = species_id.to_string();
+        self.with_conn(move |conn| species::gift_species_card(conn, from, to, &species_id, now))
+            .await
+    }
+
+    async fn reward_species_set(
+        &self,
+        user_id: UserId,
+        reward: &crate::SetRewardGiven,
+        expires_at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let reward = reward.clone();
+        self.with_conn(move |conn| species::reward_species_set(conn, user_id, &reward, expires_at))
+            .await
+    }
+
+    async fn species_set_rewards(
+        &self,
+        user_id: UserId,
+    ) -> Result<Vec<crate::SetRewardGiven>, StoreError> {
+        self.with_conn(move |conn| species::species_set_rewards(conn, user_id))
             .await
     }
 
