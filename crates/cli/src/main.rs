@@ -32,6 +32,14 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+enum CatalogCommand {
+    /// Load a catalog file (TOML: [[ngos]], [[sites]], [[items]]); what exists is kept.
+    Load { file: std::path::PathBuf },
+    /// Load the demo catalog: saxaul and red willow at Ant Forest's costs, others demo values.
+    Demo,
+}
+
+#[derive(Subcommand)]
 enum Commands {
     /// Start the server (the default when no command is given).
     Serve,
@@ -57,6 +65,9 @@ enum Commands {
         #[arg(long)]
         json: bool,
     },
+    /// Load planting catalogs: NGOs, sites, tree species and protected land.
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
     /// Manage admin accounts.
     #[command(subcommand)]
     Admin(accounts::AdminCommand),
@@ -115,6 +126,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             }
             Commands::Verify { json } => verify::run(&config, json).await,
+            Commands::Catalog(catalog) => load_catalog(&config, catalog).await,
             Commands::Admin(admin) => accounts::admin(&config, admin).await,
             Commands::OperatorKey(key) => accounts::operator_key(&config, key).await,
             Commands::Bench(bench) => bench::run(&config, bench).await,
@@ -140,6 +152,33 @@ async fn serve(config: openforest_server::config::Config) -> anyhow::Result<Exit
     );
     app.run_until_stopped(shutdown_signal()).await?;
     tracing::info!("openforest stopped: every accepted command is committed");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn load_catalog(
+    config: &openforest_server::config::Config,
+    command: CatalogCommand,
+) -> anyhow::Result<ExitCode> {
+    let (text, what) = match command {
+        CatalogCommand::Load { file } => (
+            std::fs::read_to_string(&file)
+                .map_err(|err| anyhow::anyhow!("reading {}: {err}", file.display()))?,
+            file.display().to_string(),
+        ),
+        CatalogCommand::Demo => (
+            openforest_server::catalog_file::DEMO_CATALOG.to_string(),
+            "the demo catalog".to_string(),
+        ),
+    };
+    let clock = SystemClock;
+    let store = settings::open_store(config, Arc::new(SystemClock)).await?;
+    let loaded = openforest_server::catalog_file::load(store.as_ref(), &clock, &text).await;
+    store.shutdown().await;
+    let loaded = loaded.map_err(|err| anyhow::anyhow!("{what}: {err}"))?;
+    println!(
+        "{what}: added {} NGOs, {} sites, {} items (existing ones kept)",
+        loaded.ngos, loaded.sites, loaded.items
+    );
     Ok(ExitCode::SUCCESS)
 }
 

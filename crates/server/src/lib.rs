@@ -4,6 +4,7 @@
 
 pub mod anti_abuse;
 pub mod auth;
+pub mod catalog_file;
 pub mod certificate_pdf;
 pub mod config;
 pub mod energy;

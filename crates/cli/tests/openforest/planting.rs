@@ -843,7 +843,50 @@ async fn a_tampered_planting_record_fails_verify_and_the_certificate_says_where(
     assert!(out.contains("is not in the signed tree"), "{out}");
 }
 
+async fn the_demo_catalog_loads_once_with_ant_forests_costs_and_marks_demo_values(app: TestApp) {
+    use openforest_server::catalog_file::{CatalogFileError, DEMO_CATALOG, load};
+    let first = load(app.store.as_ref(), app.clock.as_ref(), DEMO_CATALOG)
+        .await
+        .unwrap();
+    assert_eq!((first.ngos, first.sites, first.items), (2, 3, 6));
+    let again = load(app.store.as_ref(), app.clock.as_ref(), DEMO_CATALOG)
+        .await
+        .unwrap();
+    assert_eq!((again.ngos, again.sites, again.items), (0, 0, 0));
+    let catalog = json_of(app.get("/v1/catalog", None).await, StatusCode::OK).await;
+    let items = catalog.as_array().unwrap();
+    assert_eq!(items.len(), 6);
+    let cost = |name: &str| {
+        let item = items.iter().find(|item| item["name"] == name).unwrap();
+        (item["unit_grams"].as_u64().unwrap(), item["demo_values"].as_bool().unwrap())
+    };
+    assert_eq!(cost("Saxaul"), (17_900, false));
+    assert_eq!(cost("Red willow"), (22_400, false));
+    let sourced = ["Saxaul", "Red willow"];
+    for item in items {
+        let name = item["name"].as_str().unwrap();
+        assert_eq!(item["demo_values"], !sourced.contains(&name), "{name}");
+        assert!(item["site"]["name"].is_string() && item["ngo"]["name"].is_string());
+    }
+    // A bad file says where, and adds nothing.
+    let syntax = load(app.store.as_ref(), app.clock.as_ref(), "[[ngos]]\nname = \"x\"\nabout = 3\n")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&syntax, CatalogFileError::Syntax(text) if text.contains("line 3")),
+        "{syntax}"
+    );
+    let unknown_site = "[[items]]\nkind = \"tree\"\nname = \"Oak\"\nscientific_name = \"Quercus robur\"\nsite = \"Nowhere\"\nunit_grams = 100\nquota_units = 1\n";
+    let invalid = load(app.store.as_ref(), app.clock.as_ref(), unknown_site)
+        .await
+        .unwrap_err();
+    assert_eq!(invalid.to_string(), "items[0].site: no site named \"Nowhere\"");
+    let catalog = json_of(app.get("/v1/catalog", None).await, StatusCode::OK).await;
+    assert_eq!(catalog.as_array().unwrap().len(), 6);
+}
+
 crate::on_both_backends!(
+    the_demo_catalog_loads_once_with_ant_forests_costs_and_marks_demo_values,
     a_certificate_pdf_proves_itself_offline_with_the_operators_key,
     a_tampered_planting_record_fails_verify_and_the_certificate_says_where,
     a_tree_goes_from_partner_actions_to_a_verified_certificate,
