@@ -684,7 +684,7 @@ async fn bad_evidence_is_refused_with_the_field_and_nothing_is_stored(app: TestA
 }
 
 /// A verified tree of a rider's energy; answers its certificate number.
-async fn verified_tree(app: &TestApp, world: &World) -> String {
+pub(crate) async fn verified_tree(app: &TestApp, world: &World) -> String {
     let planter = rider(app, world, "ana", 3).await;
     let number = json_of(
         plant(app, &planter, &world.tree_id, 1).await,

@@ -665,7 +665,35 @@ async fn webhook_endpoints_and_the_log_refuse_bad_input_precisely(app: TestApp) 
     assert_eq!(listed, json!([]), "nothing refused was stored");
 }
 
+async fn planting_and_verification_are_announced_to_the_operator(app: TestApp) {
+    let world = crate::planting::world(&app).await;
+    let receiver = Receiver::start(0).await;
+    endpoint(
+        &app,
+        &world.admin,
+        json!({"url": receiver.url, "event_types": ["tree.planted", "tree.verified"]}),
+    )
+    .await;
+    let number = crate::planting::verified_tree(&app, &world).await;
+    dispatcher(&app, WebhooksConfig::default())
+        .await
+        .run_once()
+        .await
+        .unwrap();
+    let events: Vec<Value> = receiver.received().iter().map(Received::json).collect();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|event| event["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.len(), 2, "{events:?}");
+    assert!(kinds.contains(&"tree.planted") && kinds.contains(&"tree.verified"));
+    for event in &events {
+        assert_eq!(event["data"]["certificate_no"], number.as_str());
+    }
+}
+
 crate::on_both_backends!(
+    planting_and_verification_are_announced_to_the_operator,
     partner_and_operator_endpoints_receive_signed_events_about_what_concerns_them,
     a_failing_receiver_is_retried_with_exponential_backoff_until_it_recovers,
     a_delivery_that_keeps_failing_is_marked_failed_and_an_admin_can_retry_it,
