@@ -158,7 +158,12 @@ pub async fn load(
         let ngo = ngos
             .iter()
             .find(|ngo| ngo.name == entry.ngo.trim())
-            .ok_or_else(|| invalid(format!("{name}.ngo"), format!("no NGO named {:?}", entry.ngo)))?;
+            .ok_or_else(|| {
+                invalid(
+                    format!("{name}.ngo"),
+                    format!("no NGO named {:?}", entry.ngo),
+                )
+            })?;
         let polygon = match &entry.polygon {
             None => None,
             Some(value) => {
@@ -197,7 +202,12 @@ pub async fn load(
         let site = sites
             .iter()
             .find(|site| site.name == entry.site.trim())
-            .ok_or_else(|| invalid(format!("{name}.site"), format!("no site named {:?}", entry.site)))?;
+            .ok_or_else(|| {
+                invalid(
+                    format!("{name}.site"),
+                    format!("no site named {:?}", entry.site),
+                )
+            })?;
         if catalog
             .iter()
             .any(|item| item.site_id == site.site_id && item.name == entry.name.trim())

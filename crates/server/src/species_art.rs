@@ -157,20 +157,10 @@ fn silhouette(group: Group, ink: &str, hole: &str) -> SvgGroup {
 /// The fact in lines of at most `FACT_LINE_CHARS` characters, cut at words; the last line
 /// ends with an ellipsis when the fact does not fit.
 fn wrap(text: &str) -> Vec<String> {
-    let mut lines: Vec<String> = Vec::new();
-    let mut line = String::new();
-    for word in text.split_whitespace() {
-        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > FACT_LINE_CHARS {
-            lines.push(std::mem::take(&mut line));
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    if !line.is_empty() {
-        lines.push(line);
-    }
+    let mut lines: Vec<String> = textwrap::wrap(text, FACT_LINE_CHARS)
+        .into_iter()
+        .map(|line| line.into_owned())
+        .collect();
     if lines.len() > FACT_LINES_MAX {
         lines.truncate(FACT_LINES_MAX);
         if let Some(last) = lines.last_mut() {

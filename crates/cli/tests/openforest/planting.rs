@@ -858,7 +858,10 @@ async fn the_demo_catalog_loads_once_with_ant_forests_costs_and_marks_demo_value
     assert_eq!(items.len(), 6);
     let cost = |name: &str| {
         let item = items.iter().find(|item| item["name"] == name).unwrap();
-        (item["unit_grams"].as_u64().unwrap(), item["demo_values"].as_bool().unwrap())
+        (
+            item["unit_grams"].as_u64().unwrap(),
+            item["demo_values"].as_bool().unwrap(),
+        )
     };
     assert_eq!(cost("Saxaul"), (17_900, false));
     assert_eq!(cost("Red willow"), (22_400, false));
@@ -869,9 +872,13 @@ async fn the_demo_catalog_loads_once_with_ant_forests_costs_and_marks_demo_value
         assert!(item["site"]["name"].is_string() && item["ngo"]["name"].is_string());
     }
     // A bad file says where, and adds nothing.
-    let syntax = load(app.store.as_ref(), app.clock.as_ref(), "[[ngos]]\nname = \"x\"\nabout = 3\n")
-        .await
-        .unwrap_err();
+    let syntax = load(
+        app.store.as_ref(),
+        app.clock.as_ref(),
+        "[[ngos]]\nname = \"x\"\nabout = 3\n",
+    )
+    .await
+    .unwrap_err();
     assert!(
         matches!(&syntax, CatalogFileError::Syntax(text) if text.contains("line 3")),
         "{syntax}"
@@ -880,7 +887,10 @@ async fn the_demo_catalog_loads_once_with_ant_forests_costs_and_marks_demo_value
     let invalid = load(app.store.as_ref(), app.clock.as_ref(), unknown_site)
         .await
         .unwrap_err();
-    assert_eq!(invalid.to_string(), "items[0].site: no site named \"Nowhere\"");
+    assert_eq!(
+        invalid.to_string(),
+        "items[0].site: no site named \"Nowhere\""
+    );
     let catalog = json_of(app.get("/v1/catalog", None).await, StatusCode::OK).await;
     assert_eq!(catalog.as_array().unwrap().len(), 6);
 }
