@@ -21,9 +21,11 @@ pub fn load(path: Option<&Path>) -> anyhow::Result<Config> {
         figment = figment.merge(Toml::file(path));
     }
     // OPENFOREST_CONFIG names the file and OPENFOREST_TEST_* steer the test suite: neither is a key.
-    let env = Env::prefixed("OPENFOREST_")
-        .split("__")
-        .filter(|key| key.as_str() != "config" && !key.as_str().starts_with("test_"));
+    let env = Env::prefixed("OPENFOREST_").split("__").filter(|key| {
+        // Keys arrive as written (`TEST_REQUIRE_ALL`): compare without case.
+        let key = key.as_str().to_ascii_lowercase();
+        key != "config" && !key.starts_with("test_")
+    });
     figment
         .merge(env)
         .extract()
