@@ -173,7 +173,7 @@ pub async fn certificate_pdf(
     ApiPath(certificate_no): ApiPath<String>,
 ) -> ApiResult<Response> {
     let record = find_certificate(&state, &certificate_no).await?;
-    let view = certificate_view(&state, &record).await?;
+    let view = certificate_view(&state, &record, &mut Default::default()).await?;
     let document = document(&state, &record).await?;
     let document_json = serde_json::to_vec_pretty(&document)
         .map_err(|err| ApiError::Internal(format!("certificate document: {err}")))?;

@@ -323,28 +323,40 @@ pub fn lineage_summary(lineage: &Lineage) -> String {
         .join(" + ")
 }
 
-/// The lineage of a whole pledge: each holder's part, replayed from their history.
-pub async fn pledge_lineage(state: &AppState, record: &PledgeRecord) -> ApiResult<Lineage> {
-    let mut lineage = Lineage::default();
-    for holder in &record.pledge.holders {
-        let history = state.store.history(holder.user_id).await?;
-        lineage.merge(lineage_of(
-            holder.user_id,
-            &history.entries,
-            &history.ball_origins,
-            record.pledge.pledge_id,
-        ));
+/// Holders' histories, read once per request however many certificates they hold.
+#[derive(Default)]
+pub struct Histories(std::collections::HashMap<UserId, openforest_store::History>);
+
+impl Histories {
+    /// The lineage of a whole pledge: each holder's part, replayed from their history.
+    pub async fn lineage(&mut self, state: &AppState, record: &PledgeRecord) -> ApiResult<Lineage> {
+        let mut lineage = Lineage::default();
+        for holder in &record.pledge.holders {
+            if !self.0.contains_key(&holder.user_id) {
+                let history = state.store.history(holder.user_id).await?;
+                self.0.insert(holder.user_id, history);
+            }
+            if let Some(history) = self.0.get(&holder.user_id) {
+                lineage.merge(lineage_of(
+                    holder.user_id,
+                    &history.entries,
+                    &history.ball_origins,
+                    record.pledge.pledge_id,
+                ));
+            }
+        }
+        Ok(lineage)
     }
-    Ok(lineage)
 }
 
 pub async fn certificate_view(
     state: &AppState,
     record: &PledgeRecord,
+    histories: &mut Histories,
 ) -> ApiResult<CertificateView> {
     let item = plant_item(state, record.pledge.item_id.uuid()).await?;
     let (ngos, sites) = directory(state).await?;
-    let lineage = pledge_lineage(state, record).await?;
+    let lineage = histories.lineage(state, record).await?;
     let pledge = &record.pledge;
     Ok(CertificateView {
         certificate_no: pledge.certificate_no.clone(),
@@ -390,8 +402,9 @@ pub async fn my_certificates(
 ) -> ApiResult<Json<Vec<CertificateView>>> {
     let records = state.store.user_pledges(me.user_id).await?;
     let mut views = Vec::with_capacity(records.len());
+    let mut histories = Histories::default();
     for record in &records {
-        views.push(certificate_view(&state, record).await?);
+        views.push(certificate_view(&state, record, &mut histories).await?);
     }
     Ok(Json(views))
 }
@@ -407,7 +420,9 @@ pub async fn certificate(
     ApiPath(certificate_no): ApiPath<String>,
 ) -> ApiResult<Json<CertificateView>> {
     let record = find_certificate(&state, &certificate_no).await?;
-    Ok(Json(certificate_view(&state, &record).await?))
+    Ok(Json(
+        certificate_view(&state, &record, &mut Histories::default()).await?,
+    ))
 }
 
 pub async fn find_certificate(state: &AppState, certificate_no: &str) -> ApiResult<PledgeRecord> {
