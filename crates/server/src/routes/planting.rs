@@ -332,18 +332,18 @@ impl Histories {
     pub async fn lineage(&mut self, state: &AppState, record: &PledgeRecord) -> ApiResult<Lineage> {
         let mut lineage = Lineage::default();
         for holder in &record.pledge.holders {
-            if !self.0.contains_key(&holder.user_id) {
-                let history = state.store.history(holder.user_id).await?;
-                self.0.insert(holder.user_id, history);
-            }
-            if let Some(history) = self.0.get(&holder.user_id) {
-                lineage.merge(lineage_of(
-                    holder.user_id,
-                    &history.entries,
-                    &history.ball_origins,
-                    record.pledge.pledge_id,
-                ));
-            }
+            let history = match self.0.entry(holder.user_id) {
+                std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(state.store.history(holder.user_id).await?)
+                }
+            };
+            lineage.merge(lineage_of(
+                holder.user_id,
+                &history.entries,
+                &history.ball_origins,
+                record.pledge.pledge_id,
+            ));
         }
         Ok(lineage)
     }
