@@ -5,6 +5,7 @@
 mod harvest;
 mod ingest;
 mod ledger;
+mod log;
 
 use clap::{Subcommand, ValueEnum};
 use hdrhistogram::Histogram;
@@ -26,6 +27,9 @@ pub enum BenchCommand {
     /// over HTTP, against the HTTP ceiling (SQLite) or pgbench on the same cluster (PostgreSQL);
     /// and a popular user's forest home.
     Harvest(harvest::HarvestArgs),
+    /// The transparency log against the ledger: entries written through the writer, then
+    /// integrated by the sequencer; can the log keep up?
+    Log(log::LogArgs),
 }
 
 pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<ExitCode> {
@@ -33,6 +37,7 @@ pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<ExitC
         BenchCommand::Ledger(args) => ledger::run(config, args).await,
         BenchCommand::Ingest(args) => ingest::run(config, args).await,
         BenchCommand::Harvest(args) => harvest::run(config, args).await,
+        BenchCommand::Log(args) => log::run(config, args).await,
     }
 }
 
