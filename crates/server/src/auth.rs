@@ -107,24 +107,38 @@ impl FromRequestParts<AppState> for CurrentUser {
         let token = bearer(parts).ok_or(ApiError::Unauthorized(
             "sign in: send Authorization: Bearer <session token>",
         ))?;
-        let token_hash = hash_token(token);
-        let now = state.clock.now();
-        if let Some(user) = state.sessions.get(&token_hash, now) {
-            return Ok(CurrentUser(user));
-        }
-        let (user, expires_at) =
-            state
-                .store
-                .session_user(token_hash, now)
-                .await?
-                .ok_or(ApiError::Unauthorized(
-                    "the session token is unknown or expired",
-                ))?;
-        state
-            .sessions
-            .put(token_hash, user.clone(), now, expires_at);
-        Ok(CurrentUser(user))
+        user_for_session(state, token)
+            .await?
+            .map(CurrentUser)
+            .ok_or(ApiError::Unauthorized(
+                "the session token is unknown or expired",
+            ))
     }
+}
+
+/// The user a session token belongs to, through the cache; `None` when the token is unknown
+/// or expired. Shared by the API's bearer tokens and the web pages' session cookie.
+pub async fn user_for_session(state: &AppState, token: &str) -> Result<Option<User>, ApiError> {
+    let token_hash = hash_token(token);
+    let now = state.clock.now();
+    if let Some(user) = state.sessions.get(&token_hash, now) {
+        return Ok(Some(user));
+    }
+    let Some((user, expires_at)) = state.store.session_user(token_hash, now).await? else {
+        return Ok(None);
+    };
+    state
+        .sessions
+        .put(token_hash, user.clone(), now, expires_at);
+    Ok(Some(user))
+}
+
+/// Ends a session: forgotten by the cache at once and deleted from the store.
+pub async fn end_session(state: &AppState, token: &str) -> Result<(), ApiError> {
+    let token_hash = hash_token(token);
+    state.sessions.forget(&token_hash);
+    state.store.delete_session(token_hash).await?;
+    Ok(())
 }
 
 /// A signed-in admin.

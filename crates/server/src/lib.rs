@@ -1,5 +1,6 @@
 //! The openforest HTTP server: the JSON API under `/v1` (OpenAPI generated from the handlers),
-//! authentication, problem+json errors, request ids, metrics and graceful shutdown.
+//! authentication, problem+json errors, request ids, metrics and graceful shutdown; and the
+//! server-rendered web pages (`web`).
 #![forbid(unsafe_code)]
 
 pub mod anti_abuse;
@@ -19,6 +20,7 @@ pub mod sequencer;
 pub mod species;
 pub mod species_art;
 pub mod state;
+pub mod web;
 pub mod webhooks;
 
 use crate::error::ApiError;
@@ -281,6 +283,7 @@ pub fn router(state: AppState) -> Router {
         }),
     )
     .route("/metrics", get(routes::health::metrics))
+    .merge(web::router())
     .fallback(not_found)
     .method_not_allowed_fallback(method_not_allowed)
     .route_layer(middleware::from_fn(record_metrics))
@@ -326,6 +329,10 @@ impl Application {
             .await
             .map_err(|err| anyhow::anyhow!("reading the partner link secret: {err}"))?;
         let link_secret = Arc::new(link_secret);
+        let csrf_key = store
+            .server_secret("web-csrf-hmac", 32)
+            .await
+            .map_err(|err| anyhow::anyhow!("reading the web CSRF key: {err}"))?;
         let collect_interval_ms = config.game.collect_interval_ms;
         let species = Arc::new(species::Species::start(&config, store.as_ref()).await?);
         let webhooks = match config.webhooks.dispatch_interval_ms {
@@ -367,6 +374,7 @@ impl Application {
             partner_keys: Arc::new(partner_auth::PartnerKeyCache::default()),
             sessions: Arc::new(auth::SessionCache::default()),
             species,
+            csrf_key: Arc::new(csrf_key),
             collect_limits: Arc::new(anti_abuse::CollectLimits::new(
                 std::time::Duration::from_millis(collect_interval_ms),
             )),

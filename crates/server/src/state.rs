@@ -28,4 +28,6 @@ pub struct AppState {
     pub log: Arc<crate::sequencer::LogState>,
     /// The species catalog, odds and draw secret, loaded at start.
     pub species: Arc<crate::species::Species>,
+    /// The key behind the web pages' CSRF tokens (kept in the database).
+    pub csrf_key: Arc<Vec<u8>>,
 }

@@ -3,6 +3,7 @@
 //! `openforest` binary as a child process.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod browser;
 mod support;
 
 mod api;
@@ -15,4 +16,5 @@ mod process;
 mod seeding;
 mod species;
 mod transparency;
+mod web;
 mod webhooks;

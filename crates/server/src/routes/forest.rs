@@ -106,18 +106,23 @@ pub async fn home(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
 ) -> ApiResult<Json<ForestHomeView>> {
+    Ok(Json(forest_home(&state, me.user_id).await?))
+}
+
+/// The forest home of `me` (the API's `/v1/me/forest` and the web's forest page).
+pub(crate) async fn forest_home(state: &AppState, me: UserId) -> ApiResult<ForestHomeView> {
     let now = state.clock.now();
     let rules = state.config.game.steal;
-    let me_only = [me.user_id];
+    let me_only = [me];
     // A steal can only matter while its ball lives: 72 h after ripening, ripening at most a
     // couple of days after it was made.
     let steals_since = now.plus_millis(-7 * 24 * 3_600_000);
     let (friends, wallet, mine, theirs, taken) = futures_util::try_join!(
-        state.store.friends(me.user_id),
-        state.store.wallet(me.user_id),
+        state.store.friends(me),
+        state.store.wallet(me),
         state.store.live_balls(&me_only, now),
-        state.store.friends_live_balls(me.user_id, now),
-        state.store.stolen_from_friends(me.user_id, steals_since),
+        state.store.friends_live_balls(me, now),
+        state.store.stolen_from_friends(me, steals_since),
     )?;
     let mut by_friend: HashMap<UserId, (Grams, Vec<Uuid>)> = HashMap::new();
     for ball in theirs
@@ -154,7 +159,7 @@ pub async fn home(
         .map(|ball| ball.remaining.get())
         .sum();
     let goal = state.config.game.tree_goal_grams.max(1);
-    Ok(Json(ForestHomeView {
+    Ok(ForestHomeView {
         wallet_grams: wallet.get(),
         tree: TreeProgressView {
             goal_grams: goal,
@@ -165,7 +170,7 @@ pub async fn home(
         ripe_grams,
         friends: friend_views,
         friends_total: friends.len(),
-    }))
+    })
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -231,15 +236,24 @@ pub async fn collect(
     CurrentUser(me): CurrentUser,
     ApiPath(ball_id): ApiPath<Uuid>,
 ) -> ApiResult<Json<CollectedView>> {
-    crate::anti_abuse::take_turn(&state, me.user_id).await?;
-    let ball = facts(&state, me.user_id, ball_id).await?;
+    Ok(Json(collect_ball(&state, me.user_id, ball_id).await?))
+}
+
+/// Collects one of `me`'s ripe balls (the API and the web's forest page).
+pub(crate) async fn collect_ball(
+    state: &AppState,
+    me: UserId,
+    ball_id: Uuid,
+) -> ApiResult<CollectedView> {
+    crate::anti_abuse::take_turn(state, me).await?;
+    let ball = facts(state, me, ball_id).await?;
     let now = state.clock.now();
     let executed = state
         .store
         .execute(Envelope::new(Command::Collect(Collect {
             ball,
             helper: None,
-            day: local_day(&state, now),
+            day: local_day(state, now),
         })))
         .await?;
     if matches!(
@@ -249,9 +263,9 @@ pub async fn collect(
             ..
         }
     ) {
-        crate::routes::props::reward_streak(&state, me.user_id, &last_week(&state, now)).await?;
+        crate::routes::props::reward_streak(state, me, &last_week(state, now)).await?;
     }
-    Ok(Json(collected(executed.outcome)?))
+    collected(executed.outcome)
 }
 
 /// Helps a friend: collects their ripe ball that expires within 24 hours. The energy goes to
@@ -363,12 +377,17 @@ pub async fn collect_all(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
 ) -> ApiResult<Json<CollectedAllView>> {
-    crate::anti_abuse::take_turn(&state, me.user_id).await?;
+    Ok(Json(collect_all_balls(&state, me.user_id).await?))
+}
+
+/// Collects all of `me`'s ripe balls (the API and the web's forest page).
+pub(crate) async fn collect_all_balls(state: &AppState, me: UserId) -> ApiResult<CollectedAllView> {
+    crate::anti_abuse::take_turn(state, me).await?;
     let now = state.clock.now();
-    let day = local_day(&state, now);
+    let day = local_day(state, now);
     let ripe: Vec<BallState> = state
         .store
-        .live_balls(&[me.user_id], now)
+        .live_balls(&[me], now)
         .await?
         .into_iter()
         .filter(|ball| ball.ball.ripens_at <= now)
@@ -376,7 +395,7 @@ pub async fn collect_all(
     let commands = ripe.iter().map(|ball| {
         state.store.execute(Envelope::new(Command::Collect(Collect {
             ball: BallFacts {
-                owner_id: me.user_id,
+                owner_id: me,
                 ball_id: ball.ball.ball_id,
                 full: ball.ball.grams,
                 ripens_at: ball.ball.ripens_at,
@@ -408,14 +427,14 @@ pub async fn collect_all(
         }
     }
     if first_today {
-        crate::routes::props::reward_streak(&state, me.user_id, &last_week(&state, now)).await?;
+        crate::routes::props::reward_streak(state, me, &last_week(state, now)).await?;
     }
-    let wallet_grams = state.store.wallet(me.user_id).await?.get();
-    Ok(Json(CollectedAllView {
+    let wallet_grams = state.store.wallet(me).await?.get();
+    Ok(CollectedAllView {
         grams: balls.iter().map(|ball| ball.grams).sum(),
         balls,
         wallet_grams,
-    }))
+    })
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -1,7 +1,7 @@
 //! Registration, login and logout for built-in accounts, and sessions an operator's backend
 //! mints for its own users.
 
-use crate::auth::{CurrentUser, Operator, Secret, hash_password, hash_token, verify_password};
+use crate::auth::{CurrentUser, Operator, Secret, hash_password, verify_password};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::ApiJson;
 use crate::routes::{UserView, rfc3339};
@@ -62,7 +62,7 @@ fn check_password(password: &str) -> ApiResult<()> {
 }
 
 /// Creates a session for `user` and answers it.
-async fn open_session(state: &AppState, user: &User) -> ApiResult<SessionView> {
+pub(crate) async fn open_session(state: &AppState, user: &User) -> ApiResult<SessionView> {
     let token = Secret::generate("ofs_");
     let ttl_ms = i64::from(state.config.auth.session_ttl_hours) * 3_600_000;
     let expires_at = state.clock.now().plus_millis(ttl_ms);
@@ -75,6 +75,46 @@ async fn open_session(state: &AppState, user: &User) -> ApiResult<SessionView> {
         expires_at: rfc3339(expires_at),
         user: user.into(),
     })
+}
+
+/// Creates a built-in account (the API's registration and the web sign-up page).
+pub(crate) async fn create_account(
+    state: &AppState,
+    handle: &str,
+    password: String,
+) -> ApiResult<User> {
+    let handle = parse_handle(handle)?;
+    check_password(&password)?;
+    Ok(state
+        .store
+        .create_user(NewUser {
+            user_id: UserId(openforest_store::new_id(state.clock.now())),
+            handle,
+            role: Role::User,
+            password_hash: Some(hash_password(password).await?),
+            created_at: state.clock.now(),
+        })
+        .await?)
+}
+
+/// The user behind a handle and password (the API's login and the web sign-in page).
+pub(crate) async fn check_credentials(
+    state: &AppState,
+    handle: &str,
+    password: String,
+) -> ApiResult<User> {
+    const WRONG: ApiError = ApiError::Unauthorized("the handle or the password is wrong");
+    let handle = Handle::parse(handle).map_err(|_| WRONG)?;
+    let (user, hash) = state
+        .store
+        .user_by_handle(handle.as_str())
+        .await?
+        .ok_or(WRONG)?;
+    let hash = hash.ok_or(WRONG)?;
+    if !verify_password(password, hash).await {
+        return Err(WRONG);
+    }
+    Ok(user)
 }
 
 /// Registers a user with a handle and password.
@@ -94,18 +134,7 @@ pub async fn register(
     body: ApiJson<Credentials>,
 ) -> ApiResult<(StatusCode, Json<UserView>)> {
     let credentials = body.value;
-    let handle = parse_handle(&credentials.handle)?;
-    check_password(&credentials.password)?;
-    let user = state
-        .store
-        .create_user(NewUser {
-            user_id: UserId(openforest_store::new_id(state.clock.now())),
-            handle,
-            role: Role::User,
-            password_hash: Some(hash_password(credentials.password).await?),
-            created_at: state.clock.now(),
-        })
-        .await?;
+    let user = create_account(&state, &credentials.handle, credentials.password).await?;
     Ok((StatusCode::CREATED, Json((&user).into())))
 }
 
@@ -124,18 +153,8 @@ pub async fn login(
     State(state): State<AppState>,
     body: ApiJson<Credentials>,
 ) -> ApiResult<(StatusCode, Json<SessionView>)> {
-    const WRONG: ApiError = ApiError::Unauthorized("the handle or the password is wrong");
     let credentials = body.value;
-    let handle = Handle::parse(&credentials.handle).map_err(|_| WRONG)?;
-    let (user, hash) = state
-        .store
-        .user_by_handle(handle.as_str())
-        .await?
-        .ok_or(WRONG)?;
-    let hash = hash.ok_or(WRONG)?;
-    if !verify_password(credentials.password, hash).await {
-        return Err(WRONG);
-    }
+    let user = check_credentials(&state, &credentials.handle, credentials.password).await?;
     Ok((
         StatusCode::CREATED,
         Json(open_session(&state, &user).await?),
@@ -160,9 +179,7 @@ pub async fn logout(
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "))
         .ok_or(ApiError::Unauthorized("no session"))?;
-    let token_hash = hash_token(token.trim());
-    state.sessions.forget(&token_hash);
-    state.store.delete_session(token_hash).await?;
+    crate::auth::end_session(&state, token.trim()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

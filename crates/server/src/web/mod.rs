@@ -1,0 +1,66 @@
+//! The web app: server-rendered pages (askama templates under `templates/`), our own CSS and
+//! JavaScript embedded from `static/`, translations (Fluent files under `locales/`), cookie
+//! sessions with CSRF tokens, and the security headers every page is sent with. Not part of
+//! the OpenAPI document: the JSON API under `/v1` stays the programmatic interface.
+
+mod assets;
+mod context;
+mod csrf;
+mod forest;
+pub mod i18n;
+mod session;
+
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+
+pub use context::PageError;
+
+/// The Content-Security-Policy of every page: nothing inline, nothing from elsewhere.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+/// The pages and static assets, with the security headers layer.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(forest::page))
+        .route("/balls/collect", post(forest::collect_all))
+        .route("/balls/{ball_id}/collect", post(forest::collect))
+        .route("/signin", get(session::signin_page).post(session::signin))
+        .route("/signup", get(session::signup_page).post(session::signup))
+        .route("/signout", post(session::signout))
+        .route("/language", post(session::language))
+        .route("/static/{file}", get(assets::serve))
+        .layer(middleware::from_fn(security_headers))
+}
+
+/// Security headers for pages and assets. Pages are per-user, so they are never cached;
+/// assets set their own long cache lifetime.
+async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    headers.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    response
+}
