@@ -112,7 +112,7 @@ fn from_accept_language(header: &str) -> Option<Lang> {
         })
         .collect();
     // Stable: equal weights keep the browser's order.
-    entries.sort_by(|a, b| b.0.cmp(&a.0));
+    entries.sort_by_key(|entry| std::cmp::Reverse(entry.0));
     entries.into_iter().find_map(|(_, tag)| {
         let primary = tag.split(['-', '_']).next()?.to_ascii_lowercase();
         match primary.as_str() {
