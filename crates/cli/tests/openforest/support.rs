@@ -101,6 +101,7 @@ impl TestApp {
             database_url: database.url.clone(),
             ..Config::default()
         };
+        config.timezone = afternoon_zone(clock.now());
         // Tests run the webhook dispatcher themselves, at the moments they choose.
         config.webhooks.dispatch_interval_ms = 0;
         // …and the transparency log's sequencer likewise.
@@ -260,5 +261,21 @@ pub async fn tamper(database_url: &str, sql: &str) {
         use sqlx::{Connection, Executor};
         let mut conn = sqlx::PgConnection::connect(database_url).await.unwrap();
         conn.execute(sql).await.unwrap();
+    }
+}
+
+/// The operator zone in which `now` is late afternoon (a fixed-offset `Etc/GMT` zone, 14:00 to
+/// 18:00 local), so a test's "next 07:00" ripening is always the coming morning, 13 to 17 hours
+/// ahead, whatever the hour the suite runs at. The local date stays the UTC date.
+fn afternoon_zone(now: Timestamp) -> String {
+    let hour = chrono::DateTime::from_timestamp_millis(now.millis())
+        .map(|time| chrono::Timelike::hour(&time))
+        .unwrap_or(12);
+    // UTC+k is written `Etc/GMT-k`; zones reach UTC+14.
+    let offset = (18 - i64::from(hour)).min(14);
+    match offset {
+        0 => "UTC".to_string(),
+        k if k > 0 => format!("Etc/GMT-{k}"),
+        k => format!("Etc/GMT+{}", -k),
     }
 }
