@@ -201,7 +201,7 @@ pub(crate) fn seasons_from_json(text: &str) -> Vec<Season> {
 
 /// A photo's content hash as lowercase hex, as the API names photos.
 pub fn sha256_hex(sha256: &[u8; 32]) -> String {
-    sha256.iter().map(|byte| format!("{byte:02x}")).collect()
+    openforest_core::log::merkle::hex_of(sha256)
 }
 
 /// The order's unplanted pledges (oldest first) a batch of `units` covers: whole pledges, up

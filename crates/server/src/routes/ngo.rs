@@ -238,19 +238,14 @@ pub async fn upload_photo(
 }
 
 fn parse_sha256(text: &str, field: &str) -> Result<[u8; 32], ApiError> {
-    let text = text.trim().to_ascii_lowercase();
-    let valid = text.len() == 64 && text.bytes().all(|byte| byte.is_ascii_hexdigit());
-    let mut sha = [0u8; 32];
-    if valid {
-        for (n, byte) in sha.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&text[n * 2..n * 2 + 2], 16).unwrap_or(0);
-        }
-        return Ok(sha);
-    }
-    Err(ApiError::invalid(
-        field,
-        "a photo is named by the 64 hex characters of its SHA-256",
-    ))
+    openforest_core::log::Hash::from_hex(&text.trim().to_ascii_lowercase())
+        .map(|hash| hash.0)
+        .ok_or_else(|| {
+            ApiError::invalid(
+                field,
+                "a photo is named by the 64 hex characters of its SHA-256",
+            )
+        })
 }
 
 /// An evidence photo (public: certificates link to them).
