@@ -136,7 +136,6 @@ async fn a_reported_action_becomes_a_ball_that_ripens_at_seven_the_next_morning(
     assert_eq!(credit["partner_user_id"], ana.as_str());
     assert_eq!(credit["methodology"], "classic");
     let ripens_at = credit["ball"]["ripens_at"].as_str().unwrap();
-    assert!(ripens_at.ends_with("T07:00:00.000Z"), "{ripens_at}");
     let ripens = chrono::DateTime::parse_from_rfc3339(ripens_at).unwrap();
     let expires =
         chrono::DateTime::parse_from_rfc3339(credit["ball"]["expires_at"].as_str().unwrap())
@@ -146,11 +145,18 @@ async fn a_reported_action_becomes_a_ball_that_ripens_at_seven_the_next_morning(
         72,
         "energy expires 72 hours after ripening"
     );
+    let ripens_locally = ripens.with_timezone(&app.zone);
+    assert_eq!(
+        ripens_locally.time(),
+        chrono::NaiveTime::from_hms_opt(7, 0, 0).unwrap(),
+        "{ripens_at} ripens at 07:00 in the operator's zone"
+    );
     let today = chrono::DateTime::from_timestamp_millis(app.now().millis())
         .unwrap()
+        .with_timezone(&app.zone)
         .date_naive();
     assert_eq!(
-        ripens.date_naive(),
+        ripens_locally.date_naive(),
         today.succ_opt().unwrap(),
         "today's energy ripens tomorrow"
     );

@@ -65,6 +65,8 @@ pub struct TestApp {
     pub store: Arc<dyn Store>,
     pub clock: Arc<ManualClock>,
     pub database: TestDatabase,
+    /// The operator's zone as an offset: where it is late afternoon when the test starts.
+    pub zone: chrono::FixedOffset,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -101,7 +103,10 @@ impl TestApp {
             database_url: database.url.clone(),
             ..Config::default()
         };
-        config.timezone = afternoon_zone(clock.now());
+        let utc_offset_hours = afternoon_offset_hours(clock.now());
+        config.timezone = zone_named(utc_offset_hours);
+        let zone = chrono::FixedOffset::east_opt(utc_offset_hours * 3_600)
+            .ok_or_else(|| anyhow::anyhow!("no zone at UTC{utc_offset_hours:+}"))?;
         // Tests run the webhook dispatcher themselves, at the moments they choose.
         config.webhooks.dispatch_interval_ms = 0;
         // …and the transparency log's sequencer likewise.
@@ -130,6 +135,7 @@ impl TestApp {
             store,
             clock,
             database,
+            zone,
             stop: Some(stop),
             server: Some(server),
         })
@@ -267,13 +273,18 @@ pub async fn tamper(database_url: &str, sql: &str) {
 /// The operator zone in which `now` is late afternoon (a fixed-offset `Etc/GMT` zone, 14:00 to
 /// 18:00 local), so a test's "next 07:00" ripening is always the coming morning, 13 to 17 hours
 /// ahead, whatever the hour the suite runs at. The local date stays the UTC date.
-fn afternoon_zone(now: Timestamp) -> String {
+/// The whole-hour UTC offset at which `now` is late afternoon (14:00–18:00 local).
+fn afternoon_offset_hours(now: Timestamp) -> i32 {
     let hour = chrono::DateTime::from_timestamp_millis(now.millis())
         .map(|time| chrono::Timelike::hour(&time))
         .unwrap_or(12);
-    // UTC+k is written `Etc/GMT-k`; zones reach UTC+14.
-    let offset = (18 - i64::from(hour)).min(14);
-    match offset {
+    // Zones reach UTC+14.
+    (18 - hour as i32).min(14)
+}
+
+/// The IANA name of a whole-hour offset: UTC+k is written `Etc/GMT-k`.
+fn zone_named(offset_hours: i32) -> String {
+    match offset_hours {
         0 => "UTC".to_string(),
         k if k > 0 => format!("Etc/GMT-{k}"),
         k => format!("Etc/GMT+{}", -k),
