@@ -47,3 +47,16 @@ balls-more = { $count ->
 }
 collect-all = Collect all
 nothing-ripe = Nothing is ripe yet. Low-carbon actions grow new energy.
+nav-label = Pages
+nav-forest = Forest
+nav-friends = Friends
+nav-plant = Plant
+nav-certificates = My trees
+nav-feed = Feed
+nav-rankings = Rankings
+nav-props = Props
+nav-album = Species
+nav-impact = Impact
+nav-verify = Verify
+nav-ngo = NGO portal
+nav-admin = Admin

@@ -13,6 +13,7 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use openforest_core::Role;
 use openforest_store::User;
 use std::sync::Arc;
 
@@ -139,6 +140,7 @@ impl PageContext {
                     selected: lang == self.lang,
                 })
                 .collect(),
+            nav: nav(self.user.as_ref(), &self.path),
             path: self.path.clone(),
         }
     }
@@ -147,6 +149,56 @@ impl PageContext {
     pub fn error(&self, err: ApiError) -> PageError {
         PageError::from_api(self.lang, err)
     }
+}
+
+/// The pages in the navigation: path, message key, and who sees the link.
+const NAV: &[(&str, &str, Audience)] = &[
+    ("/", "nav-forest", Audience::Player),
+    ("/friends", "nav-friends", Audience::Player),
+    ("/plant", "nav-plant", Audience::Player),
+    ("/certificates", "nav-certificates", Audience::Player),
+    ("/feed", "nav-feed", Audience::Player),
+    ("/rankings", "nav-rankings", Audience::Player),
+    ("/props", "nav-props", Audience::Player),
+    ("/album", "nav-album", Audience::Player),
+    ("/impact", "nav-impact", Audience::Everyone),
+    ("/verify", "nav-verify", Audience::Everyone),
+    ("/ngo", "nav-ngo", Audience::Player),
+    ("/admin", "nav-admin", Audience::Admin),
+];
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Audience {
+    Everyone,
+    Player,
+    Admin,
+}
+
+/// One link in the navigation.
+pub struct NavLink {
+    pub path: &'static str,
+    pub key: &'static str,
+    /// This page, or a page under it (`aria-current="page"`).
+    pub current: bool,
+}
+
+fn nav(user: Option<&User>, path: &str) -> Vec<NavLink> {
+    NAV.iter()
+        .filter(|(_, _, audience)| match audience {
+            Audience::Everyone => true,
+            Audience::Player => user.is_some(),
+            Audience::Admin => user.is_some_and(|user| user.role == Role::Admin),
+        })
+        .map(|&(link, key, _)| NavLink {
+            path: link,
+            key,
+            current: if link == "/" {
+                path == "/"
+            } else {
+                path == link || path.starts_with(&format!("{link}/"))
+            },
+        })
+        .collect()
 }
 
 pub struct LanguageChoice {
@@ -162,6 +214,7 @@ pub struct Layout {
     pub handle: Option<String>,
     pub asset_version: &'static str,
     pub languages: Vec<LanguageChoice>,
+    pub nav: Vec<NavLink>,
     /// This page's path, where the language switch comes back to.
     pub path: String,
 }
@@ -225,6 +278,7 @@ impl IntoResponse for PageError {
                 handle: None,
                 asset_version: super::assets::version(),
                 languages: Vec::new(),
+                nav: Vec::new(),
                 path: "/".into(),
             },
             message: self.lang.t(self.key),
