@@ -5,6 +5,7 @@
 
 mod batch;
 pub mod error;
+pub mod impact;
 pub mod log;
 pub mod methodologies;
 pub mod model;
@@ -24,6 +25,7 @@ use openforest_core::{
 use std::sync::Arc;
 
 pub use error::{CommandError, StoreError};
+pub use impact::{CreditedSum, ImpactFigures, PledgedSum};
 pub use methodologies::{
     Activation, MethodologyAdded, MethodologyRecord, NewMethodologyVersion, StoredMethodology,
 };
@@ -633,6 +635,10 @@ pub trait Store: Send + Sync {
         floor: uuid::Uuid,
         limit: u32,
     ) -> Result<log::UnloggedSummary, StoreError>;
+
+    /// The public impact dashboard's figures: users, energy credited per day, partner and
+    /// action type, and units pledged per catalog item and status.
+    async fn impact_figures(&self) -> Result<ImpactFigures, StoreError>;
 
     /// A named server secret, made (`len` random bytes) and kept on first use.
     async fn server_secret(&self, name: &str, len: usize) -> Result<Vec<u8>, StoreError>;

@@ -3,6 +3,7 @@
 
 mod game;
 mod groups;
+mod impact;
 mod log;
 mod methodologies;
 mod partners;
@@ -1164,6 +1165,10 @@ impl Store for PostgresStore {
         limit: u32,
     ) -> Result<crate::log::UnloggedSummary, StoreError> {
         log::unlogged_summary(&self.pool, kind, floor, limit).await
+    }
+
+    async fn impact_figures(&self) -> Result<crate::ImpactFigures, StoreError> {
+        impact::impact_figures(&self.pool).await
     }
 
     async fn server_secret(&self, name: &str, len: usize) -> Result<Vec<u8>, StoreError> {

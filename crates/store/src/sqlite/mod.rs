@@ -6,6 +6,7 @@
 mod checkpoint;
 mod game;
 mod groups;
+mod impact;
 mod log;
 mod methodologies;
 mod partners;
@@ -1391,6 +1392,10 @@ impl Store for SqliteStore {
     ) -> Result<crate::log::UnloggedSummary, StoreError> {
         self.with_conn(move |conn| log::unlogged_summary(conn, kind, floor, limit))
             .await
+    }
+
+    async fn impact_figures(&self) -> Result<crate::ImpactFigures, StoreError> {
+        self.with_conn(|conn| impact::impact_figures(conn)).await
     }
 
     async fn server_secret(&self, name: &str, len: usize) -> Result<Vec<u8>, StoreError> {
