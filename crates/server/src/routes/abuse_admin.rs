@@ -8,6 +8,7 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use openforest_store::AbuseReport;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -43,12 +44,9 @@ pub async fn list(
     crate::extract::ApiQuery(query): crate::extract::ApiQuery<AbuseQuery>,
 ) -> ApiResult<Json<Vec<AbuseReportView>>> {
     let limit = crate::extract::page_limit(query.limit, 100, 500)?;
-    let reports = state
-        .store
-        .abuse_reports(query.pending.unwrap_or(true), limit)
-        .await?;
     Ok(Json(
-        reports
+        review_queue(&state, query.pending.unwrap_or(true), limit)
+            .await?
             .into_iter()
             .map(|report| AbuseReportView {
                 report_id: report.report_id,
@@ -62,6 +60,16 @@ pub async fn list(
     ))
 }
 
+/// The queue, newest first: pending reports only, or all (the API's and the admin console's
+/// way).
+pub(crate) async fn review_queue(
+    state: &AppState,
+    pending: bool,
+    limit: u32,
+) -> ApiResult<Vec<AbuseReport>> {
+    Ok(state.store.abuse_reports(pending, limit).await?)
+}
+
 /// Marks a report reviewed.
 #[utoipa::path(post, path = "/v1/admin/abuse-reports/{report_id}/review", tag = "admin",
     params(("report_id" = Uuid, Path)), security(("session" = [])),
@@ -72,12 +80,18 @@ pub async fn review(
     _admin: CurrentAdmin,
     ApiPath(report_id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
+    mark_reviewed(&state, report_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Marks a pending report reviewed.
+pub(crate) async fn mark_reviewed(state: &AppState, report_id: Uuid) -> ApiResult<()> {
     if state
         .store
         .review_abuse_report(report_id, state.clock.now())
         .await?
     {
-        Ok(StatusCode::NO_CONTENT)
+        Ok(())
     } else {
         Err(ApiError::NotFound("pending abuse report"))
     }

@@ -75,14 +75,20 @@ pub async fn create_ngo(
     _admin: CurrentAdmin,
     body: ApiJson<NewNgo>,
 ) -> ApiResult<(StatusCode, Json<NgoView>)> {
+    let ngo = new_ngo(&state, &body.value).await?;
+    Ok((StatusCode::CREATED, Json(NgoView::from(&ngo))))
+}
+
+/// Checks and stores a new NGO (the API's and the admin console's way).
+pub(crate) async fn new_ngo(state: &AppState, request: &NewNgo) -> ApiResult<Ngo> {
     let ngo = Ngo {
         ngo_id: NgoId(openforest_store::new_id(state.clock.now())),
-        name: text(&body.value.name, "name", 1, 80)?,
-        about: text(&body.value.about, "about", 0, 500)?,
+        name: text(&request.name, "name", 1, 80)?,
+        about: text(&request.about, "about", 0, 500)?,
         created_at: state.clock.now(),
     };
     state.store.create_ngo(&ngo).await?;
-    Ok((StatusCode::CREATED, Json(NgoView::from(&ngo))))
+    Ok(ngo)
 }
 
 /// Every NGO.
@@ -133,9 +139,16 @@ pub async fn add_ngo_member(
     ApiPath(ngo_id): ApiPath<Uuid>,
     body: ApiJson<NgoMemberRequest>,
 ) -> ApiResult<StatusCode> {
-    let ngo_id = known_ngo(&state, ngo_id).await?;
-    let handle = Handle::parse(body.value.handle.trim())
-        .map_err(|err| ApiError::invalid("handle", err.to_string()))?;
+    add_member(&state, ngo_id, &body.value.handle).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Lets the user with `handle` sign in to the NGO portal for the NGO (the API's and the admin
+/// console's way).
+pub(crate) async fn add_member(state: &AppState, ngo_id: Uuid, handle: &str) -> ApiResult<()> {
+    let ngo_id = known_ngo(state, ngo_id).await?;
+    let handle =
+        Handle::parse(handle.trim()).map_err(|err| ApiError::invalid("handle", err.to_string()))?;
     let (user, _) = state
         .store
         .user_by_handle(handle.as_str())
@@ -145,7 +158,7 @@ pub async fn add_ngo_member(
         .store
         .add_ngo_member(ngo_id, user.user_id, state.clock.now())
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -175,26 +188,34 @@ pub async fn create_ngo_key(
     ApiPath(ngo_id): ApiPath<Uuid>,
     body: ApiJson<NewNgoKey>,
 ) -> ApiResult<(StatusCode, Json<NgoKeyCreated>)> {
-    let ngo_id = known_ngo(&state, ngo_id).await?;
+    let created = issue_ngo_key(&state, ngo_id, &body.value.name).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// Issues an NGO API key; the answer holds the key itself, to be shown once (the API's and the
+/// admin console's way).
+pub(crate) async fn issue_ngo_key(
+    state: &AppState,
+    ngo_id: Uuid,
+    name: &str,
+) -> ApiResult<NgoKeyCreated> {
+    let ngo_id = known_ngo(state, ngo_id).await?;
     let now = state.clock.now();
     let secret = Secret::generate(NGO_KEY_PREFIX);
     let key = NgoKey {
         key_id: openforest_store::new_id(now),
         ngo_id,
-        name: text(&body.value.name, "name", 1, 60)?,
+        name: text(name, "name", 1, 60)?,
         created_at: now,
         revoked_at: None,
     };
     state.store.create_ngo_key(secret.sha256(), &key).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(NgoKeyCreated {
-            key_id: key.key_id,
-            ngo_id: ngo_id.uuid(),
-            name: key.name,
-            key: secret.expose().to_string(),
-        }),
-    ))
+    Ok(NgoKeyCreated {
+        key_id: key.key_id,
+        ngo_id: ngo_id.uuid(),
+        name: key.name,
+        key: secret.expose().to_string(),
+    })
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -252,7 +273,12 @@ pub async fn create_site(
     _admin: CurrentAdmin,
     body: ApiJson<NewSite>,
 ) -> ApiResult<(StatusCode, Json<SiteView>)> {
-    let request = body.value;
+    let site = new_site(&state, body.value).await?;
+    Ok((StatusCode::CREATED, Json(SiteView::from(&site))))
+}
+
+/// Checks and stores a new site (the API's and the admin console's way).
+pub(crate) async fn new_site(state: &AppState, request: NewSite) -> ApiResult<Site> {
     geo::check_point(request.latitude, request.longitude, "site")?;
     let polygon = request
         .polygon
@@ -261,7 +287,7 @@ pub async fn create_site(
         .transpose()?;
     let site = Site {
         site_id: SiteId(openforest_store::new_id(state.clock.now())),
-        ngo_id: known_ngo(&state, request.ngo_id).await?,
+        ngo_id: known_ngo(state, request.ngo_id).await?,
         name: text(&request.name, "name", 1, 80)?,
         region: text(&request.region, "region", 1, 120)?,
         latitude: request.latitude,
@@ -270,7 +296,7 @@ pub async fn create_site(
         created_at: state.clock.now(),
     };
     state.store.create_site(&site).await?;
-    Ok((StatusCode::CREATED, Json(SiteView::from(&site))))
+    Ok(site)
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -392,7 +418,13 @@ pub async fn create_item(
     _admin: CurrentAdmin,
     body: ApiJson<NewCatalogItem>,
 ) -> ApiResult<(StatusCode, Json<ItemView>)> {
-    let request = body.value;
+    let item = new_item(&state, body.value).await?;
+    let (ngos, sites) = directory(&state).await?;
+    Ok((StatusCode::CREATED, Json(item_view(&item, &ngos, &sites))))
+}
+
+/// Checks and stores a new catalog item (the API's and the admin console's way).
+pub(crate) async fn new_item(state: &AppState, request: NewCatalogItem) -> ApiResult<CatalogItem> {
     let kind = ItemKind::parse(&request.kind)
         .ok_or_else(|| ApiError::invalid("kind", "an item is a `tree` or `land`"))?;
     let scientific_name = request
@@ -439,7 +471,7 @@ pub async fn create_item(
             "a season has a name of 1 to 40 characters and months from 1 to 12",
         ));
     }
-    let (_, sites) = directory(&state).await?;
+    let (_, sites) = directory(state).await?;
     let site = sites
         .get(&SiteId(request.site_id))
         .ok_or(ApiError::NotFound("site"))?;
@@ -460,8 +492,7 @@ pub async fn create_item(
         created_at: now,
     };
     state.store.create_catalog_item(&item).await?;
-    let (ngos, sites) = directory(&state).await?;
-    Ok((StatusCode::CREATED, Json(item_view(&item, &ngos, &sites))))
+    Ok(item)
 }
 
 /// The catalog: what can be planted or protected, what it costs, how much is left.

@@ -132,15 +132,20 @@ pub async fn head(State(state): State<AppState>) -> ApiResult<Json<TreeHeadView>
 #[utoipa::path(get, path = "/v1/log/key", tag = "transparency",
     responses((status = 200, body = LogKeyView)))]
 pub async fn key(State(state): State<AppState>) -> Json<LogKeyView> {
+    Json(log_key(&state))
+}
+
+/// The log's public key in every form the API shows it.
+pub(crate) fn log_key(state: &AppState) -> LogKeyView {
     let key = state.log.key();
     let public = key.verifying_key();
-    Json(LogKeyView {
+    LogKeyView {
         algorithm: "Ed25519".into(),
         key_id: key.key_id().to_hex(),
         public_key: STANDARD.encode(public.as_bytes()),
         spki_der: STANDARD.encode(spki_der(&public)),
         pem: spki_pem(&public),
-    })
+    }
 }
 
 /// One leaf: what it logs and its hash.
@@ -297,7 +302,7 @@ pub async fn consistency_proof(
     }))
 }
 
-async fn latest_head(state: &AppState) -> ApiResult<SignedTreeHead> {
+pub(crate) async fn latest_head(state: &AppState) -> ApiResult<SignedTreeHead> {
     state
         .store
         .latest_log_head()

@@ -13,8 +13,10 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use openforest_core::Methodology;
-use openforest_store::{Activation, MethodologyRecord, NewMethodologyVersion, StoredMethodology};
+use openforest_core::{Methodology, UserId};
+use openforest_store::{
+    Activation, MethodologyAdded, MethodologyRecord, NewMethodologyVersion, StoredMethodology,
+};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -177,33 +179,7 @@ pub async fn upload_methodology(
     CurrentAdmin(admin): CurrentAdmin,
     TomlBody(toml): TomlBody,
 ) -> ApiResult<(StatusCode, HeaderMap, Json<MethodologyVersionView>)> {
-    let methodology = Methodology::parse(&toml).map_err(|err| ApiError::InvalidMethodology {
-        line: err.line,
-        reason: err.reason,
-    })?;
-    let sha256 = sha256_hex(&toml);
-    let added = state
-        .store
-        .add_methodology(&NewMethodologyVersion {
-            name: methodology.name().to_string(),
-            version: methodology.version(),
-            toml,
-            sha256: sha256.clone(),
-            uploaded_at: state.clock.now(),
-            uploaded_by: Some(admin.user_id),
-        })
-        .await?;
-    if added.stored.sha256 != sha256 {
-        return Err(ApiError::ConflictExplained {
-            field: "version",
-            detail: format!(
-                "methodology {} version {} is already stored with other text (sha256 {}); a \
-                 version never changes once stored, because balls record it: give the changed \
-                 file a new version",
-                added.stored.name, added.stored.version, added.stored.sha256
-            ),
-        });
-    }
+    let added = upload(&state, admin.user_id, toml).await?;
     let mut headers = HeaderMap::new();
     let location = format!(
         "/v1/admin/methodologies/{}/{}",
@@ -218,6 +194,43 @@ pub async fn upload_methodology(
         StatusCode::OK
     };
     Ok((status, headers, Json((&added.stored).into())))
+}
+
+/// Checks and stores an uploaded methodology version (not active yet): the API's and the
+/// admin console's way. The same name and version with other text is a conflict.
+pub(crate) async fn upload(
+    state: &AppState,
+    admin: UserId,
+    toml: String,
+) -> ApiResult<MethodologyAdded> {
+    let methodology = Methodology::parse(&toml).map_err(|err| ApiError::InvalidMethodology {
+        line: err.line,
+        reason: err.reason,
+    })?;
+    let sha256 = sha256_hex(&toml);
+    let added = state
+        .store
+        .add_methodology(&NewMethodologyVersion {
+            name: methodology.name().to_string(),
+            version: methodology.version(),
+            toml,
+            sha256: sha256.clone(),
+            uploaded_at: state.clock.now(),
+            uploaded_by: Some(admin),
+        })
+        .await?;
+    if added.stored.sha256 != sha256 {
+        return Err(ApiError::ConflictExplained {
+            field: "version",
+            detail: format!(
+                "methodology {} version {} is already stored with other text (sha256 {}); a \
+                 version never changes once stored, because balls record it: give the changed \
+                 file a new version",
+                added.stored.name, added.stored.version, added.stored.sha256
+            ),
+        });
+    }
+    Ok(added)
 }
 
 /// Every stored methodology version, newest upload first, with the active one marked.
@@ -247,8 +260,16 @@ pub async fn methodology_version(
     _admin: CurrentAdmin,
     Path((name, version)): Path<(String, u32)>,
 ) -> ApiResult<Json<MethodologyVersionDetail>> {
-    let stored = existing_version(&state, &name, version).await?;
-    Ok(Json(detail(&stored)?))
+    Ok(Json(version_detail(&state, &name, version).await?))
+}
+
+/// One stored version with its parsed content and TOML.
+pub(crate) async fn version_detail(
+    state: &AppState,
+    name: &str,
+    version: u32,
+) -> ApiResult<MethodologyVersionDetail> {
+    detail(&existing_version(state, name, version).await?)
 }
 
 /// Activates a stored version: reports checked from now on are credited under it; balls
@@ -270,8 +291,20 @@ pub async fn activate_methodology(
     CurrentAdmin(admin): CurrentAdmin,
     Path((name, version)): Path<(String, u32)>,
 ) -> ApiResult<Json<MethodologyVersionView>> {
+    let record = activate(&state, admin.user_id, &name, version).await?;
+    Ok(Json((&record).into()))
+}
+
+/// Activates a stored version for the next report (the API's and the admin console's way);
+/// refused while partners are allowed action types it lacks.
+pub(crate) async fn activate(
+    state: &AppState,
+    admin: UserId,
+    name: &str,
+    version: u32,
+) -> ApiResult<MethodologyRecord> {
     let _changes = state.energy.changes().await;
-    let stored = existing_version(&state, &name, version).await?;
+    let stored = existing_version(state, name, version).await?;
     let methodology = parse_stored(&stored)?;
     let orphaned = orphaned_actions(state.store.as_ref(), &methodology).await?;
     if !orphaned.is_empty() {
@@ -288,11 +321,11 @@ pub async fn activate_methodology(
     let activated = state
         .store
         .activate_methodology(
-            &name,
+            name,
             version,
             Activation {
                 at: state.clock.now(),
-                by: Some(admin.user_id),
+                by: Some(admin),
             },
         )
         .await?;
@@ -304,9 +337,9 @@ pub async fn activate_methodology(
     tracing::info!(
         methodology = %name,
         version,
-        admin = %admin.user_id.uuid(),
+        admin = %admin.uuid(),
         "methodology activated by an admin"
     );
-    let stored = existing_version(&state, &name, version).await?;
-    Ok(Json((&stored.record).into()))
+    let stored = existing_version(state, name, version).await?;
+    Ok(stored.record)
 }

@@ -74,7 +74,7 @@ impl From<&PartnerKey> for PartnerKeyView {
     }
 }
 
-async fn existing_partner(state: &AppState, partner_id: Uuid) -> ApiResult<Partner> {
+pub(crate) async fn existing_partner(state: &AppState, partner_id: Uuid) -> ApiResult<Partner> {
     state
         .store
         .partner(PartnerId(partner_id))
@@ -101,14 +101,24 @@ pub async fn create_partner(
     body: ApiJson<NewPartner>,
 ) -> ApiResult<(StatusCode, Json<PartnerView>)> {
     let request = body.value;
-    let name = request.name.trim().to_string();
+    let partner = new_partner(&state, &request.name, request.allowed_actions).await?;
+    Ok((StatusCode::CREATED, Json((&partner).into())))
+}
+
+/// Checks and stores a new partner: the API's and the admin console's one way to make one.
+pub(crate) async fn new_partner(
+    state: &AppState,
+    name: &str,
+    allowed_actions: Vec<String>,
+) -> ApiResult<Partner> {
+    let name = name.trim().to_string();
     if !(1..=100).contains(&name.chars().count()) {
         return Err(ApiError::invalid(
             "name",
             "a partner's name has 1 to 100 characters",
         ));
     }
-    if request.allowed_actions.is_empty() {
+    if allowed_actions.is_empty() {
         return Err(ApiError::invalid(
             "allowed_actions",
             "name at least one action type",
@@ -118,7 +128,7 @@ pub async fn create_partner(
     // between and leave this partner allowed an action the new version lacks.
     let _changes = state.energy.changes().await;
     let energy = state.energy.current();
-    for (index, action) in request.allowed_actions.iter().enumerate() {
+    for (index, action) in allowed_actions.iter().enumerate() {
         if !energy.rules.contains_key(action) {
             return Err(ApiError::invalid(
                 format!("allowed_actions[{index}]"),
@@ -129,12 +139,12 @@ pub async fn create_partner(
     let partner = Partner {
         partner_id: PartnerId(openforest_store::new_id(state.clock.now())),
         name,
-        allowed_actions: request.allowed_actions,
+        allowed_actions,
         disabled_at: None,
         created_at: state.clock.now(),
     };
     state.store.create_partner(&partner).await?;
-    Ok((StatusCode::CREATED, Json((&partner).into())))
+    Ok(partner)
 }
 
 /// Every partner.
@@ -176,11 +186,21 @@ pub async fn add_key(
     ApiPath(partner_id): ApiPath<Uuid>,
     body: ApiJson<NewPartnerKey>,
 ) -> ApiResult<(StatusCode, Json<PartnerKeyView>)> {
-    let partner = existing_partner(&state, partner_id).await?;
     let request = body.value;
-    let key_id =
-        KeyId::parse(&request.key_id).map_err(|reason| ApiError::invalid("key_id", reason))?;
-    let public_key = VerifyingKey::parse(&request.public_key)
+    let key = register_key(&state, partner_id, &request.key_id, &request.public_key).await?;
+    Ok((StatusCode::CREATED, Json((&key).into())))
+}
+
+/// Checks and registers a partner's public key (the API's and the admin console's way).
+pub(crate) async fn register_key(
+    state: &AppState,
+    partner_id: Uuid,
+    key_id: &str,
+    public_key: &str,
+) -> ApiResult<PartnerKey> {
+    let partner = existing_partner(state, partner_id).await?;
+    let key_id = KeyId::parse(key_id).map_err(|reason| ApiError::invalid("key_id", reason))?;
+    let public_key = VerifyingKey::parse(public_key)
         .map_err(|err| ApiError::invalid("public_key", err.to_string()))?;
     let key = PartnerKey {
         key_id: key_id.as_str().to_string(),
@@ -191,7 +211,7 @@ pub async fn add_key(
     };
     state.store.add_partner_key(&key).await?;
     state.partner_keys.clear();
-    Ok((StatusCode::CREATED, Json((&key).into())))
+    Ok(key)
 }
 
 /// The partner's keys, revoked ones included.
@@ -217,22 +237,29 @@ pub async fn revoke_key(
     _admin: CurrentAdmin,
     ApiPath((partner_id, key_id)): ApiPath<(Uuid, String)>,
 ) -> ApiResult<StatusCode> {
+    revoke(&state, partner_id, &key_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revokes a partner's active key at once.
+pub(crate) async fn revoke(state: &AppState, partner_id: Uuid, key_id: &str) -> ApiResult<()> {
     let revoked = state
         .store
-        .revoke_partner_key(PartnerId(partner_id), &key_id, state.clock.now())
+        .revoke_partner_key(PartnerId(partner_id), key_id, state.clock.now())
         .await?;
     state.partner_keys.clear();
     if !revoked {
         return Err(ApiError::NotFound("active key of this partner"));
     }
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
-async fn set_disabled(
+/// Disables (or enables again) a partner at once.
+pub(crate) async fn set_disabled(
     state: &AppState,
     partner_id: Uuid,
     disabled: bool,
-) -> ApiResult<Json<PartnerView>> {
+) -> ApiResult<Partner> {
     let at = disabled.then(|| state.clock.now());
     let changed = state
         .store
@@ -242,7 +269,7 @@ async fn set_disabled(
     if !changed {
         return Err(ApiError::NotFound("partner"));
     }
-    Ok(Json((&existing_partner(state, partner_id).await?).into()))
+    existing_partner(state, partner_id).await
 }
 
 /// Disables a partner at once: its requests are refused until it is enabled again.
@@ -254,7 +281,9 @@ pub async fn disable(
     _admin: CurrentAdmin,
     ApiPath(partner_id): ApiPath<Uuid>,
 ) -> ApiResult<Json<PartnerView>> {
-    set_disabled(&state, partner_id, true).await
+    Ok(Json(
+        (&set_disabled(&state, partner_id, true).await?).into(),
+    ))
 }
 
 /// Enables a disabled partner again.
@@ -266,5 +295,7 @@ pub async fn enable(
     _admin: CurrentAdmin,
     ApiPath(partner_id): ApiPath<Uuid>,
 ) -> ApiResult<Json<PartnerView>> {
-    set_disabled(&state, partner_id, false).await
+    Ok(Json(
+        (&set_disabled(&state, partner_id, false).await?).into(),
+    ))
 }

@@ -212,7 +212,12 @@ pub async fn grant(
     _admin: CurrentAdmin,
     body: ApiJson<PropGrant>,
 ) -> ApiResult<StatusCode> {
-    let request = body.value;
+    grant_props(&state, body.value).await?;
+    Ok(StatusCode::CREATED)
+}
+
+/// Checks and grants props to a user (the API's and the admin console's way).
+pub(crate) async fn grant_props(state: &AppState, request: PropGrant) -> ApiResult<()> {
     check_kind(&request.kind, "kind")?;
     if !(1..=GRANT_COUNT_MAX).contains(&request.count) {
         return Err(ApiError::invalid(
@@ -234,11 +239,11 @@ pub async fn grant(
             &request.kind,
             request.count,
             "admin",
-            expiry(&state, now),
+            expiry(state, now),
             now,
         )
         .await?;
-    Ok(StatusCode::CREATED)
+    Ok(())
 }
 
 fn expiry(state: &AppState, now: Timestamp) -> Timestamp {

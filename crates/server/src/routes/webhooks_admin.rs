@@ -326,8 +326,16 @@ pub async fn deliveries(
         status,
         limit,
     };
-    let deliveries = state.store.webhook_deliveries(&filter).await?;
+    let deliveries = delivery_log(&state, &filter).await?;
     Ok(Json(deliveries.into_iter().map(Into::into).collect()))
+}
+
+/// The delivery log, newest first, with every attempt (the API's and the admin console's way).
+pub(crate) async fn delivery_log(
+    state: &AppState,
+    filter: &DeliveryFilter,
+) -> ApiResult<Vec<WebhookDelivery>> {
+    Ok(state.store.webhook_deliveries(filter).await?)
 }
 
 /// Schedules a delivery that has not succeeded (e.g. failed after every retry while the
@@ -348,12 +356,18 @@ pub async fn retry_delivery(
     _admin: CurrentAdmin,
     ApiPath(delivery_id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
+    retry(&state, delivery_id).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Schedules an undelivered delivery of an enabled endpoint for another attempt now.
+pub(crate) async fn retry(state: &AppState, delivery_id: Uuid) -> ApiResult<()> {
     if state
         .store
         .retry_webhook_delivery(delivery_id, state.clock.now())
         .await?
     {
-        Ok(StatusCode::ACCEPTED)
+        Ok(())
     } else {
         Err(ApiError::NotFound("undelivered webhook delivery"))
     }
