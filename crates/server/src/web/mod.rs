@@ -4,10 +4,12 @@
 //! the OpenAPI document: the JSON API under `/v1` stays the programmatic interface.
 
 mod assets;
+mod charts;
 mod context;
 mod csrf;
 mod forest;
 pub mod i18n;
+mod impact;
 pub mod map;
 mod session;
 
@@ -34,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .route("/signup", get(session::signup_page).post(session::signup))
         .route("/signout", post(session::signout))
         .route("/language", post(session::language))
+        .route("/impact", get(impact::page))
         .route("/static/{file}", get(assets::serve))
         .layer(middleware::from_fn(security_headers))
 }
