@@ -3,6 +3,7 @@
 //! sessions with CSRF tokens, and the security headers every page is sent with. Not part of
 //! the OpenAPI document: the JSON API under `/v1` stays the programmatic interface.
 
+mod admin;
 mod assets;
 mod charts;
 mod context;
@@ -37,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .route("/signout", post(session::signout))
         .route("/language", post(session::language))
         .route("/impact", get(impact::page))
+        .merge(admin::router())
         .route("/static/{file}", get(assets::serve))
         .layer(middleware::from_fn(security_headers))
 }
