@@ -777,6 +777,14 @@ async fn web_operator_failed_webhook_deliveries_are_listed_and_retried() {
     assert_eq!(overview.status, StatusCode::OK);
 }
 
+/// A full-page screenshot at `width`×`height` (set again each time: a full-page screenshot
+/// leaves the tab at its own size).
+async fn shot(page: &crate::browser::Page, name: &str, width: u32, height: u32) {
+    page.resize(width, height).await;
+    page.screenshot(&format!("{name}-{width}x{height}")).await;
+    page.resize(width, height).await;
+}
+
 /// The console and the dashboard in Chromium: an admin signs in, creates a partner and a key,
 /// grants a prop, opens the webhook log and the abuse queue; then, signed out, the impact
 /// dashboard. Screenshots at phone and desktop sizes; any JavaScript error or CSP violation
@@ -824,7 +832,7 @@ async fn web_operator_an_admin_works_the_console_and_anyone_reads_the_dashboard_
         "The partner was created. Add its first key below.",
     )
     .await;
-    page.screenshot("admin-partners-390x844").await;
+    shot(&page, "admin-partners", 390, 844).await;
     // Open the new partner's key form and leave the public key empty.
     let partners = partners_of(&app, &admin).await;
     let metro_id = partners
@@ -846,7 +854,7 @@ async fn web_operator_an_admin_works_the_console_and_anyone_reads_the_dashboard_
     )
     .await;
     assert_eq!(page.count("#shown-once-value").await, 1);
-    page.screenshot("admin-key-shown-once-390x844").await;
+    shot(&page, "admin-key-shown-once", 390, 844).await;
 
     page.visit(&app.url("/admin/props")).await;
     page.type_into("#grant-handle", "ana").await;
@@ -863,14 +871,17 @@ async fn web_operator_an_admin_works_the_console_and_anyone_reads_the_dashboard_
 
     page.visit(&app.url("/admin/webhooks")).await;
     assert_eq!(page.count("table#deliveries").await, 1);
-    page.screenshot("admin-webhooks-390x844").await;
+    shot(&page, "admin-webhooks", 390, 844).await;
     page.visit(&app.url("/admin/abuse")).await;
     assert_eq!(page.count("table#abuse-reports").await, 1);
     page.resize(1280, 800).await;
     page.visit(&app.url("/admin/partners")).await;
-    page.screenshot("admin-partners-1280x800").await;
+    shot(&page, "admin-partners", 1280, 800).await;
     page.visit(&app.url("/admin/catalog")).await;
-    page.screenshot("admin-catalog-1280x800").await;
+    shot(&page, "admin-catalog", 1280, 800).await;
+    shot(&page, "admin-catalog", 390, 844).await;
+    page.visit(&app.url("/admin/methodologies")).await;
+    shot(&page, "admin-methodologies", 390, 844).await;
 
     // Signed out, anyone reads the dashboard.
     page.submit(".signout button", "/signin").await;
@@ -879,10 +890,10 @@ async fn web_operator_an_admin_works_the_console_and_anyone_reads_the_dashboard_
     assert_eq!(page.path().await, "/impact");
     assert_eq!(page.text("#total-co2e").await, "160 g");
     assert!(page.count("svg.chart").await >= 3);
-    page.screenshot("impact-390x844").await;
+    shot(&page, "impact", 390, 844).await;
     page.resize(1280, 800).await;
     page.visit(&app.url("/impact")).await;
     page.click("#chart-actions details summary").await;
-    page.screenshot("impact-1280x800").await;
+    shot(&page, "impact", 1280, 800).await;
     browser.finish().await;
 }

@@ -11,7 +11,9 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 /// Drawing units of every chart's width; the CSS scales them to the column.
 const WIDTH: u32 = 480;
 const FONT: &str = "sans-serif";
-const FONT_SIZE: u32 = 15;
+/// Big enough to read once the chart is scaled down to a phone's width (plotters writes
+/// `font-size` as this ÷ 1.24).
+const FONT_SIZE: u32 = 26;
 const INK: RGBColor = RGBColor(31, 41, 55);
 const GRID: RGBColor = RGBColor(209, 213, 219);
 const GREEN: RGBColor = RGBColor(27, 127, 59);
@@ -93,15 +95,16 @@ pub fn daily_area(caption: &Caption<'_>, days: &[(i64, u64)]) -> Result<String, 
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
-        let first = days.first().map_or(0, |(day, _)| *day);
-        // One day alone is drawn from the day before, so the area has a width.
-        let last = days.last().map_or(1, |(day, _)| *day).max(first + 1);
+        // The area rises from zero the day before the first, so even one day has a width.
+        let first = days.first().map_or(0, |(day, _)| *day) - 1;
+        let last = days.last().map_or(0, |(day, _)| *day).max(first + 2);
         let top = days.iter().map(|(_, grams)| *grams).max().unwrap_or(0);
         let top = (top + top / 10).max(10);
         let mut chart = ChartBuilder::on(&root)
             .margin(12)
-            .x_label_area_size(34)
-            .y_label_area_size(64)
+            .margin_right(40)
+            .x_label_area_size(44)
+            .y_label_area_size(96)
             .build_cartesian_2d(first..last, 0u64..top)
             .map_err(|err| err.to_string())?;
         chart
@@ -118,9 +121,7 @@ pub fn daily_area(caption: &Caption<'_>, days: &[(i64, u64)]) -> Result<String, 
             .draw()
             .map_err(|err| err.to_string())?;
         let mut points: Vec<(i64, u64)> = days.to_vec();
-        if points.len() == 1 {
-            points.insert(0, (first - 1, 0));
-        }
+        points.insert(0, (first, 0));
         chart
             .draw_series(
                 AreaSeries::new(points, 0, GREEN_LIGHT.mix(0.6))
@@ -140,16 +141,17 @@ pub fn bars(
     value_text: &dyn Fn(u64) -> String,
 ) -> Result<String, String> {
     let rows = bars.len().max(1) as u32;
-    let row_height = 46;
+    let row_height = 70;
     let height = 40 + rows * row_height;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
         let top = bars.iter().map(|bar| bar.value).max().unwrap_or(0).max(1);
         // Room at the right for the value written after the longest bar.
-        let right = top as f64 * 1.3;
+        let right = top as f64 * 1.45;
         let mut chart = ChartBuilder::on(&root)
             .margin(12)
+            .margin_right(16)
             .x_label_area_size(0)
             .y_label_area_size(0)
             .build_cartesian_2d(0f64..right, 0f64..f64::from(rows))

@@ -185,7 +185,8 @@ fn bar_chart(
     value_text: &dyn Fn(u64) -> String,
 ) -> Result<Chart, ApiError> {
     let title = lang.t(title_key);
-    let svg = if rows.is_empty() {
+    // Nothing to draw while every figure is zero; the table still says so.
+    let svg = if rows.iter().all(|row| row.value == 0) {
         String::new()
     } else {
         let bars: Vec<Bar> = rows
