@@ -40,8 +40,10 @@ struct Snapshot {
 
 /// Snapshots by the store's location (several servers share a process in the tests), with the
 /// time they were read.
-static CACHE: LazyLock<Mutex<HashMap<String, (Timestamp, Arc<Snapshot>)>>> =
-    LazyLock::new(Mutex::default);
+static CACHE: LazyLock<Mutex<HashMap<String, Cached>>> = LazyLock::new(Mutex::default);
+
+/// A snapshot and when it was read.
+type Cached = (Timestamp, Arc<Snapshot>);
 
 async fn snapshot(state: &AppState) -> ApiResult<Arc<Snapshot>> {
     let now = state.clock.now();
@@ -150,7 +152,7 @@ pub fn number(lang: Lang, value: u64) -> String {
     let digits = value.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index) % 3 == 0 {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
             out.push(separator);
         }
         out.push(digit);

@@ -50,7 +50,7 @@ pub async fn page(
     Query(query): Query<AbuseQuery>,
 ) -> Result<Response, PageError> {
     if let Err(response) = admin_of(&context) {
-        return Ok(response);
+        return Ok(*response);
     }
     let all = query.all.is_some();
     let reports = review_queue(&state, !all, REPORTS_SHOWN_MAX)
@@ -97,7 +97,7 @@ pub async fn review(
     let fields = Fields(fields);
     context.require_csrf(fields.csrf())?;
     if let Err(response) = admin_of(&context) {
-        return Ok(response);
+        return Ok(*response);
     }
     let report_id = uuid_of(&context, &report_id)?;
     mark_reviewed(&state, report_id)

@@ -172,7 +172,7 @@ pub async fn page(
     Query(done): Query<Done>,
 ) -> Result<Response, PageError> {
     if let Err(response) = admin_of(&context) {
-        return Ok(response);
+        return Ok(*response);
     }
     let notice = done.notice(context.lang);
     show(
@@ -190,13 +190,10 @@ pub async fn page(
 async fn admitted(
     context: &PageContext,
     fields: Vec<(String, String)>,
-) -> Result<Result<Fields, Response>, PageError> {
+) -> Result<Result<Fields, Box<Response>>, PageError> {
     let fields = Fields(fields);
     context.require_csrf(fields.csrf())?;
-    Ok(match admin_of(context) {
-        Ok(_) => Ok(fields),
-        Err(response) => Err(response),
-    })
+    Ok(admin_of(context).map(|_| fields))
 }
 
 /// Shows the page again with `refusal`.
@@ -242,7 +239,7 @@ pub async fn create_ngo(
 ) -> Result<Response, PageError> {
     let fields = match admitted(&context, fields).await? {
         Ok(fields) => fields,
-        Err(response) => return Ok(response),
+        Err(response) => return Ok(*response),
     };
     let request = NewNgo {
         name: fields.get("name").to_string(),
@@ -261,7 +258,7 @@ pub async fn add_member(
 ) -> Result<Response, PageError> {
     let fields = match admitted(&context, fields).await? {
         Ok(fields) => fields,
-        Err(response) => return Ok(response),
+        Err(response) => return Ok(*response),
     };
     let lang = context.lang;
     let ngo_id = match chosen(lang, &fields, "ngo_id") {
@@ -297,7 +294,7 @@ pub async fn issue_ngo_key(
 ) -> Result<Response, PageError> {
     let fields = match admitted(&context, fields).await? {
         Ok(fields) => fields,
-        Err(response) => return Ok(response),
+        Err(response) => return Ok(*response),
     };
     let lang = context.lang;
     let ngo_id = match chosen(lang, &fields, "ngo_id") {
@@ -339,7 +336,7 @@ pub async fn create_site(
 ) -> Result<Response, PageError> {
     let fields = match admitted(&context, fields).await? {
         Ok(fields) => fields,
-        Err(response) => return Ok(response),
+        Err(response) => return Ok(*response),
     };
     let lang = context.lang;
     let ngo_id = match chosen(lang, &fields, "ngo_id") {
@@ -389,7 +386,7 @@ pub async fn create_item(
 ) -> Result<Response, PageError> {
     let fields = match admitted(&context, fields).await? {
         Ok(fields) => fields,
-        Err(response) => return Ok(response),
+        Err(response) => return Ok(*response),
     };
     let lang = context.lang;
     let site_id = match chosen(lang, &fields, "site_id") {

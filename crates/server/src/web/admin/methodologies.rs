@@ -94,7 +94,7 @@ pub async fn page(
     Query(done): Query<Done>,
 ) -> Result<Response, PageError> {
     if let Err(response) = admin_of(&context) {
-        return Ok(response);
+        return Ok(*response);
     }
     let notice = done.notice(context.lang);
     show(&state, &context, StatusCode::OK, notice, Refusal::default()).await
@@ -110,7 +110,7 @@ pub async fn upload(
     context.require_csrf(fields.csrf())?;
     let admin = match admin_of(&context) {
         Ok(admin) => admin.user_id,
-        Err(response) => return Ok(response),
+        Err(response) => return Ok(*response),
     };
     // Browsers send CRLF line ends from a textarea; the file is stored as LF text.
     let toml = fields.get("toml").replace("\r\n", "\n");
@@ -142,7 +142,7 @@ pub async fn version(
     Query(done): Query<Done>,
 ) -> Result<Response, PageError> {
     if let Err(response) = admin_of(&context) {
-        return Ok(response);
+        return Ok(*response);
     }
     let version: u32 = version
         .parse()
@@ -187,7 +187,7 @@ pub async fn activate(
     context.require_csrf(fields.csrf())?;
     let admin = match admin_of(&context) {
         Ok(admin) => admin.user_id,
-        Err(response) => return Ok(response),
+        Err(response) => return Ok(*response),
     };
     let version: u32 = version
         .parse()

@@ -110,13 +110,15 @@ fn sections(lang: Lang, current: &str) -> Vec<Section> {
 }
 
 /// The signed-in admin, or what anyone else gets: the sign-in page, or 403.
-pub(super) fn admin_of(context: &PageContext) -> Result<&User, Response> {
+pub(super) fn admin_of(context: &PageContext) -> Result<&User, Box<Response>> {
     match &context.user {
-        None => Err((context.jar(), Redirect::to("/signin")).into_response()),
+        None => Err(Box::new(
+            (context.jar(), Redirect::to("/signin")).into_response(),
+        )),
         Some(user) if user.role == Role::Admin => Ok(user),
-        Some(_) => Err(
+        Some(_) => Err(Box::new(
             PageError::new(context.lang, StatusCode::FORBIDDEN, "error-forbidden").into_response(),
-        ),
+        )),
     }
 }
 
@@ -390,7 +392,7 @@ async fn overview(
     context: PageContext,
 ) -> Result<Response, PageError> {
     if let Err(response) = admin_of(&context) {
-        return Ok(response);
+        return Ok(*response);
     }
     let counts = async {
         let partners = state.store.partners().await?.len();

@@ -134,7 +134,7 @@ pub async fn page(
     Query(done): Query<Done>,
 ) -> Result<Response, PageError> {
     if let Err(response) = admin_of(&context) {
-        return Ok(response);
+        return Ok(*response);
     }
     let notice = done.notice(context.lang);
     show(
@@ -178,7 +178,7 @@ pub async fn create(
     let fields = Fields(fields);
     context.require_csrf(fields.csrf())?;
     if let Err(response) = admin_of(&context) {
-        return Ok(response);
+        return Ok(*response);
     }
     match new_partner(&state, fields.get("name"), fields.all("allowed_actions")).await {
         Ok(_) => Ok(done(PATH, "partner-created")),
@@ -197,7 +197,7 @@ pub async fn add_key(
     let fields = Fields(fields);
     context.require_csrf(fields.csrf())?;
     if let Err(response) = admin_of(&context) {
-        return Ok(response);
+        return Ok(*response);
     }
     let partner_id = uuid_of(&context, &partner_id)?;
     let given = fields.get("public_key").trim();
@@ -243,7 +243,7 @@ pub async fn revoke_key(
     let fields = Fields(fields);
     context.require_csrf(fields.csrf())?;
     if let Err(response) = admin_of(&context) {
-        return Ok(response);
+        return Ok(*response);
     }
     let partner_id = uuid_of(&context, &partner_id)?;
     revoke(&state, partner_id, &key_id)
@@ -262,7 +262,7 @@ async fn switch(
     let fields = Fields(fields);
     context.require_csrf(fields.csrf())?;
     if let Err(response) = admin_of(&context) {
-        return Ok(response);
+        return Ok(*response);
     }
     let partner_id = uuid_of(&context, &partner_id)?;
     set_disabled(&state, partner_id, disabled)

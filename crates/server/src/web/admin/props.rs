@@ -59,7 +59,7 @@ fn show(
 
 pub async fn page(context: PageContext, Query(done): Query<Done>) -> Result<Response, PageError> {
     if let Err(response) = admin_of(&context) {
-        return Ok(response);
+        return Ok(*response);
     }
     let notice = done.notice(context.lang);
     show(&context, StatusCode::OK, notice, Refusal::default())
@@ -74,7 +74,7 @@ pub async fn grant(
     let fields = Fields(fields);
     context.require_csrf(fields.csrf())?;
     if let Err(response) = admin_of(&context) {
-        return Ok(response);
+        return Ok(*response);
     }
     let lang = context.lang;
     let refuse = |field: &str, key: &str, fields: Fields| {

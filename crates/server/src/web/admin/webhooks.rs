@@ -74,7 +74,7 @@ pub async fn page(
     Query(query): Query<LogQuery>,
 ) -> Result<Response, PageError> {
     if let Err(response) = admin_of(&context) {
-        return Ok(response);
+        return Ok(*response);
     }
     let lang = context.lang;
     // An unknown status shows every delivery, as no filter does.
@@ -162,7 +162,7 @@ pub async fn retry(
     let fields = Fields(fields);
     context.require_csrf(fields.csrf())?;
     if let Err(response) = admin_of(&context) {
-        return Ok(response);
+        return Ok(*response);
     }
     let delivery_id = uuid_of(&context, &delivery_id)?;
     retry_delivery(&state, delivery_id)
