@@ -138,6 +138,23 @@ impl<'a> Visitor<'a> {
     }
 }
 
+/// A new session of the admin "root".
+async fn admin_token(app: &TestApp) -> String {
+    json_of(
+        app.post(
+            "/v1/sessions",
+            None,
+            &json!({"handle": "root", "password": ADMIN_PASSWORD}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await["token"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 async fn partners_of(app: &TestApp, admin: &str) -> Value {
     json_of(
         app.get("/v1/admin/partners", Some(admin)).await,
@@ -200,19 +217,7 @@ async fn web_operator_the_console_is_for_admins_only() {
         let page = root.get(path).await;
         assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.body);
     }
-    let token = json_of(
-        app.post(
-            "/v1/sessions",
-            None,
-            &json!({"handle": "root", "password": ADMIN_PASSWORD}),
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = admin_token(&app).await;
     assert_eq!(
         partners_of(&app, &token).await,
         json!([]),
@@ -685,6 +690,25 @@ async fn the_impact_page_shows_the_seeded_figures(app: TestApp) {
         "the site's outline is drawn"
     );
 
+    // The figures are kept a minute: a new credit shows once it has passed.
+    let metro_co = partner(&app, &admin_token(&app).await, "trams", &["metro_ride"]).await;
+    let (_, pseudonym) = linked_user(&app, "cyd", &metro_co).await;
+    let more = json_of(
+        metro_co.report(&app, &metro("cyd-1", &pseudonym)).await,
+        StatusCode::CREATED,
+    )
+    .await["credited_grams"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(
+        anyone.get("/impact").await.text_of("total-co2e"),
+        format!("{total} g")
+    );
+    app.advance(61_000);
+    let fresh = anyone.get("/impact").await;
+    assert_eq!(fresh.text_of("total-co2e"), format!("{} g", total + more));
+    assert_eq!(fresh.text_of("total-users"), (users + 1).to_string());
+
     // The signed head is the one the API publishes.
     assert!(page.body.contains(r#"id="log-no-head""#));
     crate::transparency::sequence(&app).await;
@@ -796,19 +820,7 @@ async fn web_operator_an_admin_works_the_console_and_anyone_reads_the_dashboard_
     };
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
     let buses = crate::harvest::setup(&app).await; // the admin "root" and a partner "buses"
-    let admin = json_of(
-        app.post(
-            "/v1/sessions",
-            None,
-            &json!({"handle": "root", "password": ADMIN_PASSWORD}),
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let admin = admin_token(&app).await;
     let ana = player(&app, &buses, "ana").await;
     ball(&app, &buses, &ana, "ride-1").await;
     ball(&app, &buses, &ana, "ride-2").await;

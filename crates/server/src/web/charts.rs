@@ -13,7 +13,7 @@ const WIDTH: u32 = 480;
 const FONT: &str = "sans-serif";
 /// Big enough to read once the chart is scaled down to a phone's width (plotters writes
 /// `font-size` as this ÷ 1.24).
-const FONT_SIZE: u32 = 26;
+const FONT_SIZE: u32 = 22;
 const INK: RGBColor = RGBColor(31, 41, 55);
 const GRID: RGBColor = RGBColor(209, 213, 219);
 const GREEN: RGBColor = RGBColor(27, 127, 59);
