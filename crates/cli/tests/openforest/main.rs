@@ -13,6 +13,7 @@ mod methodologies;
 mod partners;
 mod planting;
 mod process;
+mod scaling;
 mod seeding;
 mod species;
 mod transparency;

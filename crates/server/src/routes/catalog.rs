@@ -91,7 +91,7 @@ pub async fn create_ngo(
 pub async fn ngos(State(state): State<AppState>) -> ApiResult<Json<Vec<NgoView>>> {
     Ok(Json(
         state
-            .store
+            .reads
             .ngos()
             .await?
             .iter()
@@ -471,7 +471,7 @@ pub async fn catalog(State(state): State<AppState>) -> ApiResult<Json<Vec<ItemVi
     let (ngos, sites) = directory(&state).await?;
     Ok(Json(
         state
-            .store
+            .reads
             .catalog()
             .await?
             .iter()

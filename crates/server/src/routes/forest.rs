@@ -148,11 +148,11 @@ pub(crate) async fn forest_home(state: &AppState, me: UserId) -> ApiResult<Fores
     // couple of days after it was made.
     let steals_since = now.plus_millis(-7 * 24 * 3_600_000);
     let (friends, wallet, mine, theirs, taken) = futures_util::try_join!(
-        state.store.friends(me),
-        state.store.wallet(me),
-        state.store.live_balls(&me_only, now),
-        state.store.friends_live_balls(me, now),
-        state.store.stolen_from_friends(me, steals_since),
+        state.reads.friends(me),
+        state.reads.wallet(me),
+        state.reads.live_balls(&me_only, now),
+        state.reads.friends_live_balls(me, now),
+        state.reads.stolen_from_friends(me, steals_since),
     )?;
     let mut by_friend: HashMap<UserId, (Grams, Vec<Uuid>)> = HashMap::new();
     for ball in theirs
@@ -173,7 +173,7 @@ pub(crate) async fn forest_home(state: &AppState, me: UserId) -> ApiResult<Fores
     ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     ranked.truncate(HOME_FRIENDS_MAX);
     let ids: Vec<UserId> = ranked.iter().map(|(user, _, _)| *user).collect();
-    let mut handles = state.store.handles(&ids).await?;
+    let mut handles = state.reads.handles(&ids).await?;
     let friend_views = ranked
         .into_iter()
         .map(|(user, grams, balls)| FriendHarvestView {
@@ -566,10 +566,10 @@ pub async fn feed(
     crate::extract::ApiQuery(query): crate::extract::ApiQuery<FeedQuery>,
 ) -> ApiResult<Json<Vec<FeedItemView>>> {
     let limit = crate::extract::page_limit(query.limit, 20, FEED_LIMIT_MAX)?;
-    let items = state.store.feed(me.user_id, query.before, limit).await?;
+    let items = state.reads.feed(me.user_id, query.before, limit).await?;
     let actors: HashSet<UserId> = items.iter().filter_map(|item| item.actor_id).collect();
     let handles = state
-        .store
+        .reads
         .handles(&actors.into_iter().collect::<Vec<_>>())
         .await?;
     Ok(Json(
@@ -631,15 +631,15 @@ pub async fn rankings(
             ));
         }
     };
-    let mut users = state.store.friends(me.user_id).await?;
+    let mut users = state.reads.friends(me.user_id).await?;
     users.push(me.user_id);
-    let totals = state.store.usage_totals(&users, action, &periods).await?;
+    let totals = state.reads.usage_totals(&users, action, &periods).await?;
     let mut ranked: Vec<(UserId, Grams)> = users
         .iter()
         .map(|user| (*user, totals.get(user).copied().unwrap_or(Grams::ZERO)))
         .collect();
     ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    let mut handles = state.store.handles(&users).await?;
+    let mut handles = state.reads.handles(&users).await?;
     Ok(Json(
         ranked
             .into_iter()
