@@ -8,6 +8,7 @@ mod context;
 mod csrf;
 mod forest;
 pub mod i18n;
+pub mod map;
 mod session;
 
 use crate::state::AppState;
