@@ -469,10 +469,17 @@ async fn read_form(mut multipart: Multipart, photo_max: usize) -> Result<BatchFo
         let chosen = field.file_name().is_some_and(|file| !file.is_empty());
         let mut bytes = Vec::new();
         let mut too_large = false;
+        // What is over the limit is read and dropped, up to as much again, so the browser
+        // gets its answer rather than a closed connection; beyond that the reading stops.
+        let mut dropped = 0usize;
         while let Some(chunk) = field.chunk().await.map_err(malformed)? {
-            if bytes.len() + chunk.len() > limit {
+            if too_large || bytes.len() + chunk.len() > limit {
                 too_large = true;
-                break;
+                dropped += chunk.len();
+                if dropped > limit {
+                    break;
+                }
+                continue;
             }
             bytes.extend_from_slice(&chunk);
         }
