@@ -143,7 +143,12 @@ impl<'a> Visitor<'a> {
                 &[("csrf", &csrf), ("handle", handle), ("password", PASSWORD)],
             )
             .await;
-        assert_eq!(signed_in.status, StatusCode::SEE_OTHER, "{}", signed_in.body);
+        assert_eq!(
+            signed_in.status,
+            StatusCode::SEE_OTHER,
+            "{}",
+            signed_in.body
+        );
     }
 }
 
@@ -286,7 +291,11 @@ async fn web_planting_a_tree_from_the_page_shows_its_certificate_with_lineage_an
         pledged.body
     );
     assert!(pledged.body.contains("3 × bus ride (200 g)"), "lineage");
-    assert!(pledged.body.contains(&format!("/v1/certificates/{number}/pdf")));
+    assert!(
+        pledged
+            .body
+            .contains(&format!("/v1/certificates/{number}/pdf"))
+    );
     assert!(pledged.body.contains(&format!("/verify/{number}")));
     assert!(pledged.body.contains(r#"class="map""#), "a map of the site");
     let mine = visitor.get("/certificates").await;
@@ -330,9 +339,9 @@ async fn web_planting_a_tree_from_the_page_shows_its_certificate_with_lineage_an
     assert!(verified.body.contains(&format!("/v1/photos/{photo}")));
 
     // Someone else's certificate is not mine to see (the public check is at /verify).
-    rider(&app, &world, "bo", 1).await;
+    rider(&app, &world, "bob", 1).await;
     let mut bo = Visitor::new(&app);
-    bo.sign_in("bo").await;
+    bo.sign_in("bob").await;
     let other = bo.get(&format!("/certificates/{number}")).await;
     assert_eq!(other.status, StatusCode::NOT_FOUND);
     let signed_out = Visitor::new(&app).get("/certificates").await;
@@ -355,7 +364,11 @@ async fn web_planting_refusals_say_why_sold_out_and_not_enough_energy() {
         )
         .await;
     assert_eq!(poor.status, StatusCode::CONFLICT);
-    assert!(poor.body.contains("Not enough green energy"), "{}", poor.body);
+    assert!(
+        poor.body.contains("Not enough green energy"),
+        "{}",
+        poor.body
+    );
     assert!(poor.body.contains(r#"role="alert""#));
     let bad_units = visitor
         .post(
@@ -371,7 +384,7 @@ async fn web_planting_refusals_say_why_sold_out_and_not_enough_energy() {
     assert!(bad_units.body.contains("land 1 to 10,000 m²"));
 
     // Two others take the whole quota of two trees.
-    for handle in ["bo", "cy"] {
+    for handle in ["bob", "cyd"] {
         let token = rider(&app, &world, handle, 3).await;
         json_of(
             app.post(
@@ -408,7 +421,7 @@ async fn web_planting_a_group_pools_energy_and_plants_from_its_pot() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
     let world = world(&app).await;
     let ana_token = rider(&app, &world, "ana", 2).await;
-    let bo_token = rider(&app, &world, "bo", 2).await;
+    let bo_token = rider(&app, &world, "bob", 2).await;
     let mut ana = Visitor::new(&app);
     ana.sign_in("ana").await;
     let csrf = ana.get("/plant").await.csrf();
@@ -423,11 +436,14 @@ async fn web_planting_a_group_pools_energy_and_plants_from_its_pot() {
     assert!(page.body.contains("Your group is ready"));
     let start = page.body.find("/plant/groups/").unwrap() + "/plant/groups/".len();
     let group_id = page.body[start..start + 36].to_string();
-    assert!(page.body.contains(&format!("<code class=\"code\">{group_id}</code>")));
+    assert!(
+        page.body
+            .contains(&format!("<code class=\"code\">{group_id}</code>"))
+    );
     let invited = ana
         .post(
             &format!("/plant/groups/{group_id}/invite"),
-            &[("csrf", &csrf), ("handle", "bo")],
+            &[("csrf", &csrf), ("handle", "bob")],
         )
         .await;
     assert_eq!(invited.status, StatusCode::SEE_OTHER);
@@ -441,15 +457,21 @@ async fn web_planting_a_group_pools_energy_and_plants_from_its_pot() {
     assert!(nobody.body.contains("Nobody has that handle."));
 
     let mut bo = Visitor::new(&app);
-    bo.sign_in("bo").await;
+    bo.sign_in("bob").await;
     let bo_csrf = bo.get("/plant").await.csrf();
     let wrong = bo
-        .post("/plant/groups/join", &[("csrf", &bo_csrf), ("code", "nonsense")])
+        .post(
+            "/plant/groups/join",
+            &[("csrf", &bo_csrf), ("code", "nonsense")],
+        )
         .await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(wrong.body.contains("No group has that code."));
     let joined = bo
-        .post("/plant/groups/join", &[("csrf", &bo_csrf), ("code", &group_id)])
+        .post(
+            "/plant/groups/join",
+            &[("csrf", &bo_csrf), ("code", &group_id)],
+        )
         .await;
     assert_eq!(joined.status, StatusCode::SEE_OTHER, "{}", joined.body);
 
@@ -465,25 +487,40 @@ async fn web_planting_a_group_pools_energy_and_plants_from_its_pot() {
     assert_eq!(app.wallet(&ana_token).await, 60);
     assert_eq!(app.wallet(&bo_token).await, 60);
     let page = bo.get("/plant").await;
-    assert!(page.body.contains(r#"<dd class="pot">200 g</dd>"#), "{}", page.body);
+    assert!(
+        page.body.contains(r#"<dd class="pot">200 g</dd>"#),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains(r#"<dd class="share">100 g</dd>"#));
 
     let planted = bo
         .post(
             &format!("/plant/groups/{group_id}/plant"),
-            &[("csrf", &bo_csrf), ("item_id", &world.tree_id), ("units", "1")],
+            &[
+                ("csrf", &bo_csrf),
+                ("item_id", &world.tree_id),
+                ("units", "1"),
+            ],
         )
         .await;
     assert_eq!(planted.status, StatusCode::SEE_OTHER, "{}", planted.body);
     let certificate = bo.get(planted.location()).await;
-    assert!(certificate.body.contains("ana (50.0%)"), "{}", certificate.body);
-    assert!(certificate.body.contains("bo (50.0%)"));
+    assert!(
+        certificate.body.contains("ana (50.0%)"),
+        "{}",
+        certificate.body
+    );
+    assert!(certificate.body.contains("bob (50.0%)"));
     // Both hold it.
     let number = planted.location()[14..28].to_string();
     assert!(ana.get("/certificates").await.body.contains(&number));
 
     let left = ana
-        .post(&format!("/plant/groups/{group_id}/leave"), &[("csrf", &csrf)])
+        .post(
+            &format!("/plant/groups/{group_id}/leave"),
+            &[("csrf", &csrf)],
+        )
         .await;
     assert_eq!(left.status, StatusCode::SEE_OTHER);
     assert!(!ana.get("/plant").await.body.contains("The Wus"));
@@ -501,10 +538,17 @@ async fn web_planting_verify_says_when_a_number_is_unknown_or_malformed() {
     assert_eq!(unknown.location(), "/verify/OF-00000-00000");
     let page = visitor.get("/verify/OF-00000-00000").await;
     assert_eq!(page.status, StatusCode::NOT_FOUND);
-    assert!(page.body.contains("There is no certificate OF-00000-00000."));
+    assert!(
+        page.body
+            .contains("There is no certificate OF-00000-00000.")
+    );
     let malformed = visitor.get("/verify?number=%3Cscript%3E").await;
     assert_eq!(malformed.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(malformed.body.contains("A certificate number looks like OF-7K3MQ-9QXD2"));
+    assert!(
+        malformed
+            .body
+            .contains("A certificate number looks like OF-7K3MQ-9QXD2")
+    );
     assert!(malformed.body.contains(r#"aria-invalid="true""#));
     assert!(!malformed.body.contains("<script>"));
 }
@@ -517,7 +561,11 @@ async fn web_planting_the_public_check_names_the_record_that_fails() {
     let mut visitor = Visitor::new(&app);
     let pending = visitor.get(&format!("/verify/{number}")).await;
     assert_eq!(pending.status, StatusCode::OK);
-    assert!(pending.body.contains("Not checkable yet"), "{}", pending.body);
+    assert!(
+        pending.body.contains("Not checkable yet"),
+        "{}",
+        pending.body
+    );
     crate::transparency::sequence(&app).await;
     let valid = visitor.get(&format!("/verify/{number}")).await;
     assert!(
@@ -534,7 +582,11 @@ async fn web_planting_the_public_check_names_the_record_that_fails() {
     )
     .await;
     let tampered = visitor.get(&format!("/verify/{number}")).await;
-    assert!(tampered.body.contains("This certificate does NOT check out."));
+    assert!(
+        tampered
+            .body
+            .contains("This certificate does NOT check out.")
+    );
     assert!(tampered.body.contains("check check-failed"));
     assert!(
         tampered.body.contains("(planting record) at leaf"),
@@ -655,8 +707,15 @@ async fn web_planting_an_ngo_sees_only_its_own_orders_and_bad_evidence_names_the
         assert_eq!(refused.status, status, "{}", refused.body);
         assert!(refused.body.contains(says), "{says}: {}", refused.body);
         assert!(refused.body.contains(r#"aria-invalid="true""#));
-        assert!(refused.body.contains("Along the dune line"), "kept what was typed");
-        assert_eq!(status_of(&app, &number).await, "ordered", "nothing recorded");
+        assert!(
+            refused.body.contains("Along the dune line"),
+            "kept what was typed"
+        );
+        assert_eq!(
+            status_of(&app, &number).await,
+            "ordered",
+            "nothing recorded"
+        );
     }
     let too_big = vec![0u8; 5 * 1024 * 1024 + 1];
     let refused = field
@@ -674,7 +733,11 @@ async fn web_planting_an_ngo_sees_only_its_own_orders_and_bad_evidence_names_the
         )
         .await;
     assert_eq!(refused.status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert!(refused.body.contains("Photo: the file is larger than allowed."));
+    assert!(
+        refused
+            .body
+            .contains("Photo: the file is larger than allowed.")
+    );
 
     let recorded = field
         .post_multipart(
@@ -696,7 +759,11 @@ async fn web_planting_an_ngo_sees_only_its_own_orders_and_bad_evidence_names_the
     assert_eq!(status_of(&app, &number).await, "planted");
     // The recorder cannot verify their own batch; the queue says so.
     let queue = field.get("/ngo").await;
-    assert!(queue.body.contains("You recorded this batch: another member verifies it."));
+    assert!(
+        queue
+            .body
+            .contains("You recorded this batch: another member verifies it.")
+    );
     let batch_start = queue.body.find("/ngo/batches/");
     assert!(batch_start.is_none(), "no verify button for the recorder");
 }
@@ -717,7 +784,9 @@ async fn web_planting_forms_without_this_browsers_csrf_token_are_refused() {
     other.sign_in("dg_checker").await;
     let foreign = other.get("/ngo").await.csrf();
     for path in ["/plant/groups", "/plant/groups/join"] {
-        let refused = visitor.post(path, &[("csrf", &foreign), ("name", "x")]).await;
+        let refused = visitor
+            .post(path, &[("csrf", &foreign), ("name", "x")])
+            .await;
         assert_eq!(refused.status, StatusCode::FORBIDDEN, "{path}");
     }
     let mut field = Visitor::new(&app);
@@ -725,7 +794,10 @@ async fn web_planting_forms_without_this_browsers_csrf_token_are_refused() {
     let no_token = field
         .post_multipart(
             &format!("/ngo/orders/{}/batches", uuid::Uuid::nil()),
-            &[("units", None, b"1"), ("photo", Some(("a.png", "image/png")), &PNG)],
+            &[
+                ("units", None, b"1"),
+                ("photo", Some(("a.png", "image/png")), &PNG),
+            ],
         )
         .await;
     assert_eq!(no_token.status, StatusCode::FORBIDDEN);
@@ -733,6 +805,14 @@ async fn web_planting_forms_without_this_browsers_csrf_token_are_refused() {
         .post(&format!("/ngo/batches/{}/verify", uuid::Uuid::nil()), &[])
         .await;
     assert_eq!(verify.status, StatusCode::FORBIDDEN);
+}
+
+/// A screenshot at `width`×`height`. The size is set again before and after: a full-page
+/// screenshot leaves the emulated size reset.
+async fn snap(page: &crate::browser::Page, name: &str, width: u32, height: u32) {
+    page.resize(width, height).await;
+    page.screenshot(&format!("{name}-{width}x{height}")).await;
+    page.resize(width, height).await;
 }
 
 /// The whole journey in Chromium: a player plants a tree and opens its certificate; an NGO
@@ -763,7 +843,7 @@ async fn web_planting_from_pledge_to_a_publicly_verified_tree_in_chromium() {
     sign_in("ana").await;
     page.visit(&app.url("/plant")).await;
     assert_eq!(page.text("#wallet-grams").await, "240 g");
-    page.screenshot("plant-390x844").await;
+    snap(&page, "plant", 390, 844).await;
     page.click(&format!(
         "form.plant-form:has(input[value=\"{}\"]) button",
         world.tree_id
@@ -774,15 +854,16 @@ async fn web_planting_from_pledge_to_a_publicly_verified_tree_in_chromium() {
     let number = page.text("#certificate-number").await;
     assert_eq!(status_of(&app, &number).await, "pledged");
     assert_eq!(app.wallet(&ana).await, 40);
-    page.screenshot("certificate-pledged-390x844").await;
+    snap(&page, "certificate-pledged", 390, 844).await;
     page.submit("form.signout button", "/signin").await;
 
     // The NGO records the planting with a photo from the field.
     let orders = place_orders(&app, &world.admin).await;
     sign_in("dg_field").await;
     page.visit(&app.url("/ngo")).await;
-    page.screenshot("ngo-390x844").await;
-    page.click(&format!("a[href=\"/ngo/orders/{}\"]", orders[0])).await;
+    snap(&page, "ngo", 390, 844).await;
+    page.click(&format!("a[href=\"/ngo/orders/{}\"]", orders[0]))
+        .await;
     page.wait_for_count("form.batch-form", 1).await;
     page.type_into("#units", "1").await;
     page.type_into("#latitude", "38.86").await;
@@ -799,7 +880,9 @@ async fn web_planting_from_pledge_to_a_publicly_verified_tree_in_chromium() {
     page.wait_for_count("#ngo-notice", 1).await;
     assert_eq!(status_of(&app, &number).await, "planted");
     assert_eq!(page.count(".batch .photos img").await, 1);
-    page.screenshot("ngo-order-390x844").await;
+    snap(&page, "ngo-order", 390, 844).await;
+    snap(&page, "ngo-order", 1280, 800).await;
+    page.resize(390, 844).await;
     page.submit("form.signout button", "/signin").await;
 
     // A second member verifies it from the queue.
@@ -811,15 +894,17 @@ async fn web_planting_from_pledge_to_a_publicly_verified_tree_in_chromium() {
     page.submit("form.signout button", "/signin").await;
 
     sign_in("ana").await;
-    page.visit(&app.url(&format!("/certificates/{number}"))).await;
+    page.visit(&app.url(&format!("/certificates/{number}")))
+        .await;
     assert_eq!(page.text("#certificate-status").await, "Verified");
     assert_eq!(page.count(".photos img").await, 1);
-    page.screenshot("certificate-verified-390x844").await;
+    snap(&page, "certificate-verified", 390, 844).await;
     page.resize(1280, 800).await;
     page.visit(&app.url("/plant")).await;
-    page.screenshot("plant-1280x800").await;
-    page.visit(&app.url(&format!("/certificates/{number}"))).await;
-    page.screenshot("certificate-verified-1280x800").await;
+    snap(&page, "plant", 1280, 800).await;
+    page.visit(&app.url(&format!("/certificates/{number}")))
+        .await;
+    snap(&page, "certificate-verified", 1280, 800).await;
 
     // Anyone checks it publicly, as the PDF's QR code leads them to.
     crate::transparency::sequence(&app).await;
@@ -833,9 +918,9 @@ async fn web_planting_from_pledge_to_a_publicly_verified_tree_in_chromium() {
     .await;
     assert_eq!(page.count(".verdict-valid").await, 1);
     assert_eq!(page.count(".check-passed").await, 4);
-    page.screenshot("verify-390x844").await;
+    snap(&page, "verify", 390, 844).await;
     page.resize(1280, 800).await;
     page.visit(&app.url(&format!("/verify/{number}"))).await;
-    page.screenshot("verify-1280x800").await;
+    snap(&page, "verify", 1280, 800).await;
     browser.finish().await;
 }

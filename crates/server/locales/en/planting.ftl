@@ -194,11 +194,15 @@ ngo-orders = Our orders
 ngo-orders-none = No orders yet. Pledges become orders every hour.
 ngo-order = Order
 ngo-order-placed = Placed on
+ngo-order-all-planted = Everything in this order is planted.
 ngo-order-open = Open the order
 ngo-order-lines = What was ordered
 ngo-back = All orders
-ngo-line = { $pledges } pledges, { $units } units: { $planted } planted, { $verified } verified
-ngo-units = { $count } units
+ngo-line = ordered: { $units } · planted: { $planted } · verified: { $verified } · pledges: { $pledges }
+ngo-units = { $count ->
+    [one] 1 unit
+   *[other] { $count } units
+}
 ngo-item-choice = { $name } ({ $left } left to plant)
 ngo-map-title = Map of the site and the batches of the { $season } order
 ngo-api-key = the NGO's system (API key)

@@ -214,8 +214,8 @@ pub(crate) async fn invite_member(
     handle: &str,
 ) -> ApiResult<()> {
     let group = my_group(state, me, group_id).await?;
-    let handle = Handle::parse(handle.trim())
-        .map_err(|err| ApiError::invalid("handle", err.to_string()))?;
+    let handle =
+        Handle::parse(handle.trim()).map_err(|err| ApiError::invalid("handle", err.to_string()))?;
     let (user, _) = state
         .store
         .user_by_handle(handle.as_str())

@@ -74,7 +74,10 @@ async fn order_view(state: &AppState, order: Order) -> ApiResult<OrderView> {
     })
 }
 
-pub(crate) async fn order_views(state: &AppState, ngo_id: Option<NgoId>) -> ApiResult<Vec<OrderView>> {
+pub(crate) async fn order_views(
+    state: &AppState,
+    ngo_id: Option<NgoId>,
+) -> ApiResult<Vec<OrderView>> {
     let mut views = Vec::new();
     for order in state.store.orders(ngo_id).await? {
         views.push(order_view(state, order).await?);
@@ -105,7 +108,11 @@ pub async fn all_orders(
 
 /// The order, if it is the caller's NGO's. Another NGO's order is answered as not found, so
 /// orders cannot be probed.
-pub(crate) async fn own_order(state: &AppState, caller: &NgoCaller, order_id: Uuid) -> ApiResult<Order> {
+pub(crate) async fn own_order(
+    state: &AppState,
+    caller: &NgoCaller,
+    order_id: Uuid,
+) -> ApiResult<Order> {
     state
         .store
         .order(OrderId(order_id))

@@ -65,8 +65,24 @@ pub(super) fn coordinates(lang: Lang, latitude: f64, longitude: f64) -> String {
     lang.tn(
         "cert-coordinates",
         vec![
-            ("latitude", format!("{:.5}° {}", latitude.abs(), lang.t(&format!("cert-compass-{north}"))).into()),
-            ("longitude", format!("{:.5}° {}", longitude.abs(), lang.t(&format!("cert-compass-{east}"))).into()),
+            (
+                "latitude",
+                format!(
+                    "{:.5}° {}",
+                    latitude.abs(),
+                    lang.t(&format!("cert-compass-{north}"))
+                )
+                .into(),
+            ),
+            (
+                "longitude",
+                format!(
+                    "{:.5}° {}",
+                    longitude.abs(),
+                    lang.t(&format!("cert-compass-{east}"))
+                )
+                .into(),
+            ),
         ],
     )
 }
@@ -82,7 +98,11 @@ pub(super) fn lineage(lang: Lang, parts: &[LineagePartView]) -> Vec<String> {
                     ("count", part.actions.into()),
                     (
                         "action",
-                        part.action.clone().unwrap_or_default().replace('_', " ").into(),
+                        part.action
+                            .clone()
+                            .unwrap_or_default()
+                            .replace('_', " ")
+                            .into(),
                     ),
                     ("grams", part.grams.into()),
                 ],
@@ -123,20 +143,25 @@ pub(super) fn certificate_map(lang: Lang, view: &CertificateView) -> String {
     let mut places = Vec::new();
     let mut areas = Vec::new();
     if let Some(site) = &view.site {
-        places.push(Place {
+        areas.extend(rings(site.polygon.as_ref()));
+    }
+    // Once planted, the planting's own point (it lies in the site, so the site's point would
+    // only cover it); before, the site's.
+    match (&view.planting, &view.site) {
+        (Some(planting), _) => {
+            places.push(Place {
+                latitude: planting.latitude,
+                longitude: planting.longitude,
+                label: lang.t1("cert-map-planted", "date", planting.planted_on.clone()),
+            });
+            areas.extend(rings(planting.polygon.as_ref()));
+        }
+        (None, Some(site)) => places.push(Place {
             latitude: site.latitude,
             longitude: site.longitude,
             label: site.name.clone(),
-        });
-        areas.extend(rings(site.polygon.as_ref()));
-    }
-    if let Some(planting) = &view.planting {
-        places.push(Place {
-            latitude: planting.latitude,
-            longitude: planting.longitude,
-            label: lang.t1("cert-map-planted", "date", planting.planted_on.clone()),
-        });
-        areas.extend(rings(planting.polygon.as_ref()));
+        }),
+        (None, None) => {}
     }
     draw(
         &places,
@@ -171,7 +196,11 @@ pub(super) fn facts(lang: Lang, view: &CertificateView) -> Vec<Fact> {
     };
     let mut facts = vec![
         fact(lang, "cert-fact-what", format!("{units} · {what}")),
-        fact(lang, "cert-fact-energy", lang.t1("grams", "grams", view.grams)),
+        fact(
+            lang,
+            "cert-fact-energy",
+            lang.t1("grams", "grams", view.grams),
+        ),
         fact(
             lang,
             "cert-fact-holders",
@@ -363,7 +392,10 @@ mod tests {
     #[test]
     fn the_step_indicator_marks_what_is_done_and_where_it_stands() {
         let planted = steps(Lang::En, "planted");
-        let marks: Vec<(bool, bool)> = planted.iter().map(|step| (step.done, step.current)).collect();
+        let marks: Vec<(bool, bool)> = planted
+            .iter()
+            .map(|step| (step.done, step.current))
+            .collect();
         assert_eq!(
             marks,
             vec![(true, false), (true, false), (true, true), (false, false)]

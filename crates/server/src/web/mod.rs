@@ -45,7 +45,10 @@ pub fn router() -> Router<AppState> {
         .route("/plant/groups/join", post(plant::join))
         .route("/plant/groups/{group_id}/invite", post(plant::invite))
         .route("/plant/groups/{group_id}/pot", post(plant::feed))
-        .route("/plant/groups/{group_id}/plant", post(plant::plant_from_pot))
+        .route(
+            "/plant/groups/{group_id}/plant",
+            post(plant::plant_from_pot),
+        )
         .route("/plant/groups/{group_id}/leave", post(plant::leave))
         .route("/certificates", get(certificates::list))
         .route("/certificates/{number}", get(certificates::detail))

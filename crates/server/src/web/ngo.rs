@@ -43,8 +43,9 @@ async fn ngo_caller(state: &AppState, context: &PageContext) -> Result<NgoCaller
             ngo_id,
             actor: NgoActor::User(me.user_id),
         }),
-        Ok(None) => Err(PageError::new(context.lang, StatusCode::FORBIDDEN, "ngo-not-member")
-            .into_response()),
+        Ok(None) => Err(
+            PageError::new(context.lang, StatusCode::FORBIDDEN, "ngo-not-member").into_response(),
+        ),
         Err(err) => Err(context.error(err.into()).into_response()),
     }
 }
@@ -202,7 +203,9 @@ async fn portal(
 ) -> Result<Response, PageError> {
     let lang = context.lang;
     let fail = |err| context.error(err);
-    let orders = order_views(state, Some(caller.ngo_id)).await.map_err(fail)?;
+    let orders = order_views(state, Some(caller.ngo_id))
+        .await
+        .map_err(fail)?;
     let item_names: HashMap<Uuid, String> = orders
         .iter()
         .flat_map(|order| &order.lines)
@@ -308,7 +311,9 @@ struct OrderPage {
 impl OrderPage {
     /// Whether the refusal is about this input (for `aria-invalid`).
     fn invalid(&self, field: &str) -> bool {
-        self.error.as_ref().is_some_and(|error| error.field == field)
+        self.error
+            .as_ref()
+            .is_some_and(|error| error.field == field)
     }
 }
 
@@ -337,11 +342,14 @@ async fn order_page(
     let mut places = Vec::new();
     let mut areas = Vec::new();
     if let Some(site) = sites.get(&openforest_core::SiteId(detail.order.site_id)) {
-        places.push(Place {
-            latitude: site.latitude,
-            longitude: site.longitude,
-            label: site.name.clone(),
-        });
+        // The batches lie in the site: its point only while there are none.
+        if detail.batches.is_empty() {
+            places.push(Place {
+                latitude: site.latitude,
+                longitude: site.longitude,
+                label: site.name.clone(),
+            });
+        }
         if let Some(polygon) = crate::geo::polygon_json(site.polygon.as_deref()) {
             areas.extend(rings(Some(&polygon)));
         }
@@ -374,6 +382,7 @@ async fn order_page(
             .order
             .lines
             .iter()
+            .filter(|line| line.units > line.planted_units)
             .map(|line| Choice {
                 value: line.item_id.to_string(),
                 label: lang.tn(
@@ -541,10 +550,9 @@ async fn recorded(
     let longitude = number(&form.longitude, "location.longitude")?;
     let polygon = match form.polygon.trim() {
         "" => None,
-        text => Some(
-            serde_json::from_str(text)
-                .map_err(|_| ApiError::invalid("polygon", "not JSON"))?,
-        ),
+        text => {
+            Some(serde_json::from_str(text).map_err(|_| ApiError::invalid("polygon", "not JSON"))?)
+        }
     };
     let mut photos = Vec::new();
     if let Some((declared, bytes)) = form.photo.take() {
@@ -570,12 +578,22 @@ async fn recorded(
 /// form's (shown as the error page).
 fn field_error(lang: Lang, err: &ApiError) -> Option<(StatusCode, FieldError)> {
     let (status, field, key) = match err {
-        ApiError::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "photo", "ngo-batch-error-photo-size"),
-        ApiError::UnsupportedMediaType { .. } => {
-            (StatusCode::UNSUPPORTED_MEDIA_TYPE, "photo", "ngo-batch-error-photo-type")
-        }
+        ApiError::PayloadTooLarge { .. } => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "photo",
+            "ngo-batch-error-photo-size",
+        ),
+        ApiError::UnsupportedMediaType { .. } => (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "photo",
+            "ngo-batch-error-photo-type",
+        ),
         ApiError::GameRule { rule, .. } => match *rule {
-            "more_than_ordered" => (StatusCode::CONFLICT, "units", "ngo-batch-error-more-than-ordered"),
+            "more_than_ordered" => (
+                StatusCode::CONFLICT,
+                "units",
+                "ngo-batch-error-more-than-ordered",
+            ),
             "splits_a_pledge" => (StatusCode::CONFLICT, "units", "ngo-batch-error-splits"),
             _ => return None,
         },
@@ -600,7 +618,11 @@ fn field_error(lang: Lang, err: &ApiError) -> Option<(StatusCode, FieldError)> {
     let text = if field == "form" {
         lang.t(key)
     } else {
-        format!("{}: {}", lang.t(&format!("ngo-batch-{}", field.replace('_', "-"))), lang.t(key))
+        format!(
+            "{}: {}",
+            lang.t(&format!("ngo-batch-{}", field.replace('_', "-"))),
+            lang.t(key)
+        )
     };
     Some((status, FieldError { field, text }))
 }
@@ -614,13 +636,21 @@ pub async fn record(
 ) -> Result<Response, PageError> {
     let lang = context.lang;
     let Ok(multipart) = multipart else {
-        return Err(PageError::new(lang, StatusCode::BAD_REQUEST, "ngo-batch-error-form"));
+        return Err(PageError::new(
+            lang,
+            StatusCode::BAD_REQUEST,
+            "ngo-batch-error-form",
+        ));
     };
     let read = read_form(multipart, state.config.planting.photo_bytes_max).await;
     let mut form = match read {
         Ok(form) => form,
         Err(_) => {
-            return Err(PageError::new(lang, StatusCode::BAD_REQUEST, "ngo-batch-error-form"));
+            return Err(PageError::new(
+                lang,
+                StatusCode::BAD_REQUEST,
+                "ngo-batch-error-form",
+            ));
         }
     };
     context.require_csrf(form.csrf.as_deref())?;
@@ -632,8 +662,17 @@ pub async fn record(
         Ok(_) => Ok(Redirect::to(&format!("/ngo/orders/{order_id}?done=recorded")).into_response()),
         Err(err) => match field_error(lang, &err) {
             Some((status, error)) => {
-                order_page(&state, &context, &caller, order_id, status, None, form, Some(error))
-                    .await
+                order_page(
+                    &state,
+                    &context,
+                    &caller,
+                    order_id,
+                    status,
+                    None,
+                    form,
+                    Some(error),
+                )
+                .await
             }
             None => Err(context.error(err)),
         },
@@ -662,7 +701,15 @@ pub async fn verify(
         Ok(_) => Ok(Redirect::to("/ngo?done=verified#queue").into_response()),
         Err(ApiError::Forbidden(_)) => {
             let error = Some(context.lang.t("ngo-verify-own"));
-            portal(&state, &context, &caller, StatusCode::FORBIDDEN, None, error).await
+            portal(
+                &state,
+                &context,
+                &caller,
+                StatusCode::FORBIDDEN,
+                None,
+                error,
+            )
+            .await
         }
         Err(err) => Err(context.error(err)),
     }

@@ -11,8 +11,8 @@ use crate::auth::Secret;
 use crate::error::ApiError;
 use crate::routes::catalog::{ItemView, catalog_views};
 use crate::routes::groups::{
-    GroupView, KINDS, NewGroup, create_group, feed_group_pot, groups_of, invite_member,
-    join_group, leave_group,
+    GroupView, KINDS, NewGroup, create_group, feed_group_pot, groups_of, invite_member, join_group,
+    leave_group,
 };
 use crate::routes::planting::{PlantRequest, PledgedView, pledge, pledge_from_pot};
 use crate::state::AppState;
@@ -21,9 +21,7 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use openforest_core::planting::{
-    PlantSource, SQUARE_METRES_PER_PLEDGE_MAX, TREES_PER_PLEDGE_MAX,
-};
+use openforest_core::planting::{PlantSource, SQUARE_METRES_PER_PLEDGE_MAX, TREES_PER_PLEDGE_MAX};
 use openforest_store::{IdempotencyKey, User};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -219,7 +217,11 @@ fn months(lang: Lang, from: u8, to: u8) -> String {
 
 fn item_card(lang: Lang, item: &ItemView) -> ItemCard {
     let land = item.kind == "land";
-    let unit_key = if land { "plant-unit-m2" } else { "plant-unit-tree" };
+    let unit_key = if land {
+        "plant-unit-m2"
+    } else {
+        "plant-unit-tree"
+    };
     let seasons_text = if item.seasons.is_empty() {
         lang.t("plant-season-any")
     } else {
@@ -340,7 +342,11 @@ async fn plant_page(
     let fail = |err| context.error(err);
     let items = catalog_views(state).await.map_err(fail)?;
     let groups = groups_of(state, me.user_id).await.map_err(fail)?;
-    let wallet = state.store.wallet(me.user_id).await.map_err(|err| fail(err.into()))?;
+    let wallet = state
+        .store
+        .wallet(me.user_id)
+        .await
+        .map_err(|err| fail(err.into()))?;
     let page = PlantPage {
         page: context.layout(),
         wallet_text: lang.t1("grams", "grams", wallet.get()),
@@ -500,10 +506,18 @@ impl PlantForm {
             return Ok(None);
         }
         if token.len() > 128 || !token.bytes().all(|byte| byte.is_ascii_graphic()) {
-            return Err(ApiError::invalid("request", "reload the page and try again"));
+            return Err(ApiError::invalid(
+                "request",
+                "reload the page and try again",
+            ));
         }
         let fingerprint = Sha256::digest(
-            format!("web-plant {} {}", request.item_id, request.units.unwrap_or(1)).as_bytes(),
+            format!(
+                "web-plant {} {}",
+                request.item_id,
+                request.units.unwrap_or(1)
+            )
+            .as_bytes(),
         )
         .into();
         Ok(Some((format!("web:{token}"), fingerprint)))
@@ -534,7 +548,14 @@ pub async fn plant(
                 key,
                 fingerprint,
             });
-        let pledged = pledge(&state, me.user_id, request, PlantSource::Wallet, idempotency).await?;
+        let pledged = pledge(
+            &state,
+            me.user_id,
+            request,
+            PlantSource::Wallet,
+            idempotency,
+        )
+        .await?;
         Ok(certificate_path(&pledged))
     }
     .await;

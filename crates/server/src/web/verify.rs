@@ -179,7 +179,10 @@ async fn outcome(
                 .iter()
                 .all(|problem| matches!(problem, CertificateProblem::Pending { .. })) =>
         {
-            ("pending", problems.iter().map(|p| problem_text(lang, p)).collect())
+            (
+                "pending",
+                problems.iter().map(|p| problem_text(lang, p)).collect(),
+            )
         }
         Some(Err(problems)) => (
             "invalid",
@@ -258,7 +261,13 @@ pub async fn page(
         Some(number) => Ok(Redirect::to(&format!("/verify/{number}")).into_response()),
         None => {
             let error = Some(context.lang.t("verify-bad-number"));
-            form(&context, StatusCode::UNPROCESSABLE_ENTITY, typed, error, None)
+            form(
+                &context,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                typed,
+                error,
+                None,
+            )
         }
     }
 }
@@ -272,7 +281,13 @@ pub async fn result(
     let lang = context.lang;
     let Some(canonical) = parse_certificate_no(&number) else {
         let error = Some(lang.t("verify-bad-number"));
-        return form(&context, StatusCode::UNPROCESSABLE_ENTITY, number, error, None);
+        return form(
+            &context,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            number,
+            error,
+            None,
+        );
     };
     let record = match find_certificate(&state, &canonical).await {
         Ok(record) => record,
