@@ -13,6 +13,9 @@ use std::collections::BTreeMap;
 const PASSWORD: &str = "correct horse battery";
 const DAY: i64 = 24 * 3_600_000;
 
+/// One part of a multipart form: its name, the file's name and type if it is a file, the bytes.
+type Part<'a> = (&'a str, Option<(&'a str, &'a str)>, &'a [u8]);
+
 /// A browser without JavaScript: keeps cookies, follows no redirects.
 struct Visitor<'a> {
     app: &'a TestApp,
@@ -100,11 +103,7 @@ impl<'a> Visitor<'a> {
     }
 
     /// Posts a multipart form; `parts` are (name, file name and type if a file, bytes).
-    async fn post_multipart(
-        &mut self,
-        path: &str,
-        parts: &[(&str, Option<(&str, &str)>, &[u8])],
-    ) -> Page {
+    async fn post_multipart(&mut self, path: &str, parts: &[Part<'_>]) -> Page {
         let boundary = "----openforest-test-boundary-7MA4YWxkTrZu0gW";
         let mut body = Vec::new();
         for (name, file, bytes) in parts {
@@ -661,7 +660,16 @@ async fn web_planting_an_ngo_sees_only_its_own_orders_and_bad_evidence_names_the
     assert!(form.body.contains(&number));
     let csrf = form.csrf();
     let date = today(&app);
-    let cases: [(&[u8], &str, &str, Vec<u8>, StatusCode, &str); 3] = [
+    // The latitude, the photo's name, type and bytes, and what the page answers.
+    type Case = (
+        &'static [u8],
+        &'static str,
+        &'static str,
+        Vec<u8>,
+        StatusCode,
+        &'static str,
+    );
+    let cases: [Case; 3] = [
         (
             b"38.86",
             "dune.png",

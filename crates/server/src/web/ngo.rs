@@ -33,21 +33,31 @@ use uuid::Uuid;
 const FORM_FIELDS_MAX: usize = 16;
 const TEXT_FIELD_BYTES_MAX: usize = 128 * 1024;
 
-/// The signed-in user acting for their NGO; `Err` is where to send anyone else.
-async fn ngo_caller(state: &AppState, context: &PageContext) -> Result<NgoCaller, Response> {
+/// The signed-in user acting for their NGO; `None` when signed out (on to sign in), the 403
+/// page for anyone who is no NGO's member.
+async fn ngo_caller(
+    state: &AppState,
+    context: &PageContext,
+) -> Result<Option<NgoCaller>, PageError> {
     let Some(me) = &context.user else {
-        return Err((context.jar(), Redirect::to("/signin")).into_response());
+        return Ok(None);
     };
     match state.store.ngo_of_member(me.user_id).await {
-        Ok(Some(ngo_id)) => Ok(NgoCaller {
+        Ok(Some(ngo_id)) => Ok(Some(NgoCaller {
             ngo_id,
             actor: NgoActor::User(me.user_id),
-        }),
-        Ok(None) => Err(
-            PageError::new(context.lang, StatusCode::FORBIDDEN, "ngo-not-member").into_response(),
-        ),
-        Err(err) => Err(context.error(err.into()).into_response()),
+        })),
+        Ok(None) => Err(PageError::new(
+            context.lang,
+            StatusCode::FORBIDDEN,
+            "ngo-not-member",
+        )),
+        Err(err) => Err(context.error(err.into())),
     }
+}
+
+fn to_signin(context: &PageContext) -> Response {
+    (context.jar(), Redirect::to("/signin")).into_response()
 }
 
 struct OrderCard {
@@ -247,9 +257,8 @@ pub async fn page(
     context: PageContext,
     Query(query): Query<DoneQuery>,
 ) -> Result<Response, PageError> {
-    let caller = match ngo_caller(&state, &context).await {
-        Ok(caller) => caller,
-        Err(response) => return Ok(response),
+    let Some(caller) = ngo_caller(&state, &context).await? else {
+        return Ok(to_signin(&context));
     };
     let notice = notice(context.lang, query.done.as_deref());
     portal(&state, &context, &caller, StatusCode::OK, notice, None).await
@@ -436,9 +445,8 @@ pub async fn order(
     Path(order_id): Path<Uuid>,
     Query(query): Query<DoneQuery>,
 ) -> Result<Response, PageError> {
-    let caller = match ngo_caller(&state, &context).await {
-        Ok(caller) => caller,
-        Err(response) => return Ok(response),
+    let Some(caller) = ngo_caller(&state, &context).await? else {
+        return Ok(to_signin(&context));
     };
     let notice = notice(context.lang, query.done.as_deref());
     order_page(
@@ -654,9 +662,8 @@ pub async fn record(
         }
     };
     context.require_csrf(form.csrf.as_deref())?;
-    let caller = match ngo_caller(&state, &context).await {
-        Ok(caller) => caller,
-        Err(response) => return Ok(response),
+    let Some(caller) = ngo_caller(&state, &context).await? else {
+        return Ok(to_signin(&context));
     };
     match recorded(&state, &caller, order_id, &mut form).await {
         Ok(_) => Ok(Redirect::to(&format!("/ngo/orders/{order_id}?done=recorded")).into_response()),
@@ -693,9 +700,8 @@ pub async fn verify(
     Form(form): Form<VerifyForm>,
 ) -> Result<Response, PageError> {
     context.require_csrf(form.csrf.as_deref())?;
-    let caller = match ngo_caller(&state, &context).await {
-        Ok(caller) => caller,
-        Err(response) => return Ok(response),
+    let Some(caller) = ngo_caller(&state, &context).await? else {
+        return Ok(to_signin(&context));
     };
     match verify_ngo_batch(&state, &caller, batch_id).await {
         Ok(_) => Ok(Redirect::to("/ngo?done=verified#queue").into_response()),

@@ -465,11 +465,8 @@ async fn answer(
     }
 }
 
-fn signed_in(context: &PageContext) -> Result<User, Response> {
-    context
-        .user
-        .clone()
-        .ok_or_else(|| Redirect::to("/signin").into_response())
+fn to_signin() -> Response {
+    Redirect::to("/signin").into_response()
 }
 
 #[derive(Debug, Deserialize)]
@@ -535,9 +532,8 @@ pub async fn plant(
     Form(form): Form<PlantForm>,
 ) -> Result<Response, PageError> {
     context.require_csrf(form.csrf.as_deref())?;
-    let me = match signed_in(&context) {
-        Ok(me) => me,
-        Err(redirect) => return Ok(redirect),
+    let Some(me) = context.user.clone() else {
+        return Ok(to_signin());
     };
     let outcome = async {
         let request = form.plant_request()?;
@@ -570,9 +566,8 @@ pub async fn plant_from_pot(
     Form(form): Form<PlantForm>,
 ) -> Result<Response, PageError> {
     context.require_csrf(form.csrf.as_deref())?;
-    let me = match signed_in(&context) {
-        Ok(me) => me,
-        Err(redirect) => return Ok(redirect),
+    let Some(me) = context.user.clone() else {
+        return Ok(to_signin());
     };
     let outcome = async {
         let request = form.plant_request()?;
@@ -600,9 +595,8 @@ pub async fn create(
     Form(form): Form<GroupForm>,
 ) -> Result<Response, PageError> {
     context.require_csrf(form.csrf.as_deref())?;
-    let me = match signed_in(&context) {
-        Ok(me) => me,
-        Err(redirect) => return Ok(redirect),
+    let Some(me) = context.user.clone() else {
+        return Ok(to_signin());
     };
     let request = NewGroup {
         name: form.name,
@@ -629,9 +623,8 @@ pub async fn join(
     Form(form): Form<JoinForm>,
 ) -> Result<Response, PageError> {
     context.require_csrf(form.csrf.as_deref())?;
-    let me = match signed_in(&context) {
-        Ok(me) => me,
-        Err(redirect) => return Ok(redirect),
+    let Some(me) = context.user.clone() else {
+        return Ok(to_signin());
     };
     let outcome = async {
         let group_id = Uuid::parse_str(form.code.trim())
@@ -658,9 +651,8 @@ pub async fn invite(
     Form(form): Form<InviteForm>,
 ) -> Result<Response, PageError> {
     context.require_csrf(form.csrf.as_deref())?;
-    let me = match signed_in(&context) {
-        Ok(me) => me,
-        Err(redirect) => return Ok(redirect),
+    let Some(me) = context.user.clone() else {
+        return Ok(to_signin());
     };
     let outcome = invite_member(&state, me.user_id, group_id, &form.handle)
         .await
@@ -683,9 +675,8 @@ pub async fn feed(
     Form(form): Form<FeedForm>,
 ) -> Result<Response, PageError> {
     context.require_csrf(form.csrf.as_deref())?;
-    let me = match signed_in(&context) {
-        Ok(me) => me,
-        Err(redirect) => return Ok(redirect),
+    let Some(me) = context.user.clone() else {
+        return Ok(to_signin());
     };
     let outcome = async {
         let grams = form
@@ -713,9 +704,8 @@ pub async fn leave(
     Form(form): Form<LeaveForm>,
 ) -> Result<Response, PageError> {
     context.require_csrf(form.csrf.as_deref())?;
-    let me = match signed_in(&context) {
-        Ok(me) => me,
-        Err(redirect) => return Ok(redirect),
+    let Some(me) = context.user.clone() else {
+        return Ok(to_signin());
     };
     let outcome = leave_group(&state, me.user_id, group_id)
         .await
