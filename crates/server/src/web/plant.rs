@@ -430,6 +430,9 @@ fn refusal(lang: Lang, err: &ApiError) -> Option<(StatusCode, String)> {
             "request" => "plant-refused-request",
             _ => return None,
         },
+        // The page's one-time token came back with another request (a form changed after
+        // going back): a fresh page gets a fresh token.
+        ApiError::IdempotencyConflict => "plant-refused-request",
         ApiError::NotFound("user with that handle") => "plant-refused-no-such-user",
         ApiError::NotFound("group") => "plant-refused-code",
         ApiError::NotFound("catalog item") => "plant-refused-item",
