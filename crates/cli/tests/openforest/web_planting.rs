@@ -289,7 +289,7 @@ async fn web_planting_a_tree_from_the_page_shows_its_certificate_with_lineage_an
         "{}",
         pledged.body
     );
-    assert!(pledged.body.contains("3 × bus ride (200 g)"), "lineage");
+    assert!(pledged.body.contains("3 × Bus ride (200 g)"), "lineage");
     assert!(
         pledged
             .body

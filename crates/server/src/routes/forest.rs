@@ -9,7 +9,7 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use futures_util::future::join_all;
-use openforest_core::methodology::day_key;
+use openforest_core::methodology::{Tz, day_key};
 use openforest_core::{
     BallFacts, BallId, Collect, Command, Grams, Outcome, Steal, StealRules, Timestamp, UserId,
     Water,
@@ -85,6 +85,36 @@ pub struct ForestHomeView {
     /// Friends I can take energy from now, most first (at most 50), then `friends_total`.
     pub friends: Vec<FriendHarvestView>,
     pub friends_total: usize,
+    /// Energy my actions made today (operator-local day), by action, most first.
+    pub today: Vec<ActionGramsView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActionGramsView {
+    /// The methodology's action key (`metro_ride`), or `watering`.
+    pub action: String,
+    pub grams: u64,
+}
+
+/// Grams made on `today` by action, most first: from the balls that still hold energy, which
+/// are all of a day's balls until they ripen (the next morning).
+fn made_today(balls: &[BallState], today: &str, zone: Tz) -> Vec<ActionGramsView> {
+    let mut by_action: HashMap<&str, u64> = HashMap::new();
+    for ball in balls
+        .iter()
+        .filter(|ball| day_key(ball.ball.created_at, zone).as_str() == today)
+    {
+        *by_action.entry(ball.ball.action.as_str()).or_default() += ball.ball.grams.get();
+    }
+    let mut today: Vec<ActionGramsView> = by_action
+        .into_iter()
+        .map(|(action, grams)| ActionGramsView {
+            action: action.to_string(),
+            grams,
+        })
+        .collect();
+    today.sort_by(|a, b| b.grams.cmp(&a.grams).then_with(|| a.action.cmp(&b.action)));
+    today
 }
 
 /// What I could take from a ball now under the rules (0 when nothing).
@@ -170,6 +200,11 @@ pub(crate) async fn forest_home(state: &AppState, me: UserId) -> ApiResult<Fores
         ripe_grams,
         friends: friend_views,
         friends_total: friends.len(),
+        today: made_today(
+            &mine,
+            &local_day(state, now),
+            state.energy.current().timezone,
+        ),
     })
 }
 

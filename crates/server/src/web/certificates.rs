@@ -87,8 +87,13 @@ pub(super) fn coordinates(lang: Lang, latitude: f64, longitude: f64) -> String {
     )
 }
 
-/// "3 × bus_ride (200 g)": which actions produced the energy, oldest first.
-pub(super) fn lineage(lang: Lang, parts: &[LineagePartView]) -> Vec<String> {
+/// "3 × Bus ride (200 g)": which actions produced the energy, oldest first, each action named
+/// in the page's language (or by the methodology).
+pub(super) fn lineage(
+    lang: Lang,
+    parts: &[LineagePartView],
+    methodology: &openforest_core::Methodology,
+) -> Vec<String> {
     parts
         .iter()
         .map(|part| match part.source.as_str() {
@@ -98,10 +103,7 @@ pub(super) fn lineage(lang: Lang, parts: &[LineagePartView]) -> Vec<String> {
                     ("count", part.actions.into()),
                     (
                         "action",
-                        part.action
-                            .clone()
-                            .unwrap_or_default()
-                            .replace('_', " ")
+                        lang.action(part.action.as_deref().unwrap_or_default(), methodology)
                             .into(),
                     ),
                     ("grams", part.grams.into()),
@@ -378,7 +380,7 @@ pub async fn detail(
             .map(|planting| planting.photos.clone())
             .unwrap_or_default(),
         photo_alt: lang.t1("cert-photo-alt", "number", view.certificate_no.clone()),
-        lineage: lineage(lang, &view.lineage),
+        lineage: lineage(lang, &view.lineage, &state.energy.current().methodology),
         lineage_total: lang.t1("grams", "grams", view.grams),
     };
     let html = render(&page).map_err(|err| context.error(err))?;
