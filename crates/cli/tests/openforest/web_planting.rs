@@ -550,6 +550,15 @@ async fn web_planting_verify_says_when_a_number_is_unknown_or_malformed() {
     );
     assert!(malformed.body.contains(r#"aria-invalid="true""#));
     assert!(!malformed.body.contains("<script>"));
+    // In the visitor's language.
+    for (lang, says) in [
+        ("zh-CN", "不存在证书 OF-00000-00000"),
+        ("id", "Tidak ada sertifikat OF-00000-00000"),
+    ] {
+        visitor.cookies.insert("of_lang".into(), lang.into());
+        let page = visitor.get("/verify/OF-00000-00000").await;
+        assert!(page.body.contains(says), "{lang}: {}", page.body);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
