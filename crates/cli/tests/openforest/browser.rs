@@ -282,6 +282,21 @@ impl Page {
             .await;
     }
 
+    /// Chooses `files` in the file input at `selector`, as a person picking them would
+    /// (`DOM.setFileInputFiles`).
+    pub async fn set_files(&self, selector: &str, files: &[&std::path::Path]) {
+        use chromiumoxide::cdp::browser_protocol::dom::SetFileInputFilesParams;
+        let input = self.page.find_element(selector).await.unwrap();
+        let mut params = SetFileInputFilesParams::new(
+            files
+                .iter()
+                .map(|file| file.display().to_string())
+                .collect(),
+        );
+        params.backend_node_id = Some(input.backend_node_id);
+        self.page.execute(params).await.unwrap();
+    }
+
     /// A full-page PNG under the test output directory: `…/tmp/screenshots/NAME.png`.
     pub async fn screenshot(&self, name: &str) {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots");

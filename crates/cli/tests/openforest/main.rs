@@ -18,4 +18,5 @@ mod seeding;
 mod species;
 mod transparency;
 mod web;
+mod web_planting;
 mod webhooks;

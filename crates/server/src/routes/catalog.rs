@@ -468,14 +468,17 @@ pub async fn create_item(
 #[utoipa::path(get, path = "/v1/catalog", tag = "catalog",
     responses((status = 200, body = Vec<ItemView>)))]
 pub async fn catalog(State(state): State<AppState>) -> ApiResult<Json<Vec<ItemView>>> {
-    let (ngos, sites) = directory(&state).await?;
-    Ok(Json(
-        state
-            .reads
-            .catalog()
-            .await?
-            .iter()
-            .map(|item| item_view(item, &ngos, &sites))
-            .collect(),
-    ))
+    Ok(Json(catalog_views(&state).await?))
+}
+
+/// Every catalog item with its NGO and site (the API's catalog and the planting page).
+pub(crate) async fn catalog_views(state: &AppState) -> ApiResult<Vec<ItemView>> {
+    let (ngos, sites) = directory(state).await?;
+    Ok(state
+        .reads
+        .catalog()
+        .await?
+        .iter()
+        .map(|item| item_view(item, &ngos, &sites))
+        .collect())
 }

@@ -4,15 +4,20 @@
 //! the OpenAPI document: the JSON API under `/v1` stays the programmatic interface.
 
 mod assets;
+mod certificates;
 mod context;
 mod csrf;
 mod forest;
 pub mod i18n;
 pub mod map;
+mod ngo;
+mod plant;
 mod session;
+mod verify;
 
 use crate::state::AppState;
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
@@ -35,6 +40,28 @@ pub fn router() -> Router<AppState> {
         .route("/signout", post(session::signout))
         .route("/language", post(session::language))
         .route("/static/{file}", get(assets::serve))
+        .route("/plant", get(plant::page).post(plant::plant))
+        .route("/plant/groups", post(plant::create))
+        .route("/plant/groups/join", post(plant::join))
+        .route("/plant/groups/{group_id}/invite", post(plant::invite))
+        .route("/plant/groups/{group_id}/pot", post(plant::feed))
+        .route(
+            "/plant/groups/{group_id}/plant",
+            post(plant::plant_from_pot),
+        )
+        .route("/plant/groups/{group_id}/leave", post(plant::leave))
+        .route("/certificates", get(certificates::list))
+        .route("/certificates/{number}", get(certificates::detail))
+        .route("/verify", get(verify::page))
+        .route("/verify/{number}", get(verify::result))
+        .route("/ngo", get(ngo::page))
+        .route("/ngo/orders/{order_id}", get(ngo::order))
+        // The photo's size is checked while the form is read (`planting.photo_bytes_max`).
+        .route(
+            "/ngo/orders/{order_id}/batches",
+            post(ngo::record).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/ngo/batches/{batch_id}/verify", post(ngo::verify))
         .layer(middleware::from_fn(security_headers))
 }
 
