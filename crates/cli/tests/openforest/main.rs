@@ -17,4 +17,5 @@ mod seeding;
 mod species;
 mod transparency;
 mod web;
+mod web_social;
 mod webhooks;
