@@ -3,6 +3,7 @@
 //! the feed's pages) and played by two friends in a real headless Chromium.
 
 use crate::harvest::{DAY, Player, admin_session, ball, befriend, collect_all, player, setup};
+use crate::partners::TestPartner;
 use crate::support::{Backend, TestApp};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, SET_COOKIE};
@@ -129,6 +130,11 @@ impl<'a> Visitor<'a> {
 
 /// Ana and Bob are friends; Bob has two ripe balls of 80 g; Ana collected 80 g today.
 async fn two_friends(app: &TestApp) -> (Player, Player) {
+    let (ana, bob, _) = two_friends_and_their_buses(app).await;
+    (ana, bob)
+}
+
+async fn two_friends_and_their_buses(app: &TestApp) -> (Player, Player, TestPartner) {
     let buses = setup(app).await;
     let ana = player(app, &buses, "ana").await;
     let bob = player(app, &buses, "bob").await;
@@ -138,7 +144,7 @@ async fn two_friends(app: &TestApp) -> (Player, Player) {
     ball(app, &buses, &bob, "bob-2").await;
     app.advance(DAY);
     collect_all(app, &ana).await;
-    (ana, bob)
+    (ana, bob, buses)
 }
 
 /// The ids of the balls a friend's forest page offers to steal.
@@ -515,7 +521,22 @@ async fn web_social_two_friends_play_in_chromium() {
         return;
     };
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
-    let (ana, _bob) = two_friends(&app).await;
+    let (ana, bob, buses) = two_friends_and_their_buses(&app).await;
+    // Bob collects his balls and waters Ana, so her feed has a line; the next day Bob has a
+    // new ripe ball, and Ana one of her own besides the watering ball.
+    let bob_balls = collect_all(&app, &bob).await;
+    assert_eq!(bob_balls["wallet_grams"], 160);
+    let watered = app
+        .post(
+            &format!("/v1/friends/{}/water", ana.user_id),
+            Some(&bob.token),
+            &json!({"grams": 18}),
+        )
+        .await;
+    assert_eq!(watered.status(), StatusCode::CREATED);
+    ball(&app, &buses, &bob, "bob-3").await;
+    ball(&app, &buses, &ana, "ana-2").await;
+    app.advance(DAY);
 
     let browser = crate::browser::Browser::launch(&chromium).await;
     let page = browser.page(390, 844).await;
@@ -524,24 +545,31 @@ async fn web_social_two_friends_play_in_chromium() {
     page.type_into("#handle", "ana").await;
     page.type_into("#password", PASSWORD).await;
     page.submit("main form button[type=submit]", "/").await;
+    // Ana collects her ball and the watering ball on her forest page first.
+    page.click("form.collect-all button").await;
+    page.wait_for_text("#wallet-grams", "178 g").await;
 
     page.visit(&app.url("/friends")).await;
     page.screenshot("social-friends-390x844").await;
+    // A full-page screenshot resets the emulated screen: set it again before each page.
+    page.resize(390, 844).await;
     page.submit("a.friend-link", "/friends/bob").await;
-    assert_eq!(page.text("#wallet-grams").await, "80 g");
-    assert_eq!(page.count("form.steal button").await, 2);
+    page.wait_for_count("form.steal button", 1).await;
+    assert_eq!(page.text("#wallet-grams").await, "178 g");
     page.screenshot("social-friend-forest-390x844").await;
+    page.resize(390, 844).await;
 
     page.submit("form.steal button", "/friends/bob").await;
-    page.wait_for_text("#wallet-grams", "104 g").await;
-    assert_eq!(page.count("form.steal button").await, 1);
+    page.wait_for_text("#wallet-grams", "202 g").await;
+    assert_eq!(page.count("form.steal button").await, 0);
     assert!(page.text(".notice-done").await.contains("You took 24 g"));
-    assert_eq!(app.wallet(&ana.token).await, 104);
+    assert_eq!(app.wallet(&ana.token).await, 202);
 
     page.submit("form.water button[value=\"10\"]", "/friends/bob")
         .await;
-    page.wait_for_text("#wallet-grams", "94 g").await;
+    page.wait_for_text("#wallet-grams", "192 g").await;
     assert!(page.text(".notice-done").await.contains("10 g"));
+    assert_eq!(app.wallet(&ana.token).await, 192);
 
     for (path, name) in [
         ("/feed", "feed"),
@@ -549,14 +577,15 @@ async fn web_social_two_friends_play_in_chromium() {
         ("/props", "props"),
         ("/album", "album"),
     ] {
+        page.resize(390, 844).await;
         page.visit(&app.url(path)).await;
         assert_eq!(page.path().await, path);
         page.screenshot(&format!("social-{name}-390x844")).await;
     }
+    assert!(page.text("#album-draw").await.len() > 3);
     page.click("form[action=\"/album/draw\"] button").await;
     page.wait_for_count(".species-card img", 1).await;
 
-    page.resize(1280, 800).await;
     for (path, name) in [
         ("/friends", "friends"),
         ("/friends/bob", "friend-forest"),
@@ -565,6 +594,7 @@ async fn web_social_two_friends_play_in_chromium() {
         ("/props", "props"),
         ("/album", "album"),
     ] {
+        page.resize(1280, 800).await;
         page.visit(&app.url(path)).await;
         page.screenshot(&format!("social-{name}-1280x800")).await;
     }

@@ -138,4 +138,4 @@ set-themed = theme
 set-progress = { $owned }/{ $total }
 set-reward = reward: { $count } × { $prop }
 set-rewarded = { $reward } (received)
-set-missing = Still needed: { $species }
+set-missing-count = Still needed: { $count }

@@ -135,4 +135,4 @@ set-themed = tema
 set-progress = { $owned }/{ $total }
 set-reward = hadiah: { $count } × { $prop }
 set-rewarded = { $reward } (sudah diterima)
-set-missing = Masih dibutuhkan: { $species }
+set-missing-count = Masih dibutuhkan: { $count }

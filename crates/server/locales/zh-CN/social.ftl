@@ -135,4 +135,4 @@ set-themed = 主题
 set-progress = { $owned }/{ $total }
 set-reward = 奖励：{ $count } × { $prop }
 set-rewarded = { $reward }（已领取）
-set-missing = 还缺：{ $species }
+set-missing-count = 还缺 { $count } 种

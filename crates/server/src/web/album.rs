@@ -54,6 +54,7 @@ struct SetRow {
     progress_text: String,
     reward_text: String,
     complete: bool,
+    missing_label: String,
     missing_text: Option<String>,
 }
 
@@ -102,8 +103,8 @@ fn set_row(state: &AppState, lang: Lang, set: SetProgressView) -> SetRow {
         total: set.total.max(1),
         reward_text,
         complete: set.complete,
-        missing_text: (!missing.is_empty())
-            .then(|| lang.t1("set-missing", "species", missing.join(", "))),
+        missing_label: lang.t1("set-missing-count", "count", missing.len()),
+        missing_text: (!missing.is_empty()).then(|| missing.join(", ")),
     }
 }
 
