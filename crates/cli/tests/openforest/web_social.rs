@@ -177,7 +177,11 @@ async fn web_social_a_friend_steals_and_waters_with_plain_forms_and_refusals_are
     assert_eq!(friends.status, StatusCode::OK);
     friends.assert_strict();
     assert!(friends.body.contains(r#"href="/friends/bob""#));
-    assert!(friends.body.contains("48 g to take now"), "{}", friends.body);
+    assert!(
+        friends.body.contains("48 g to take now"),
+        "{}",
+        friends.body
+    );
     assert!(friends.body.contains(r#"id="invite-code""#));
 
     let forest = visitor.get("/friends/bob").await;
@@ -202,8 +206,16 @@ async fn web_social_a_friend_steals_and_waters_with_plain_forms_and_refusals_are
     assert_eq!(stolen, "/friends/bob?done=stolen&grams=24");
     assert_eq!(app.wallet(&ana.token).await, 104);
     let after = visitor.get(&stolen).await;
-    assert!(after.body.contains("You took 24 g from bob"), "{}", after.body);
-    assert!(after.body.contains(r#"class="wallet-grams">104 g</strong>"#));
+    assert!(
+        after.body.contains("You took 24 g from bob"),
+        "{}",
+        after.body
+    );
+    assert!(
+        after
+            .body
+            .contains(r#"class="wallet-grams">104 g</strong>"#)
+    );
     assert!(after.body.contains("You took from this one already."));
 
     // Taking from the same ball again: the rule's refusal, in the page's language.
@@ -279,12 +291,51 @@ async fn web_social_a_friend_steals_and_waters_with_plain_forms_and_refusals_are
     let rankings = bobs.get("/rankings?board=stolen_today").await;
     assert_eq!(rankings.status, StatusCode::OK);
     rankings.assert_strict();
-    assert!(rankings.body.contains(r#"href="/rankings?board=stolen_today" aria-current="page""#));
+    assert!(
+        rankings
+            .body
+            .contains(r#"href="/rankings?board=stolen_today" aria-current="page""#)
+    );
     assert!(rankings.body.contains(r#"<a href="/friends/ana">ana</a>"#));
     assert!(rankings.body.contains("24 g"));
     assert_eq!(
         bobs.get("/rankings?board=nope").await.status,
         StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_social_a_friend_helps_collect_a_ball_in_its_last_day() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let (_ana, bob) = two_friends(&app).await;
+    let mut visitor = Visitor::new(&app);
+    visitor.sign_in("ana").await;
+    let early = visitor.get("/friends/bob").await;
+    assert!(
+        !early.body.contains("/help"),
+        "not in its last 24 hours yet"
+    );
+    // Balls live 72 hours after ripening; two days on, Bob's are in their last day.
+    app.advance(2 * DAY);
+    let late = visitor.get("/friends/bob").await;
+    assert!(late.body.contains("Collect 80 g for bob"), "{}", late.body);
+    let help_at = late.body.find("/help\"").expect("a help form");
+    let action_at = late.body[..help_at].rfind("action=\"").unwrap() + 8;
+    let action = late.body[action_at..help_at + 5].to_string();
+    let helped = visitor.submit(&action, &[]).await;
+    assert_eq!(helped, "/friends/bob?done=helped&grams=80");
+    assert_eq!(app.wallet(&bob.token).await, 80, "the energy is Bob's");
+    assert!(
+        visitor
+            .get(&helped)
+            .await
+            .body
+            .contains("You collected 80 g for bob.")
+    );
+    breathe().await;
+    assert_eq!(
+        visitor.submit(&action, &[]).await,
+        "/friends/bob?refused=already_collected"
     );
 }
 
@@ -404,13 +455,20 @@ async fn web_social_props_and_the_album_are_used_and_gifted_with_forms() {
     let mut bob = Visitor::new(&app);
     bob.sign_in("bob").await;
     let forest = bob.get("/friends/ana").await;
-    assert!(forest.body.contains("Protected by a shield for"), "{}", forest.body);
+    assert!(
+        forest.body.contains("Protected by a shield for"),
+        "{}",
+        forest.body
+    );
 
     // Ana collected 80 g today: the daily draw is open.
     let album = visitor.get("/album").await;
     assert_eq!(album.status, StatusCode::OK);
     album.assert_strict();
-    assert!(album.body.contains("Today&#39;s draw is open!") || album.body.contains("Today's draw is open!"));
+    assert!(
+        album.body.contains("Today&#39;s draw is open!")
+            || album.body.contains("Today's draw is open!")
+    );
     assert!(album.body.contains("No cards yet."));
     assert_eq!(
         visitor.post("/album/draw", &[]).await.status,
@@ -490,14 +548,21 @@ async fn web_social_the_feed_comes_a_page_at_a_time() {
     assert_eq!(first.status, StatusCode::OK);
     assert_eq!(first.body.matches(r#"<li class="feed-line"#).count(), 20);
     assert!(first.body.contains("ana watered you with 18 g."));
-    let older_at = first.body.find(r#"<a href="/feed?before="#).expect("an older page") + 9;
+    let older_at = first
+        .body
+        .find(r#"<a href="/feed?before="#)
+        .expect("an older page")
+        + 9;
     let older = &first.body[older_at..older_at + first.body[older_at..].find('"').unwrap()];
     let second = visitor.get(older).await;
     assert_eq!(second.status, StatusCode::OK);
     assert_eq!(second.body.matches(r#"<li class="feed-line"#).count(), 2);
     assert!(second.body.contains("ana took 24 g from your forest."));
     assert!(!second.body.contains("feed?before="), "the last page");
-    assert!(second.body.contains(r#"<a href="/feed">"#), "back to the newest");
+    assert!(
+        second.body.contains(r#"<a href="/feed">"#),
+        "back to the newest"
+    );
     visitor.accept_language = Some("id");
     assert!(
         visitor

@@ -339,7 +339,11 @@ pub async fn block(
 }
 
 /// Blocks someone (the API and the web's friends page).
-pub(crate) async fn block_user(state: &AppState, me: UserId, other: UserId) -> ApiResult<StatusCode> {
+pub(crate) async fn block_user(
+    state: &AppState,
+    me: UserId,
+    other: UserId,
+) -> ApiResult<StatusCode> {
     if other == me {
         return Err(ApiError::invalid("user_id", "you cannot block yourself"));
     }
@@ -348,10 +352,7 @@ pub(crate) async fn block_user(state: &AppState, me: UserId, other: UserId) -> A
         .user(other)
         .await?
         .ok_or(ApiError::NotFound("user"))?;
-    state
-        .store
-        .block_user(me, other, state.clock.now())
-        .await?;
+    state.store.block_user(me, other, state.clock.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -451,8 +451,7 @@ pub(crate) async fn draw_daily_card(state: &AppState, me: UserId) -> ApiResult<A
             ),
         });
     }
-    let award =
-        crate::species::award_card(state, me, CardReason::DailyDraw { day }).await?;
+    let award = crate::species::award_card(state, me, CardReason::DailyDraw { day }).await?;
     if !award.new {
         let name = state
             .species

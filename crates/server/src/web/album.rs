@@ -4,7 +4,7 @@
 
 use super::context::{Layout, PageContext, PageError, render};
 use super::i18n::Lang;
-use super::social::{Done, Notice, answer, notice, prop_name, signed_in, user_named};
+use super::social::{Done, Notice, answer, notice, prop_name, signed_in, to_signin, user_named};
 use crate::error::ApiResult;
 use crate::routes::friends::list_friends;
 use crate::routes::species::{SetProgressView, draw_daily_card, gift_card, my_album};
@@ -90,7 +90,11 @@ fn set_row(state: &AppState, lang: Lang, set: SetProgressView) -> SetRow {
     let missing: Vec<String> = set
         .missing
         .iter()
-        .map(|id| catalog.get(id).map_or(id.clone(), |s| s.common_name.clone()))
+        .map(|id| {
+            catalog
+                .get(id)
+                .map_or(id.clone(), |s| s.common_name.clone())
+        })
         .collect();
     SetRow {
         progress_text: lang.tn(
@@ -114,9 +118,8 @@ pub async fn page(
     context: PageContext,
     Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let me = match signed_in(&context) {
-        Ok(me) => me.user_id,
-        Err(redirect) => return Ok(redirect),
+    let Some(me) = signed_in(&context) else {
+        return Ok(to_signin(&context));
     };
     let lang = context.lang;
     let loaded: ApiResult<_> =
@@ -206,9 +209,8 @@ pub async fn draw(
     Form(form): Form<CardForm>,
 ) -> Result<Response, PageError> {
     context.require_csrf(form.csrf.as_deref())?;
-    let me = match signed_in(&context) {
-        Ok(me) => me.user_id,
-        Err(redirect) => return Ok(redirect),
+    let Some(me) = signed_in(&context) else {
+        return Ok(to_signin(&context));
     };
     let result = draw_daily_card(&state, me).await.map(|award| Done {
         species: Some(award.species.species_id),
@@ -225,9 +227,8 @@ pub async fn gift(
     Form(form): Form<CardForm>,
 ) -> Result<Response, PageError> {
     context.require_csrf(form.csrf.as_deref())?;
-    let me = match signed_in(&context) {
-        Ok(me) => me.user_id,
-        Err(redirect) => return Ok(redirect),
+    let Some(me) = signed_in(&context) else {
+        return Ok(to_signin(&context));
     };
     let friend = user_named(&state, &context, &form.friend).await?;
     let result = gift_card(&state, me, friend.user_id, &species_id)

@@ -4,7 +4,7 @@
 
 use super::context::{Layout, PageContext, PageError, render};
 use super::i18n::Lang;
-use super::social::{ago, millis_until, param, signed_in};
+use super::social::{ago, millis_until, param, signed_in, to_signin};
 use crate::routes::forest::{FeedItemView, FeedQuery, feed_items};
 use crate::state::AppState;
 use askama::Template;
@@ -73,16 +73,16 @@ pub async fn page(
     context: PageContext,
     Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let me = match signed_in(&context) {
-        Ok(me) => me.user_id,
-        Err(redirect) => return Ok(redirect),
+    let Some(me) = signed_in(&context) else {
+        return Ok(to_signin(&context));
     };
     let lang = context.lang;
     let before = match param(&query, "before") {
         None | Some("") => None,
-        Some(raw) => Some(Uuid::parse_str(raw).map_err(|_| {
-            PageError::new(lang, StatusCode::NOT_FOUND, "error-not-found")
-        })?),
+        Some(raw) => Some(
+            Uuid::parse_str(raw)
+                .map_err(|_| PageError::new(lang, StatusCode::NOT_FOUND, "error-not-found"))?,
+        ),
     };
     let items = feed_items(
         &state,
@@ -95,7 +95,11 @@ pub async fn page(
     .await
     .map_err(|err| context.error(err))?;
     let older = (items.len() == FEED_PAGE as usize)
-        .then(|| items.last().map(|item| format!("/feed?before={}", item.item_id)))
+        .then(|| {
+            items
+                .last()
+                .map(|item| format!("/feed?before={}", item.item_id))
+        })
         .flatten();
     let now = state.clock.now().millis();
     let page = FeedPage {

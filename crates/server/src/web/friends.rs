@@ -8,7 +8,8 @@ use super::context::{Layout, PageContext, PageError, render};
 use super::i18n::Lang;
 use super::session::CsrfForm;
 use super::social::{
-    Done, Notice, answer, millis_until, notice, prop_name, signed_in, time_left, user_named,
+    Done, Notice, answer, millis_until, notice, prop_name, signed_in, time_left, to_signin,
+    user_named,
 };
 use crate::error::ApiResult;
 use crate::routes::forest::{
@@ -60,9 +61,8 @@ pub async fn page(
     context: PageContext,
     Query(query): QueryPairs,
 ) -> Result<Response, PageError> {
-    let me = match signed_in(&context) {
-        Ok(me) => me.user_id,
-        Err(redirect) => return Ok(redirect),
+    let Some(me) = signed_in(&context) else {
+        return Ok(to_signin(&context));
     };
     let lang = context.lang;
     let loaded: ApiResult<_> = async {
@@ -132,21 +132,21 @@ pub async fn invite(
     Form(form): Form<InviteForm>,
 ) -> Result<Response, PageError> {
     context.require_csrf(form.csrf.as_deref())?;
-    let me = match signed_in(&context) {
-        Ok(me) => me.user_id,
-        Err(redirect) => return Ok(redirect),
+    let Some(me) = signed_in(&context) else {
+        return Ok(to_signin(&context));
     };
     let filled = |text: &str| Some(text.trim().to_string()).filter(|text| !text.is_empty());
     let invite = FriendInvite {
         handle: filled(&form.handle),
         invite_code: filled(&form.invite_code),
     };
-    let result = invite_friend(&state, me, &invite)
-        .await
-        .map(|friendship| match friendship.status {
-            "friends" => Done::new("befriended"),
-            _ => Done::new("requested"),
-        });
+    let result =
+        invite_friend(&state, me, &invite)
+            .await
+            .map(|friendship| match friendship.status {
+                "friends" => Done::new("befriended"),
+                _ => Done::new("requested"),
+            });
     answer(&context, "/friends", result)
 }
 
@@ -167,9 +167,8 @@ async fn act(
     action: FriendAction,
 ) -> Result<Response, PageError> {
     context.require_csrf(form.csrf.as_deref())?;
-    let me = match signed_in(&context) {
-        Ok(me) => me.user_id,
-        Err(redirect) => return Ok(redirect),
+    let Some(me) = signed_in(&context) else {
+        return Ok(to_signin(&context));
     };
     let other = user_named(&state, &context, &handle).await?.user_id;
     let result = match action {
@@ -309,9 +308,8 @@ pub async fn forest(
     Path(handle): Path<String>,
     Query(query): QueryPairs,
 ) -> Result<Response, PageError> {
-    let me = match signed_in(&context) {
-        Ok(me) => me.user_id,
-        Err(redirect) => return Ok(redirect),
+    let Some(me) = signed_in(&context) else {
+        return Ok(to_signin(&context));
     };
     let lang = context.lang;
     let friend = user_named(&state, &context, &handle).await?;
@@ -388,9 +386,8 @@ pub async fn steal(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
     context.require_csrf(form.csrf.as_deref())?;
-    let me = match signed_in(&context) {
-        Ok(me) => me.user_id,
-        Err(redirect) => return Ok(redirect),
+    let Some(me) = signed_in(&context) else {
+        return Ok(to_signin(&context));
     };
     let friend = user_named(&state, &context, &handle).await?;
     let result = steal_ball(&state, me, friend.user_id, ball_id)
@@ -407,9 +404,8 @@ pub async fn help(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
     context.require_csrf(form.csrf.as_deref())?;
-    let me = match signed_in(&context) {
-        Ok(me) => me.user_id,
-        Err(redirect) => return Ok(redirect),
+    let Some(me) = signed_in(&context) else {
+        return Ok(to_signin(&context));
     };
     let friend = user_named(&state, &context, &handle).await?;
     let result = help_collect_ball(&state, me, friend.user_id, ball_id)
@@ -435,9 +431,8 @@ pub async fn water(
     Form(form): Form<WaterForm>,
 ) -> Result<Response, PageError> {
     context.require_csrf(form.csrf.as_deref())?;
-    let me = match signed_in(&context) {
-        Ok(me) => me.user_id,
-        Err(redirect) => return Ok(redirect),
+    let Some(me) = signed_in(&context) else {
+        return Ok(to_signin(&context));
     };
     let friend = user_named(&state, &context, &handle).await?;
     let back = format!("/friends/{}", friend.handle);

@@ -51,7 +51,10 @@ pub fn router() -> Router<AppState> {
             "/friends/{handle}/balls/{ball_id}/steal",
             post(friends::steal),
         )
-        .route("/friends/{handle}/balls/{ball_id}/help", post(friends::help))
+        .route(
+            "/friends/{handle}/balls/{ball_id}/help",
+            post(friends::help),
+        )
         .route("/feed", get(feed::page))
         .route("/rankings", get(rankings::page))
         .route("/props", get(props::page))

@@ -3,7 +3,8 @@
 
 use super::context::{Layout, PageContext, PageError, render};
 use super::social::{
-    Done, Notice, answer, millis_until, notice, prop_name, signed_in, time_left, user_named,
+    Done, Notice, answer, millis_until, notice, prop_name, signed_in, time_left, to_signin,
+    user_named,
 };
 use crate::error::ApiResult;
 use crate::routes::friends::list_friends;
@@ -39,9 +40,8 @@ pub async fn page(
     context: PageContext,
     Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let me = match signed_in(&context) {
-        Ok(me) => me.user_id,
-        Err(redirect) => return Ok(redirect),
+    let Some(me) = signed_in(&context) else {
+        return Ok(to_signin(&context));
     };
     let lang = context.lang;
     let loaded: ApiResult<_> =
@@ -106,9 +106,8 @@ pub async fn use_one(
     Form(form): Form<PropForm>,
 ) -> Result<Response, PageError> {
     context.require_csrf(form.csrf.as_deref())?;
-    let me = match signed_in(&context) {
-        Ok(me) => me.user_id,
-        Err(redirect) => return Ok(redirect),
+    let Some(me) = signed_in(&context) else {
+        return Ok(to_signin(&context));
     };
     let result = use_prop_of_kind(&state, me, &kind)
         .await
@@ -124,9 +123,8 @@ pub async fn gift(
     Form(form): Form<PropForm>,
 ) -> Result<Response, PageError> {
     context.require_csrf(form.csrf.as_deref())?;
-    let me = match signed_in(&context) {
-        Ok(me) => me.user_id,
-        Err(redirect) => return Ok(redirect),
+    let Some(me) = signed_in(&context) else {
+        return Ok(to_signin(&context));
     };
     let friend = user_named(&state, &context, &form.friend).await?;
     let result = gift_prop(&state, me, friend.user_id, &kind)

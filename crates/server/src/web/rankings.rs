@@ -2,7 +2,7 @@
 //! and all time, and stolen today; the boards are tabs (plain links).
 
 use super::context::{Layout, PageContext, PageError, render};
-use super::social::{param, signed_in};
+use super::social::{param, signed_in, to_signin};
 use crate::routes::forest::ranking;
 use crate::state::AppState;
 use askama::Template;
@@ -46,14 +46,17 @@ pub async fn page(
     context: PageContext,
     Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let me = match signed_in(&context) {
-        Ok(me) => me.user_id,
-        Err(redirect) => return Ok(redirect),
+    let Some(me) = signed_in(&context) else {
+        return Ok(to_signin(&context));
     };
     let lang = context.lang;
     let wanted = param(&query, "board").unwrap_or("collected_today");
     let Some(&(board, title_key)) = BOARDS.iter().find(|(board, _)| *board == wanted) else {
-        return Err(PageError::new(lang, StatusCode::NOT_FOUND, "error-not-found"));
+        return Err(PageError::new(
+            lang,
+            StatusCode::NOT_FOUND,
+            "error-not-found",
+        ));
     };
     let ranked = ranking(&state, me, board)
         .await

@@ -10,7 +10,7 @@ use crate::state::AppState;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use fluent_templates::fluent_bundle::FluentValue;
-use openforest_core::Handle;
+use openforest_core::{Handle, UserId};
 use openforest_store::User;
 
 /// What a form did, for the page it comes back to.
@@ -190,12 +190,14 @@ pub fn notice(
         })
 }
 
-/// The signed-in player, or the answer that sends a signed-out browser to sign in.
-pub fn signed_in(context: &PageContext) -> Result<&User, Response> {
-    context
-        .user
-        .as_ref()
-        .ok_or_else(|| (context.jar(), Redirect::to("/signin")).into_response())
+/// The signed-in player's id, if any.
+pub fn signed_in(context: &PageContext) -> Option<UserId> {
+    context.user.as_ref().map(|user| user.user_id)
+}
+
+/// Where a signed-out browser goes: to sign in.
+pub fn to_signin(context: &PageContext) -> Response {
+    (context.jar(), Redirect::to("/signin")).into_response()
 }
 
 /// The user with this handle (any case), or the not-found page.
@@ -227,7 +229,11 @@ pub fn time_left(lang: Lang, ms: i64) -> String {
     } else if ms >= HOUR_MS {
         lang.t1("span-hours", "count", ms / HOUR_MS)
     } else {
-        lang.t1("span-minutes", "count", ((ms + MINUTE_MS - 1) / MINUTE_MS).max(1))
+        lang.t1(
+            "span-minutes",
+            "count",
+            ((ms + MINUTE_MS - 1) / MINUTE_MS).max(1),
+        )
     }
 }
 
