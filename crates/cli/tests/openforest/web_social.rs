@@ -269,6 +269,11 @@ async fn web_social_a_friend_steals_and_waters_with_plain_forms_and_refusals_are
     assert_eq!(greedy, "/friends/bob?refused=invalid");
     assert_eq!(app.wallet(&ana.token).await, 94);
 
+    assert_eq!(
+        visitor.get("/friends/ana").await.location(),
+        "/",
+        "my own forest is my forest page"
+    );
     // Someone who is not a friend has no forest to visit.
     app.user("carl").await;
     assert_eq!(
@@ -412,7 +417,7 @@ async fn web_social_friends_are_asked_accepted_and_removed_with_forms() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn web_social_props_and_the_album_are_used_and_gifted_with_forms() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
-    let (ana, _bob) = two_friends(&app).await;
+    let (ana, _bob, buses) = two_friends_and_their_buses(&app).await;
     let admin = admin_session(&app).await;
     let granted = app
         .post(
@@ -503,6 +508,28 @@ async fn web_social_props_and_the_album_are_used_and_gifted_with_forms() {
     assert_eq!(card.status(), StatusCode::OK);
     visitor.accept_language = Some("id");
     assert!(visitor.get("/album").await.body.contains("Undian harian"));
+
+    // Ana's shield is up for 24 h: her new ball ripens meanwhile and Bob cannot take from it.
+    ball(&app, &buses, &ana, "ana-2").await;
+    app.advance(16 * 3_600_000);
+    let forest = bob.get("/friends/ana").await;
+    assert!(
+        forest.body.contains("Protected by a shield for"),
+        "{}",
+        forest.body
+    );
+    let targets = steal_targets(&forest.body);
+    assert_eq!(targets.len(), 1, "{}", forest.body);
+    let refused = bob
+        .submit(&format!("/friends/ana/balls/{}/steal", targets[0]), &[])
+        .await;
+    assert_eq!(refused, "/friends/ana?refused=shielded");
+    assert!(
+        bob.get(&refused)
+            .await
+            .body
+            .contains("This forest is protected by a shield")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

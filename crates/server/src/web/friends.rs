@@ -24,7 +24,7 @@ use crate::state::AppState;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -313,6 +313,9 @@ pub async fn forest(
     };
     let lang = context.lang;
     let friend = user_named(&state, &context, &handle).await?;
+    if friend.user_id == me {
+        return Ok(Redirect::to("/").into_response());
+    }
     let handle = friend.handle.to_string();
     let loaded: ApiResult<_> = async {
         let view = friend_forest(&state, me, friend.user_id).await?;
