@@ -629,6 +629,17 @@ async fn web_social_two_friends_play_in_chromium() {
     ball(&app, &buses, &bob, "bob-3").await;
     ball(&app, &buses, &ana, "ana-2").await;
     app.advance(DAY);
+    let admin = admin_session(&app).await;
+    for (kind, count) in [("shield", 2), ("double_collect", 1)] {
+        let granted = app
+            .post(
+                "/v1/admin/props/grants",
+                Some(&admin),
+                &json!({"user_id": ana.user_id, "kind": kind, "count": count}),
+            )
+            .await;
+        assert_eq!(granted.status(), StatusCode::CREATED);
+    }
 
     let browser = crate::browser::Browser::launch(&chromium).await;
     let page = browser.page(390, 844).await;
@@ -639,6 +650,9 @@ async fn web_social_two_friends_play_in_chromium() {
     page.submit("main form button[type=submit]", "/").await;
     // Ana collects her ball and the watering ball on her forest page first.
     page.click("form.collect-all button").await;
+    page.wait_for_text("#wallet-grams", "178 g").await;
+    // The page reloads with nothing left to collect; leaving before that would race it.
+    page.wait_for_count("form.collect-all", 0).await;
     page.wait_for_text("#wallet-grams", "178 g").await;
 
     page.visit(&app.url("/friends")).await;
@@ -675,6 +689,14 @@ async fn web_social_two_friends_play_in_chromium() {
         page.screenshot(&format!("social-{name}-390x844")).await;
     }
     assert!(page.text("#album-draw").await.len() > 3);
+    page.resize(390, 844).await;
+    page.visit(&app.url("/props")).await;
+    assert_eq!(page.count(".prop-list > li").await, 2);
+    page.submit("form[action=\"/props/shield/use\"] button", "/props")
+        .await;
+    page.wait_for_count(".notice-done", 1).await;
+    page.wait_for_count(".active-card", 1).await;
+    page.visit(&app.url("/album")).await;
     page.click("form[action=\"/album/draw\"] button").await;
     page.wait_for_count(".species-card img", 1).await;
 
