@@ -506,6 +506,45 @@ async fn web_social_props_and_the_album_are_used_and_gifted_with_forms() {
         .get(&format!("/v1/species/{species}/card.svg"), None)
         .await;
     assert_eq!(card.status(), StatusCode::OK);
+    // A second copy (as a task would give): now one can be given.
+    let (_, logged) = app
+        .store
+        .record_species_draw(&openforest_store::SpeciesDraw {
+            draw_id: openforest_store::new_id(app.now()),
+            user_id: openforest_core::UserId(ana.user_id.parse().unwrap()),
+            reason: "task:web-test:1".into(),
+            seed: [7; 32],
+            species_id: species.to_string(),
+            pool: "test".into(),
+            at: app.now(),
+        })
+        .await
+        .unwrap();
+    assert!(logged);
+    let album = visitor.get("/album").await;
+    assert!(album.body.contains("× 2"));
+    assert!(album.body.contains("1 duplicate to give"));
+    let gifted = visitor
+        .submit(
+            &format!("/album/cards/{species}/gift"),
+            &[("friend", "bob")],
+        )
+        .await;
+    assert_eq!(gifted, format!("/album?done=card_gifted&species={species}"));
+    assert!(
+        visitor
+            .get(&gifted)
+            .await
+            .body
+            .contains("card to your friend.")
+    );
+    let bobs_album = bob.get("/album").await;
+    assert!(
+        bobs_album
+            .body
+            .contains(&format!("/v1/species/{species}/card.svg"))
+    );
+    assert!(bob.get("/feed").await.body.contains("ana gave you a"));
     visitor.accept_language = Some("id");
     assert!(visitor.get("/album").await.body.contains("Undian harian"));
 
