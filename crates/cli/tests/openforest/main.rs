@@ -19,4 +19,5 @@ mod species;
 mod transparency;
 mod web;
 mod web_planting;
+mod web_social;
 mod webhooks;

@@ -3,16 +3,22 @@
 //! sessions with CSRF tokens, and the security headers every page is sent with. Not part of
 //! the OpenAPI document: the JSON API under `/v1` stays the programmatic interface.
 
+mod album;
 mod assets;
 mod certificates;
 mod context;
 mod csrf;
+mod feed;
 mod forest;
+mod friends;
 pub mod i18n;
 pub mod map;
 mod ngo;
 mod plant;
+mod props;
+mod rankings;
 mod session;
+mod social;
 mod verify;
 
 use crate::state::AppState;
@@ -62,6 +68,29 @@ pub fn router() -> Router<AppState> {
             post(ngo::record).layer(DefaultBodyLimit::disable()),
         )
         .route("/ngo/batches/{batch_id}/verify", post(ngo::verify))
+        .route("/friends", get(friends::page).post(friends::invite))
+        .route("/friends/{handle}", get(friends::forest))
+        .route("/friends/{handle}/accept", post(friends::accept))
+        .route("/friends/{handle}/decline", post(friends::decline))
+        .route("/friends/{handle}/remove", post(friends::remove))
+        .route("/friends/{handle}/block", post(friends::block))
+        .route("/friends/{handle}/water", post(friends::water))
+        .route(
+            "/friends/{handle}/balls/{ball_id}/steal",
+            post(friends::steal),
+        )
+        .route(
+            "/friends/{handle}/balls/{ball_id}/help",
+            post(friends::help),
+        )
+        .route("/feed", get(feed::page))
+        .route("/rankings", get(rankings::page))
+        .route("/props", get(props::page))
+        .route("/props/{kind}/use", post(props::use_one))
+        .route("/props/{kind}/gift", post(props::gift))
+        .route("/album", get(album::page))
+        .route("/album/draw", post(album::draw))
+        .route("/album/cards/{species_id}/gift", post(album::gift))
         .layer(middleware::from_fn(security_headers))
 }
 
