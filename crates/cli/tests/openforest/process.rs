@@ -552,3 +552,71 @@ async fn the_demo_seeds_a_lively_world_once_on_sqlite() {
 async fn the_demo_seeds_a_lively_world_once_on_postgres() {
     the_demo_seeds_a_lively_world_once(Backend::Postgres).await;
 }
+
+/// The demo as a person meets it: a phone-sized Chromium signs in as Ana, collects a ripe
+/// ball, visits a friend and opens a verified tree's certificate and its public check. The
+/// screenshots are the README's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_world_can_be_played_in_chromium() {
+    let Some(chromium) = crate::browser::chromium() else {
+        return;
+    };
+    let database = TestDatabase::new(Backend::Sqlite).await.unwrap();
+    let dir = database.dir.path();
+    let env = database_env(&database.url);
+    let env = env_refs(&env);
+    let (_, password) = seed_demo(dir, &env);
+    let server = Server::start(dir, &env);
+    let http = reqwest::Client::new();
+    let ana = login(&http, &server, "ana", &password).await;
+    let certificates = get_json(
+        &http,
+        &server,
+        "/v1/me/certificates",
+        ana["token"].as_str().unwrap(),
+    )
+    .await;
+    let verified = certificates
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|certificate| certificate["status"] == "verified")
+        .and_then(|certificate| certificate["certificate_no"].as_str())
+        .unwrap()
+        .to_string();
+
+    let browser = crate::browser::Browser::launch(&chromium).await;
+    let page = browser.page(390, 844).await;
+    page.visit(&server.url("/signin")).await;
+    page.type_into("#handle", "ana").await;
+    page.type_into("#password", &password).await;
+    page.submit("main form button[type=submit]", "/").await;
+    let ripe = page.count("form.collect button.ripe").await;
+    assert!(ripe >= 1, "the demo has ripe balls");
+    page.screenshot("demo-forest-390x844").await;
+    let before = page.text("#wallet-grams").await;
+    page.click("form.collect button.ripe").await;
+    page.wait_for_count("form.collect button.ripe", ripe - 1)
+        .await;
+    assert_ne!(page.text("#wallet-grams").await, before, "the wallet grew");
+
+    page.visit(&server.url("/friends")).await;
+    assert!(page.count("a[href='/friends/budi']").await >= 1);
+    page.visit(&server.url("/friends/budi")).await;
+    page.screenshot("demo-friend-390x844").await;
+    page.visit(&server.url(&format!("/certificates/{verified}")))
+        .await;
+    page.screenshot("demo-certificate-390x844").await;
+    page.visit(&server.url(&format!("/verify/{verified}")))
+        .await;
+    page.screenshot("demo-verify-390x844").await;
+
+    page.resize(1280, 800).await;
+    page.visit(&server.url("/")).await;
+    page.screenshot("demo-forest-1280x800").await;
+    page.visit(&server.url(&format!("/certificates/{verified}")))
+        .await;
+    page.screenshot("demo-certificate-1280x800").await;
+    browser.finish().await;
+    server.stop();
+}
