@@ -153,3 +153,150 @@ async fn forest_home_feed_and_catalog_read_from_a_streaming_replica() {
     .await;
     app.stop().await;
 }
+
+/// How each table would live on a Citus cluster (docs/SCALING.md). A new table must be placed
+/// here, or the distribution rules test fails.
+enum Placement {
+    /// Sharded by this user column, which the primary key contains, so a user's rows are
+    /// together and one user's command touches one shard.
+    ByUser(&'static str),
+    /// Sharded by its own key: a lookup from a public key (a handle, a token hash, an invite
+    /// code) to a user, read before the user is known.
+    Lookup(&'static str),
+    /// Small and read everywhere: copied to every node.
+    Reference,
+    /// Written by one process (the log's sequencer, the webhook dispatcher, planting): kept on
+    /// the coordinator.
+    Coordinator,
+}
+
+const PLACEMENTS: &[(&str, Placement)] = &[
+    ("users", Placement::ByUser("user_id")),
+    ("balances", Placement::ByUser("owner_id")),
+    ("journal", Placement::ByUser("user_id")),
+    ("balls", Placement::ByUser("user_id")),
+    ("usage", Placement::ByUser("user_id")),
+    ("friendships", Placement::ByUser("user_id")),
+    ("friend_requests", Placement::ByUser("to_user_id")),
+    ("steals", Placement::ByUser("owner_id")),
+    ("feed", Placement::ByUser("user_id")),
+    ("blocks", Placement::ByUser("user_id")),
+    ("expiry_notices", Placement::ByUser("user_id")),
+    ("prop_items", Placement::ByUser("user_id")),
+    ("prop_effects", Placement::ByUser("user_id")),
+    ("task_rewards", Placement::ByUser("user_id")),
+    ("user_groups", Placement::ByUser("user_id")),
+    ("user_partner_links", Placement::ByUser("user_id")),
+    ("pledge_holders", Placement::ByUser("user_id")),
+    ("species_cards", Placement::ByUser("user_id")),
+    ("species_draws", Placement::ByUser("user_id")),
+    ("species_set_rewards", Placement::ByUser("user_id")),
+    ("user_handles", Placement::Lookup("handle")),
+    ("external_users", Placement::Lookup("external_id")),
+    ("sessions", Placement::Lookup("token_hash")),
+    ("partner_links", Placement::Lookup("partner_user_id")),
+    ("invite_codes", Placement::Lookup("code")),
+    ("dedup_keys", Placement::Lookup("dedup_key")),
+    ("idempotency", Placement::Lookup("key")),
+    ("group_members", Placement::Lookup("group_id")),
+    ("group_invites", Placement::Lookup("group_id")),
+    ("planting_groups", Placement::Lookup("group_id")),
+    ("operator_keys", Placement::Reference),
+    ("partners", Placement::Reference),
+    ("partner_keys", Placement::Reference),
+    ("server_secrets", Placement::Reference),
+    ("methodology_versions", Placement::Reference),
+    ("methodology_active", Placement::Reference),
+    ("ngos", Placement::Reference),
+    ("ngo_members", Placement::Reference),
+    ("ngo_keys", Placement::Reference),
+    ("sites", Placement::Reference),
+    ("catalog_items", Placement::Reference),
+    ("webhook_endpoints", Placement::Reference),
+    ("webhook_events", Placement::Coordinator),
+    ("webhook_deliveries", Placement::Coordinator),
+    ("webhook_attempts", Placement::Coordinator),
+    ("abuse_reports", Placement::Coordinator),
+    ("pledges", Placement::Coordinator),
+    ("orders", Placement::Coordinator),
+    ("planting_batches", Placement::Coordinator),
+    ("batch_photos", Placement::Coordinator),
+    ("planting_records", Placement::Coordinator),
+    ("photos", Placement::Coordinator),
+    ("log_leaves", Placement::Coordinator),
+    ("log_heads", Placement::Coordinator),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_postgres_schema_keeps_the_rules_for_distributing_it_by_user() {
+    let Some(database) = TestDatabase::new(crate::support::Backend::Postgres).await else {
+        return;
+    };
+    let store = openforest_store::open(
+        &database.url,
+        openforest_store::WriterOptions::default(),
+        std::sync::Arc::new(openforest_store::SystemClock),
+    )
+    .await
+    .unwrap();
+    store.shutdown().await;
+    let mut conn = PgConnection::connect(&database.url).await.unwrap();
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables
+         WHERE table_schema = 'public' AND table_type = 'BASE TABLE'
+           AND table_name <> '_sqlx_migrations' ORDER BY 1",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    let mut problems = Vec::new();
+    for table in &tables {
+        let Some((_, placement)) = PLACEMENTS.iter().find(|(name, _)| name == table) else {
+            problems.push(format!(
+                "{table}: not placed (add it to PLACEMENTS and docs/SCALING.md)"
+            ));
+            continue;
+        };
+        let key: Vec<String> = sqlx::query_scalar(
+            "SELECT a.attname::text FROM pg_index i
+             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+             WHERE i.indrelid = $1::regclass AND i.indisprimary",
+        )
+        .bind(table)
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        let column = match placement {
+            Placement::ByUser(column) | Placement::Lookup(column) => Some(*column),
+            Placement::Reference | Placement::Coordinator => None,
+        };
+        if let Some(column) = column
+            && !key.iter().any(|part| part == column)
+        {
+            problems.push(format!(
+                "{table}: distributed by {column}, which its primary key {key:?} lacks"
+            ));
+        }
+        if key.is_empty() {
+            problems.push(format!("{table}: no primary key"));
+        }
+    }
+    for (name, _) in PLACEMENTS {
+        if !tables.iter().any(|table| table == name) {
+            problems.push(format!("{name}: placed but not in the schema"));
+        }
+    }
+    // Ids are UUIDv7 made by the application: no sequence to contend on across shards.
+    let sequences: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name || '.' || column_name FROM information_schema.columns
+         WHERE table_schema = 'public'
+           AND (column_default LIKE 'nextval%' OR is_identity = 'YES')",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    for column in sequences {
+        problems.push(format!("{column}: takes its value from a sequence"));
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
