@@ -4,6 +4,7 @@
 
 mod accounts;
 mod bench;
+mod demo;
 mod settings;
 mod species;
 mod verify;
@@ -77,6 +78,9 @@ enum Commands {
     /// Amazing Species: check the operator's data files.
     #[command(subcommand)]
     Species(species::SpeciesCommand),
+    /// Serve a lively demo world: players, friends, ripe balls, an NGO, trees in every status.
+    /// Prints the URL and the logins; running it again adds nothing twice.
+    Demo(demo::DemoArgs),
     /// Benchmarks (not tests): measure a scenario and print its figures.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -112,7 +116,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Commands::Species(species) = command {
         return species::run(&config, species);
     }
-    settings::init_tracing(&config.log, matches!(command, Commands::Serve))?;
+    settings::init_tracing(
+        &config.log,
+        matches!(command, Commands::Serve | Commands::Demo(_)),
+    )?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         match command {
@@ -130,6 +137,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Commands::Admin(admin) => accounts::admin(&config, admin).await,
             Commands::OperatorKey(key) => accounts::operator_key(&config, key).await,
             Commands::Bench(bench) => bench::run(&config, bench).await,
+            Commands::Demo(args) => demo::run(config, args).await,
             Commands::DefaultConfig | Commands::VerifyCertificate { .. } | Commands::Species(_) => {
                 Ok(ExitCode::SUCCESS)
             }
@@ -183,7 +191,7 @@ async fn load_catalog(
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

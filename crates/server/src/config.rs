@@ -17,6 +17,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Empty: SQLite under `data_dir`. Or `sqlite://path` or `postgres://user:pass@host/db`.
     pub database_url: String,
+    /// Empty: every read goes to `database_url`. Or `postgres://…` of a streaming replica of
+    /// it: forest home, feed, rankings, the catalog and the impact dashboard read there.
+    pub database_replica_url: String,
     /// Log filter in `tracing` syntax.
     pub log: String,
     /// The operator's IANA time zone: local days, months and the morning ripening follow it.
@@ -294,6 +297,7 @@ impl Default for Config {
             public_url: String::new(),
             data_dir: PathBuf::from("openforest-data"),
             database_url: String::new(),
+            database_replica_url: String::new(),
             log: "info".into(),
             timezone: "UTC".into(),
             ripening_time: "07:00".into(),
@@ -443,6 +447,11 @@ data_dir = "openforest-data"
 # Empty: SQLite at <data_dir>/openforest.db. Or "sqlite://path/to/file.db", or
 # "postgres://user:password@host:5432/dbname" to run on PostgreSQL (migrations apply at start).
 database_url = ""
+
+# A PostgreSQL streaming replica of that database, e.g. "postgres://reader@replica:5432/dbname".
+# The reads that may lag by the replication delay go there: forest home, feed, rankings, the
+# catalog and the impact dashboard. Empty: everything reads the primary.
+database_replica_url = ""
 
 # Log filter (tracing syntax), e.g. "info" or "openforest_server=debug,info".
 log = "info"

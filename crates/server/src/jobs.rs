@@ -116,7 +116,9 @@ pub fn spawn_ordering(
     interval: Duration,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(interval);
+        // The first orders an interval after the start, not at once: a pledge stays `pledged`
+        // for a while after a restart too, as it does between two runs.
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;

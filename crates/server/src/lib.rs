@@ -362,8 +362,20 @@ impl Application {
                 std::time::Duration::from_millis(interval),
             )),
         };
+        let reads = match config.database_replica_url.trim() {
+            "" => store.clone(),
+            url => {
+                let replica =
+                    openforest_store::open_replica(url, config.writer.clone(), clock.clone())
+                        .await
+                        .map_err(|err| anyhow::anyhow!("database_replica_url: {err}"))?;
+                tracing::info!("reads that may lag go to {}", replica.location());
+                replica
+            }
+        };
         let state = AppState {
             log,
+            reads,
             store: store.clone(),
             clock: clock.clone(),
             config: Arc::new(config),

@@ -11,6 +11,8 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// Where reads that may lag go: the replica of `database_replica_url`, or `store` itself.
+    pub reads: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub config: Arc<Config>,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,

@@ -678,6 +678,22 @@ pub async fn open(
     ))
 }
 
+/// A store that reads from a PostgreSQL streaming replica (`postgres://…` of the replica's
+/// copy of the database). Only for reads that may lag the primary by the replication delay.
+pub async fn open_replica(
+    database_url: &str,
+    options: WriterOptions,
+    clock: Arc<dyn Clock>,
+) -> Result<Arc<dyn Store>, StoreError> {
+    if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
+        let store = postgres::PostgresStore::open_replica(database_url, options, clock).await?;
+        return Ok(Arc::new(store));
+    }
+    Err(StoreError::InvalidUrl(
+        "database_replica_url must start with postgres:// (SQLite has no replicas)".into(),
+    ))
+}
+
 /// A UUIDv7 made from the injected clock, so ids sort by time even in simulated time.
 /// Journal entry ids of one store: UUIDv7 from one context, so an entry written later sorts
 /// after an earlier one even within one millisecond (a user's history reads in id order).

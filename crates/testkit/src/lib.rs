@@ -78,23 +78,7 @@ impl PgCluster {
     /// Starts a new cluster. `durable = false` turns fsync off, for fast tests; benchmarks
     /// keep it on so they measure what production pays.
     pub fn start(durable: bool) -> anyhow::Result<PgCluster> {
-        let bin = find_bin_dir()?;
-        let as_postgres_user = is_root();
-        let dir =
-            std::env::temp_dir().join(format!("openforest-pg-{}", uuid::Uuid::now_v7().simple()));
-        std::fs::create_dir_all(&dir)?;
-        if as_postgres_user {
-            let status = Command::new("chown").arg("postgres:").arg(&dir).status()?;
-            if !status.success() {
-                bail!("cannot hand {} to the postgres user", dir.display());
-            }
-        }
-        let cluster = PgCluster {
-            dir,
-            bin,
-            port: free_port()?,
-            as_postgres_user,
-        };
+        let cluster = PgCluster::new_dir()?;
         let data = cluster.dir.join("data");
         cluster.run(
             "initdb",
@@ -109,14 +93,70 @@ impl PgCluster {
                 "--no-sync",
             ],
         )?;
+        cluster.launch(durable)?;
+        Ok(cluster)
+    }
+
+    /// Starts a streaming replica of this cluster (`pg_basebackup -R`): a hot standby on its
+    /// own port that follows every database of this one, read-only.
+    pub fn start_replica(&self) -> anyhow::Result<PgCluster> {
+        let replica = PgCluster::new_dir()?;
+        let data = replica.dir.join("data");
+        replica.run(
+            "pg_basebackup",
+            &[
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                "-D",
+                path_str(&data)?,
+                "-R",
+                "-X",
+                "stream",
+                "-c",
+                "fast",
+                "--no-sync",
+            ],
+        )?;
+        replica.launch(false)?;
+        Ok(replica)
+    }
+
+    /// A cluster value with a fresh directory (owned by `postgres` when we are root) and port.
+    fn new_dir() -> anyhow::Result<PgCluster> {
+        let bin = find_bin_dir()?;
+        let as_postgres_user = is_root();
+        let dir =
+            std::env::temp_dir().join(format!("openforest-pg-{}", uuid::Uuid::now_v7().simple()));
+        std::fs::create_dir_all(&dir)?;
+        if as_postgres_user {
+            let status = Command::new("chown").arg("postgres:").arg(&dir).status()?;
+            if !status.success() {
+                bail!("cannot hand {} to the postgres user", dir.display());
+            }
+        }
+        Ok(PgCluster {
+            dir,
+            bin,
+            port: free_port()?,
+            as_postgres_user,
+        })
+    }
+
+    /// Starts the server on this cluster's data directory and port.
+    fn launch(&self, durable: bool) -> anyhow::Result<()> {
+        let data = self.dir.join("data");
         let options = format!(
             "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c max_connections=300 -c fsync={} -c shared_buffers=256MB",
-            cluster.port,
-            path_str(&cluster.dir)?,
+            self.port,
+            path_str(&self.dir)?,
             if durable { "on" } else { "off" },
         );
-        let log = cluster.dir.join("postgres.log");
-        cluster.run(
+        let log = self.dir.join("postgres.log");
+        self.run(
             "pg_ctl",
             &[
                 "-D",
@@ -131,8 +171,7 @@ impl PgCluster {
                 "start",
             ],
         )?;
-        cluster.spawn_watchdog(&data)?;
-        Ok(cluster)
+        self.spawn_watchdog(&data)
     }
 
     fn run(&self, tool: &str, args: &[&str]) -> anyhow::Result<()> {

@@ -60,6 +60,9 @@ pub struct Browser {
 
 pub struct Page {
     page: chromiumoxide::Page,
+    /// The emulated screen (`resize`), restored after each full-page screenshot, which
+    /// resets it.
+    size: Mutex<(u32, u32)>,
 }
 
 impl Browser {
@@ -141,7 +144,10 @@ impl Browser {
                 }
             }
         });
-        let page = Page { page };
+        let page = Page {
+            page,
+            size: Mutex::new((width, height)),
+        };
         page.resize(width, height).await;
         page
     }
@@ -160,6 +166,7 @@ impl Browser {
 
 impl Page {
     pub async fn resize(&self, width: u32, height: u32) {
+        *self.size.lock().unwrap() = (width, height);
         self.page
             .execute(SetDeviceMetricsOverrideParams::new(
                 width,
@@ -282,6 +289,21 @@ impl Page {
             .await;
     }
 
+    /// Chooses `files` in the file input at `selector`, as a person picking them would
+    /// (`DOM.setFileInputFiles`).
+    pub async fn set_files(&self, selector: &str, files: &[&std::path::Path]) {
+        use chromiumoxide::cdp::browser_protocol::dom::SetFileInputFilesParams;
+        let input = self.page.find_element(selector).await.unwrap();
+        let mut params = SetFileInputFilesParams::new(
+            files
+                .iter()
+                .map(|file| file.display().to_string())
+                .collect(),
+        );
+        params.backend_node_id = Some(input.backend_node_id);
+        self.page.execute(params).await.unwrap();
+    }
+
     /// A full-page PNG under the test output directory: `…/tmp/screenshots/NAME.png`.
     pub async fn screenshot(&self, name: &str) {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
@@ -297,6 +319,8 @@ impl Page {
             )
             .await
             .unwrap();
+        let (width, height) = *self.size.lock().unwrap();
+        self.resize(width, height).await;
         let bytes = std::fs::metadata(&path).unwrap().len();
         assert!(bytes > 1_000, "{} is a real picture", path.display());
         eprintln!("screenshot: {}", path.display());

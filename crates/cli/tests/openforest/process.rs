@@ -421,3 +421,202 @@ async fn kill_9_mid_load_loses_no_acknowledged_write_on_sqlite() {
 async fn kill_9_mid_load_loses_no_acknowledged_write_on_postgres() {
     kill_9_mid_load_loses_no_acknowledged_write(Backend::Postgres).await;
 }
+
+/// Runs `openforest demo --seed-only`, answers (its output, the printed password).
+fn seed_demo(dir: &Path, env: &[(&str, &str)]) -> (String, String) {
+    let mut env = env.to_vec();
+    env.push(("OPENFOREST_LISTEN", "127.0.0.1:0"));
+    let output = openforest(dir, &env)
+        .args(["demo", "--seed-only"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let password = stdout
+        .split("the password ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no password in {stdout}"))
+        .to_string();
+    (stdout, password)
+}
+
+fn verify_json(dir: &Path, env: &[(&str, &str)]) -> Value {
+    let output = openforest(dir, env)
+        .args(["verify", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+async fn get_json(http: &reqwest::Client, server: &Server, path: &str, token: &str) -> Value {
+    let response = http
+        .get(server.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{path}");
+    response.json().await.unwrap()
+}
+
+async fn the_demo_seeds_a_lively_world_once(backend: Backend) {
+    let Some(database) = TestDatabase::new(backend).await else {
+        return;
+    };
+    let env = database_env(&database.url);
+    let env = env_refs(&env);
+    let dir = database.dir.path();
+    let (printed, password) = seed_demo(dir, &env);
+    for line in ["http://127.0.0.1:", "ana ", "rina ", "demo-admin "] {
+        assert!(printed.contains(line), "{line:?} in {printed}");
+    }
+    let first = verify_json(dir, &env);
+    assert_eq!(first["problems"], json!([]));
+    let (_, again) = seed_demo(dir, &env);
+    assert_eq!(again, password, "the same logins on every run");
+    let second = verify_json(dir, &env);
+    assert_eq!(
+        (&second["entries"], &second["issued_grams"]),
+        (&first["entries"], &first["issued_grams"]),
+        "a second run the same day adds nothing"
+    );
+
+    let server = Server::start(dir, &env);
+    let http = reqwest::Client::new();
+    let ana = login(&http, &server, "ana", &password).await;
+    let token = ana["token"].as_str().unwrap();
+    let balls = get_json(&http, &server, "/v1/me/balls", token).await;
+    let states: Vec<&str> = balls
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|ball| ball["state"].as_str().unwrap())
+        .collect();
+    assert!(states.contains(&"ripe"), "{balls}");
+    assert!(states.contains(&"ripening"), "{balls}");
+    let soon = balls.as_array().unwrap().iter().any(|ball| {
+        ball["state"] == "ripening" && !ball["ripens_at"].as_str().unwrap().ends_with(":00:00.000Z")
+    });
+    assert!(
+        soon,
+        "balls ripening within minutes, not only at 07:00: {balls}"
+    );
+    let certificates = get_json(&http, &server, "/v1/me/certificates", token).await;
+    let mut statuses: Vec<&str> = certificates
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|certificate| certificate["status"].as_str().unwrap())
+        .collect();
+    statuses.sort_unstable();
+    statuses.dedup();
+    assert_eq!(statuses, ["ordered", "planted", "pledged", "verified"]);
+    let friends = get_json(&http, &server, "/v1/me/friends", token).await;
+    assert_eq!(friends.as_array().unwrap().len(), 5, "{friends}");
+    let feed = get_json(&http, &server, "/v1/me/feed", token)
+        .await
+        .to_string();
+    assert!(feed.contains("chen") && feed.contains("dewi"), "{feed}");
+    let groups = get_json(&http, &server, "/v1/me/groups", token).await;
+    assert!(groups[0]["pot_grams"].as_u64().unwrap() > 0, "{groups}");
+    let rina = login(&http, &server, "rina", &password).await;
+    let orders = get_json(
+        &http,
+        &server,
+        "/v1/ngo/orders",
+        rina["token"].as_str().unwrap(),
+    )
+    .await;
+    assert!(!orders.as_array().unwrap().is_empty());
+    let admin = login(&http, &server, "demo-admin", &password).await;
+    assert_eq!(admin["user"]["role"], "admin");
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_seeds_a_lively_world_once_on_sqlite() {
+    the_demo_seeds_a_lively_world_once(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_seeds_a_lively_world_once_on_postgres() {
+    the_demo_seeds_a_lively_world_once(Backend::Postgres).await;
+}
+
+/// The demo as a person meets it: a phone-sized Chromium signs in as Ana, collects a ripe
+/// ball, visits a friend and opens a verified tree's certificate and its public check. The
+/// screenshots are the README's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_world_can_be_played_in_chromium() {
+    let Some(chromium) = crate::browser::chromium() else {
+        return;
+    };
+    let database = TestDatabase::new(Backend::Sqlite).await.unwrap();
+    let dir = database.dir.path();
+    let env = database_env(&database.url);
+    let env = env_refs(&env);
+    let (_, password) = seed_demo(dir, &env);
+    let server = Server::start(dir, &env);
+    let http = reqwest::Client::new();
+    let ana = login(&http, &server, "ana", &password).await;
+    let certificates = get_json(
+        &http,
+        &server,
+        "/v1/me/certificates",
+        ana["token"].as_str().unwrap(),
+    )
+    .await;
+    let verified = certificates
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|certificate| certificate["status"] == "verified")
+        .and_then(|certificate| certificate["certificate_no"].as_str())
+        .unwrap()
+        .to_string();
+
+    let browser = crate::browser::Browser::launch(&chromium).await;
+    let page = browser.page(390, 844).await;
+    page.visit(&server.url("/signin")).await;
+    page.type_into("#handle", "ana").await;
+    page.type_into("#password", &password).await;
+    page.submit("main form button[type=submit]", "/").await;
+    let ripe = page.count("form.collect button.ripe").await;
+    assert!(ripe >= 1, "the demo has ripe balls");
+    page.screenshot("demo-forest-390x844").await;
+    let before = page.text("#wallet-grams").await;
+    page.click("form.collect button.ripe").await;
+    page.wait_for_count("form.collect button.ripe", ripe - 1)
+        .await;
+    assert_ne!(page.text("#wallet-grams").await, before, "the wallet grew");
+
+    page.visit(&server.url("/friends")).await;
+    assert!(page.count("a[href='/friends/budi']").await >= 1);
+    page.visit(&server.url("/friends/budi")).await;
+    page.screenshot("demo-friend-390x844").await;
+    page.visit(&server.url(&format!("/certificates/{verified}")))
+        .await;
+    page.screenshot("demo-certificate-390x844").await;
+    page.visit(&server.url(&format!("/verify/{verified}")))
+        .await;
+    page.screenshot("demo-verify-390x844").await;
+
+    page.resize(1280, 800).await;
+    page.visit(&server.url("/")).await;
+    page.screenshot("demo-forest-1280x800").await;
+    page.visit(&server.url(&format!("/certificates/{verified}")))
+        .await;
+    page.screenshot("demo-certificate-1280x800").await;
+    browser.finish().await;
+    server.stop();
+}

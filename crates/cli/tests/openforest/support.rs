@@ -82,6 +82,15 @@ impl TestApp {
         Some(Self::boot(database, clock, tweak).await.unwrap())
     }
 
+    /// The app on a database the test prepared itself (its own cluster, a replica…).
+    pub async fn spawn_on(
+        database: TestDatabase,
+        tweak: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<TestApp> {
+        let clock = Arc::new(ManualClock::new(SystemClock.now()));
+        Self::boot(database, clock, tweak).await
+    }
+
     /// Stops the server gracefully, then starts a new one on the same database and clock with
     /// a fresh default configuration and `tweak`: what an operator's restart does.
     pub async fn restart_with(

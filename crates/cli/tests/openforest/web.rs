@@ -333,6 +333,13 @@ async fn web_balls_are_collected_with_plain_forms_and_no_javascript() {
         "the new ball counts down"
     );
     assert!(forest.body.contains("160 g ripe"));
+    assert!(
+        forest
+            .body
+            .contains("<li><span>Bus ride</span> <strong>80 g</strong></li>"),
+        "today's energy by action counts only today's ride: {}",
+        forest.body
+    );
 
     let collected = visitor
         .post(

@@ -789,7 +789,7 @@ async fn web_operator_failed_webhook_deliveries_are_listed_and_retried() {
     assert!(log.body.contains("http://127.0.0.1:9/hook"));
     assert!(
         log.body
-            .contains(r#"<span class="badge status-failed">failed</span>"#)
+            .contains(r#"<span class="op-badge status-failed">failed</span>"#)
     );
     let start = log.body.find("/admin/webhooks/").unwrap();
     let action = log.body[start..start + log.body[start..].find('"').unwrap()].to_string();

@@ -60,3 +60,5 @@ nav-impact = Impact
 nav-verify = Verify
 nav-ngo = NGO portal
 nav-admin = Admin
+today-title = Today
+today-none = No new energy yet today.

@@ -54,3 +54,5 @@ nav-impact = Dampak
 nav-verify = Verifikasi
 nav-ngo = Portal LSM
 nav-admin = Admin
+today-title = Hari ini
+today-none = Belum ada energi baru hari ini.

@@ -54,3 +54,5 @@ nav-impact = 影响力
 nav-verify = 验证
 nav-ngo = 公益机构
 nav-admin = 管理
+today-title = 今天
+today-none = 今天还没有新能量。

@@ -97,7 +97,7 @@ pub(crate) async fn new_ngo(state: &AppState, request: &NewNgo) -> ApiResult<Ngo
 pub async fn ngos(State(state): State<AppState>) -> ApiResult<Json<Vec<NgoView>>> {
     Ok(Json(
         state
-            .store
+            .reads
             .ngos()
             .await?
             .iter()
@@ -499,14 +499,17 @@ pub(crate) async fn new_item(state: &AppState, request: NewCatalogItem) -> ApiRe
 #[utoipa::path(get, path = "/v1/catalog", tag = "catalog",
     responses((status = 200, body = Vec<ItemView>)))]
 pub async fn catalog(State(state): State<AppState>) -> ApiResult<Json<Vec<ItemView>>> {
-    let (ngos, sites) = directory(&state).await?;
-    Ok(Json(
-        state
-            .store
-            .catalog()
-            .await?
-            .iter()
-            .map(|item| item_view(item, &ngos, &sites))
-            .collect(),
-    ))
+    Ok(Json(catalog_views(&state).await?))
+}
+
+/// Every catalog item with its NGO and site (the API's catalog and the planting page).
+pub(crate) async fn catalog_views(state: &AppState) -> ApiResult<Vec<ItemView>> {
+    let (ngos, sites) = directory(state).await?;
+    Ok(state
+        .reads
+        .catalog()
+        .await?
+        .iter()
+        .map(|item| item_view(item, &ngos, &sites))
+        .collect())
 }

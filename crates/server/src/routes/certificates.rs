@@ -13,19 +13,17 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use openforest_core::certificate::{
     CertificateDocument, CertificateProblem, DOCUMENT_FORMAT, HeadEvidence, LogEvidence,
-    RecordEvidence, verify_document,
+    RecordEvidence, VerifiedCertificate, verify_document,
 };
 use openforest_core::log::RecordKind;
 use openforest_store::PledgeRecord;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-/// The public page that checks a certificate.
+/// The public web page that checks a certificate for a person (the PDF's QR code points
+/// there); the same check as JSON is `/v1/certificates/{number}/verification`.
 pub fn verification_url(state: &AppState, certificate_no: &str) -> String {
-    format!(
-        "{}/v1/certificates/{certificate_no}/verification",
-        state.config.public_url()
-    )
+    format!("{}/verify/{certificate_no}", state.config.public_url())
 }
 
 /// Builds the proof document of a pledge against the latest signed head.
@@ -116,6 +114,20 @@ pub async fn certificate_document(
     Ok(Json(document(&state, &record).await?))
 }
 
+/// A certificate's proof document and what checking it with this log's key found.
+pub(crate) struct Checked {
+    pub document: CertificateDocument,
+    pub checked: Result<VerifiedCertificate, Vec<CertificateProblem>>,
+}
+
+/// Checks a certificate exactly as `openforest verify-certificate` does offline (the API's
+/// verification and the public verification page).
+pub(crate) async fn check(state: &AppState, record: &PledgeRecord) -> ApiResult<Checked> {
+    let document = document(state, record).await?;
+    let checked = verify_document(&document, &state.log.key().verifying_key());
+    Ok(Checked { document, checked })
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct VerificationView {
     pub certificate_no: String,
@@ -141,8 +153,7 @@ pub async fn verification(
     ApiPath(certificate_no): ApiPath<String>,
 ) -> ApiResult<Json<VerificationView>> {
     let record = find_certificate(&state, &certificate_no).await?;
-    let document = document(&state, &record).await?;
-    let checked = verify_document(&document, &state.log.key().verifying_key());
+    let Checked { document, checked } = check(&state, &record).await?;
     let (valid, proven_status, problems) = match checked {
         Ok(verified) => (true, Some(verified.proven_status), Vec::new()),
         Err(problems) => (

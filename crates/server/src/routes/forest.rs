@@ -9,7 +9,7 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use futures_util::future::join_all;
-use openforest_core::methodology::day_key;
+use openforest_core::methodology::{Tz, day_key};
 use openforest_core::{
     BallFacts, BallId, Collect, Command, Grams, Outcome, Steal, StealRules, Timestamp, UserId,
     Water,
@@ -85,6 +85,36 @@ pub struct ForestHomeView {
     /// Friends I can take energy from now, most first (at most 50), then `friends_total`.
     pub friends: Vec<FriendHarvestView>,
     pub friends_total: usize,
+    /// Energy my actions made today (operator-local day), by action, most first.
+    pub today: Vec<ActionGramsView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActionGramsView {
+    /// The methodology's action key (`metro_ride`), or `watering`.
+    pub action: String,
+    pub grams: u64,
+}
+
+/// Grams made on `today` by action, most first: from the balls that still hold energy, which
+/// are all of a day's balls until they ripen (the next morning).
+fn made_today(balls: &[BallState], today: &str, zone: Tz) -> Vec<ActionGramsView> {
+    let mut by_action: HashMap<&str, u64> = HashMap::new();
+    for ball in balls
+        .iter()
+        .filter(|ball| day_key(ball.ball.created_at, zone).as_str() == today)
+    {
+        *by_action.entry(ball.ball.action.as_str()).or_default() += ball.ball.grams.get();
+    }
+    let mut today: Vec<ActionGramsView> = by_action
+        .into_iter()
+        .map(|(action, grams)| ActionGramsView {
+            action: action.to_string(),
+            grams,
+        })
+        .collect();
+    today.sort_by(|a, b| b.grams.cmp(&a.grams).then_with(|| a.action.cmp(&b.action)));
+    today
 }
 
 /// What I could take from a ball now under the rules (0 when nothing).
@@ -118,11 +148,11 @@ pub(crate) async fn forest_home(state: &AppState, me: UserId) -> ApiResult<Fores
     // couple of days after it was made.
     let steals_since = now.plus_millis(-7 * 24 * 3_600_000);
     let (friends, wallet, mine, theirs, taken) = futures_util::try_join!(
-        state.store.friends(me),
-        state.store.wallet(me),
-        state.store.live_balls(&me_only, now),
-        state.store.friends_live_balls(me, now),
-        state.store.stolen_from_friends(me, steals_since),
+        state.reads.friends(me),
+        state.reads.wallet(me),
+        state.reads.live_balls(&me_only, now),
+        state.reads.friends_live_balls(me, now),
+        state.reads.stolen_from_friends(me, steals_since),
     )?;
     let mut by_friend: HashMap<UserId, (Grams, Vec<Uuid>)> = HashMap::new();
     for ball in theirs
@@ -143,7 +173,7 @@ pub(crate) async fn forest_home(state: &AppState, me: UserId) -> ApiResult<Fores
     ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     ranked.truncate(HOME_FRIENDS_MAX);
     let ids: Vec<UserId> = ranked.iter().map(|(user, _, _)| *user).collect();
-    let mut handles = state.store.handles(&ids).await?;
+    let mut handles = state.reads.handles(&ids).await?;
     let friend_views = ranked
         .into_iter()
         .map(|(user, grams, balls)| FriendHarvestView {
@@ -170,6 +200,75 @@ pub(crate) async fn forest_home(state: &AppState, me: UserId) -> ApiResult<Fores
         ripe_grams,
         friends: friend_views,
         friends_total: friends.len(),
+        today: made_today(
+            &mine,
+            &local_day(state, now),
+            state.energy.current().timezone,
+        ),
+    })
+}
+
+/// One of a friend's balls, as I see it.
+#[derive(Debug)]
+pub(crate) struct FriendBallView {
+    pub ball: ForestBallView,
+    /// Grams a steal would take now under the rules (0 when nothing).
+    pub stealable_grams: u64,
+    /// I took from this ball already (once per ball).
+    pub stolen_by_me: bool,
+    /// Ripe and in its last 24 hours: I can collect it for my friend.
+    pub helpable: bool,
+}
+
+/// A friend's forest as I see it: their live balls and their props in force.
+#[derive(Debug)]
+pub(crate) struct FriendForestView {
+    pub balls: Vec<FriendBallView>,
+    pub effects: Vec<openforest_store::PropEffect>,
+}
+
+/// `friend`'s forest as `me` sees it (the web's friend forest page): what each ball would give
+/// to a steal now, which I already took from, which I can help collect, and their props.
+pub(crate) async fn friend_forest(
+    state: &AppState,
+    me: UserId,
+    friend: UserId,
+) -> ApiResult<FriendForestView> {
+    require_friend(state, me, friend).await?;
+    let now = state.clock.now();
+    let rules = state.config.game.steal;
+    let steals_since = now.plus_millis(-7 * 24 * 3_600_000);
+    let friend_only = [friend];
+    let (balls, taken, (_, effects)) = futures_util::try_join!(
+        state.store.live_balls(&friend_only, now),
+        state.store.stolen_from_friends(me, steals_since),
+        state.store.props(friend, now),
+    )?;
+    let help_window = openforest_core::harvest::HELP_WINDOW_MS;
+    Ok(FriendForestView {
+        balls: balls
+            .iter()
+            .map(|ball| {
+                let stolen_by_me = taken.contains(&ball.ball.ball_id);
+                let ripe = ball.ball.ripens_at <= now;
+                FriendBallView {
+                    ball: ball_view(ball, now),
+                    stealable_grams: if stolen_by_me {
+                        0
+                    } else {
+                        stealable(ball, &rules, now).get()
+                    },
+                    stolen_by_me,
+                    helpable: ripe
+                        && ball.remaining > Grams::ZERO
+                        && now.millis() >= ball.ball.expires_at.millis() - help_window,
+                }
+            })
+            .collect(),
+        effects: effects
+            .into_iter()
+            .filter(|effect| effect.user_id == friend && effect.active_until > now)
+            .collect(),
     })
 }
 
@@ -283,20 +382,31 @@ pub async fn help_collect(
     CurrentUser(me): CurrentUser,
     ApiPath((owner, ball_id)): ApiPath<(Uuid, Uuid)>,
 ) -> ApiResult<Json<CollectedView>> {
-    crate::anti_abuse::take_turn(&state, me.user_id).await?;
-    let owner = UserId(owner);
-    require_friend(&state, me.user_id, owner).await?;
-    let ball = facts(&state, owner, ball_id).await?;
-    let day = local_day(&state, state.clock.now());
+    Ok(Json(
+        help_collect_ball(&state, me.user_id, UserId(owner), ball_id).await?,
+    ))
+}
+
+/// Collects a friend's expiring ball for them (the API and the web's friend forest page).
+pub(crate) async fn help_collect_ball(
+    state: &AppState,
+    me: UserId,
+    owner: UserId,
+    ball_id: Uuid,
+) -> ApiResult<CollectedView> {
+    crate::anti_abuse::take_turn(state, me).await?;
+    require_friend(state, me, owner).await?;
+    let ball = facts(state, owner, ball_id).await?;
+    let day = local_day(state, state.clock.now());
     let executed = state
         .store
         .execute(Envelope::new(Command::Collect(Collect {
             ball,
-            helper: Some(me.user_id),
+            helper: Some(me),
             day,
         })))
         .await?;
-    Ok(Json(collected(executed.outcome)?))
+    collected(executed.outcome)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -332,15 +442,25 @@ pub async fn water(
     ApiPath(friend): ApiPath<Uuid>,
     body: crate::extract::ApiJson<Watering>,
 ) -> ApiResult<(axum::http::StatusCode, Json<WateredView>)> {
-    let friend = UserId(friend);
-    require_friend(&state, me.user_id, friend).await?;
+    let watered = water_friend(&state, me.user_id, UserId(friend), body.value.grams).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(watered)))
+}
+
+/// Waters a friend with `grams` from `me`'s wallet (the API and the web's friend forest page).
+pub(crate) async fn water_friend(
+    state: &AppState,
+    me: UserId,
+    friend: UserId,
+    grams: u64,
+) -> ApiResult<WateredView> {
+    require_friend(state, me, friend).await?;
     let now = state.clock.now();
     let command = Command::Water(Water {
-        giver_id: me.user_id,
+        giver_id: me,
         receiver_id: friend,
-        grams: Grams::new(body.value.grams),
+        grams: Grams::new(grams),
         ball_id: BallId(openforest_store::new_id(now)),
-        day: local_day(&state, now),
+        day: local_day(state, now),
         daily_per_friend: state.config.game.waterings_per_friend_per_day,
     });
     match state.store.execute(Envelope::new(command)).await?.outcome {
@@ -350,15 +470,12 @@ pub async fn water(
             grams,
             wallet_grams,
             ..
-        } => Ok((
-            axum::http::StatusCode::CREATED,
-            Json(WateredView {
-                friend_id: receiver_id.uuid(),
-                ball_id: ball_id.uuid(),
-                grams: grams.get(),
-                wallet_grams: wallet_grams.get(),
-            }),
-        )),
+        } => Ok(WateredView {
+            friend_id: receiver_id.uuid(),
+            ball_id: ball_id.uuid(),
+            grams: grams.get(),
+            wallet_grams: wallet_grams.get(),
+        }),
         other => Err(ApiError::Internal(format!("watering answered {other:?}"))),
     }
 }
@@ -460,23 +577,34 @@ pub async fn steal(
     CurrentUser(me): CurrentUser,
     ApiPath((owner, ball_id)): ApiPath<(Uuid, Uuid)>,
 ) -> ApiResult<Json<StolenView>> {
-    crate::anti_abuse::take_turn(&state, me.user_id).await?;
-    let owner = UserId(owner);
+    Ok(Json(
+        steal_ball(&state, me.user_id, UserId(owner), ball_id).await?,
+    ))
+}
+
+/// Takes part of a friend's ripe ball for `me` (the API and the web's friend forest page).
+pub(crate) async fn steal_ball(
+    state: &AppState,
+    me: UserId,
+    owner: UserId,
+    ball_id: Uuid,
+) -> ApiResult<StolenView> {
+    crate::anti_abuse::take_turn(state, me).await?;
     let now = state.clock.now();
     let context = state
         .store
-        .steal_context(me.user_id, owner, BallId(ball_id), now)
+        .steal_context(me, owner, BallId(ball_id), now)
         .await?;
-    if owner != me.user_id && !context.friends {
+    if owner != me && !context.friends {
         return Err(ApiError::Forbidden("only friends can do this"));
     }
     let ball = context.ball.ok_or(ApiError::NotFound("ball"))?;
     let command = Command::Steal(Box::new(Steal {
-        thief_id: me.user_id,
+        thief_id: me,
         ball,
-        day: local_day(&state, now),
+        day: local_day(state, now),
         rules: state.config.game.steal,
-        props: crate::routes::props::steal_props(context.effects, owner, me.user_id, now),
+        props: crate::routes::props::steal_props(context.effects, owner, me, now),
     }));
     match state.store.execute(Envelope::new(command)).await?.outcome {
         Outcome::Stolen {
@@ -485,12 +613,12 @@ pub async fn steal(
             grams,
             wallet_grams,
             ..
-        } => Ok(Json(StolenView {
+        } => Ok(StolenView {
             owner_id: owner_id.uuid(),
             ball_id: ball_id.uuid(),
             grams: grams.get(),
             wallet_grams: wallet_grams.get(),
-        })),
+        }),
         other => Err(ApiError::Internal(format!("a steal answered {other:?}"))),
     }
 }
@@ -530,28 +658,35 @@ pub async fn feed(
     CurrentUser(me): CurrentUser,
     crate::extract::ApiQuery(query): crate::extract::ApiQuery<FeedQuery>,
 ) -> ApiResult<Json<Vec<FeedItemView>>> {
+    Ok(Json(feed_items(&state, me.user_id, query).await?))
+}
+
+/// A page of `me`'s feed (the API and the web's feed page).
+pub(crate) async fn feed_items(
+    state: &AppState,
+    me: UserId,
+    query: FeedQuery,
+) -> ApiResult<Vec<FeedItemView>> {
     let limit = crate::extract::page_limit(query.limit, 20, FEED_LIMIT_MAX)?;
-    let items = state.store.feed(me.user_id, query.before, limit).await?;
+    let items = state.reads.feed(me, query.before, limit).await?;
     let actors: HashSet<UserId> = items.iter().filter_map(|item| item.actor_id).collect();
     let handles = state
-        .store
+        .reads
         .handles(&actors.into_iter().collect::<Vec<_>>())
         .await?;
-    Ok(Json(
-        items
-            .into_iter()
-            .map(|item| FeedItemView {
-                item_id: item.item_id,
-                kind: item.kind,
-                actor_id: item.actor_id.map(|actor| actor.uuid()),
-                actor_handle: item.actor_id.and_then(|actor| handles.get(&actor).cloned()),
-                ball_id: item.ball_id.map(|ball| ball.uuid()),
-                grams: item.grams.get(),
-                at: rfc3339(item.at),
-                species_id: item.species_id,
-            })
-            .collect(),
-    ))
+    Ok(items
+        .into_iter()
+        .map(|item| FeedItemView {
+            item_id: item.item_id,
+            kind: item.kind,
+            actor_id: item.actor_id.map(|actor| actor.uuid()),
+            actor_handle: item.actor_id.and_then(|actor| handles.get(&actor).cloned()),
+            ball_id: item.ball_id.map(|ball| ball.uuid()),
+            grams: item.grams.get(),
+            at: rfc3339(item.at),
+            species_id: item.species_id,
+        })
+        .collect())
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -581,12 +716,24 @@ pub async fn rankings(
     CurrentUser(me): CurrentUser,
     crate::extract::ApiQuery(query): crate::extract::ApiQuery<RankingQuery>,
 ) -> ApiResult<Json<Vec<RankView>>> {
+    Ok(Json(
+        ranking(
+            &state,
+            me.user_id,
+            query.board.as_deref().unwrap_or("collected_today"),
+        )
+        .await?,
+    ))
+}
+
+/// Me and my friends on one board (the API and the web's rankings page).
+pub(crate) async fn ranking(state: &AppState, me: UserId, board: &str) -> ApiResult<Vec<RankView>> {
     use openforest_core::harvest::{ALL_TIME, COLLECTED_USAGE_ACTION, STEAL_USAGE_ACTION};
     let now = state.clock.now();
-    let today = local_day(&state, now);
-    let (action, periods) = match query.board.as_deref().unwrap_or("collected_today") {
+    let today = local_day(state, now);
+    let (action, periods) = match board {
         "collected_today" => (COLLECTED_USAGE_ACTION, vec![today]),
-        "collected_week" => (COLLECTED_USAGE_ACTION, last_week(&state, now)),
+        "collected_week" => (COLLECTED_USAGE_ACTION, last_week(state, now)),
         "collected_all" => (COLLECTED_USAGE_ACTION, vec![ALL_TIME.to_string()]),
         "stolen_today" => (STEAL_USAGE_ACTION, vec![today]),
         _ => {
@@ -596,26 +743,24 @@ pub async fn rankings(
             ));
         }
     };
-    let mut users = state.store.friends(me.user_id).await?;
-    users.push(me.user_id);
-    let totals = state.store.usage_totals(&users, action, &periods).await?;
+    let mut users = state.reads.friends(me).await?;
+    users.push(me);
+    let totals = state.reads.usage_totals(&users, action, &periods).await?;
     let mut ranked: Vec<(UserId, Grams)> = users
         .iter()
         .map(|user| (*user, totals.get(user).copied().unwrap_or(Grams::ZERO)))
         .collect();
     ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    let mut handles = state.store.handles(&users).await?;
-    Ok(Json(
-        ranked
-            .into_iter()
-            .enumerate()
-            .map(|(index, (user, grams))| RankView {
-                rank: index + 1,
-                user_id: user.uuid(),
-                handle: handles.remove(&user).unwrap_or_default(),
-                grams: grams.get(),
-                me: user == me.user_id,
-            })
-            .collect(),
-    ))
+    let mut handles = state.reads.handles(&users).await?;
+    Ok(ranked
+        .into_iter()
+        .enumerate()
+        .map(|(index, (user, grams))| RankView {
+            rank: index + 1,
+            user_id: user.uuid(),
+            handle: handles.remove(&user).unwrap_or_default(),
+            grams: grams.get(),
+            me: user == me,
+        })
+        .collect())
 }

@@ -74,7 +74,19 @@ pub async fn invite(
     CurrentUser(me): CurrentUser,
     body: ApiJson<FriendInvite>,
 ) -> ApiResult<(StatusCode, Json<FriendshipView>)> {
-    let (other, field) = match (&body.value.handle, &body.value.invite_code) {
+    Ok((
+        StatusCode::CREATED,
+        Json(invite_friend(&state, me.user_id, &body.value).await?),
+    ))
+}
+
+/// Asks someone to be friends (the API and the web's friends page).
+pub(crate) async fn invite_friend(
+    state: &AppState,
+    me: UserId,
+    invite: &FriendInvite,
+) -> ApiResult<FriendshipView> {
+    let (other, field) = match (&invite.handle, &invite.invite_code) {
         (Some(handle), None) => {
             let handle = Handle::parse(handle.trim())
                 .map_err(|err| ApiError::invalid("handle", err.to_string()))?;
@@ -106,13 +118,13 @@ pub async fn invite(
             ));
         }
     };
-    if other.user_id == me.user_id {
+    if other.user_id == me {
         return Err(ApiError::invalid(field, "you cannot befriend yourself"));
     }
     let limit = state.config.game.friends_max;
     let status = match state
         .store
-        .request_friend(me.user_id, other.user_id, state.clock.now(), limit)
+        .request_friend(me, other.user_id, state.clock.now(), limit)
         .await?
     {
         FriendRequestResult::Requested => "requested",
@@ -128,14 +140,11 @@ pub async fn invite(
             return Err(ApiError::Forbidden("one of you blocked the other"));
         }
     };
-    Ok((
-        StatusCode::CREATED,
-        Json(FriendshipView {
-            user_id: other.user_id.uuid(),
-            handle: other.handle.as_str().to_string(),
-            status,
-        }),
-    ))
+    Ok(FriendshipView {
+        user_id: other.user_id.uuid(),
+        handle: other.handle.as_str().to_string(),
+        status,
+    })
 }
 
 /// My friends.
@@ -145,7 +154,12 @@ pub async fn list(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
 ) -> ApiResult<Json<Vec<FriendshipView>>> {
-    let ids = state.store.friends(me.user_id).await?;
+    Ok(Json(list_friends(&state, me.user_id).await?))
+}
+
+/// `me`'s friends by handle (the API and the web's friends page).
+pub(crate) async fn list_friends(state: &AppState, me: UserId) -> ApiResult<Vec<FriendshipView>> {
+    let ids = state.store.friends(me).await?;
     let mut handles = state.store.handles(&ids).await?;
     let mut friends: Vec<FriendshipView> = ids
         .into_iter()
@@ -156,7 +170,7 @@ pub async fn list(
         })
         .collect();
     friends.sort_by(|a, b| a.handle.cmp(&b.handle));
-    Ok(Json(friends))
+    Ok(friends)
 }
 
 /// Requests waiting for my answer, oldest first.
@@ -166,18 +180,32 @@ pub async fn requests(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
 ) -> ApiResult<Json<Vec<FriendRequestView>>> {
+    Ok(Json(friend_requests(&state, me.user_id).await?))
+}
+
+/// Requests waiting for `me`'s answer (the API and the web's friends page).
+pub(crate) async fn friend_requests(
+    state: &AppState,
+    me: UserId,
+) -> ApiResult<Vec<FriendRequestView>> {
     let mut views = Vec::new();
-    for (from, at) in state.store.friend_requests(me.user_id).await? {
+    for (from, at) in state.store.friend_requests(me).await? {
         views.push(FriendRequestView {
             user_id: from.uuid(),
-            handle: handle_of(&state, from).await?,
+            handle: handle_of(state, from).await?,
             requested_at: rfc3339(at),
         });
     }
-    Ok(Json(views))
+    Ok(views)
 }
 
-async fn answer(state: &AppState, me: UserId, from: Uuid, accept: bool) -> ApiResult<StatusCode> {
+/// Accepts or declines a friend request (the API and the web's friends page).
+pub(crate) async fn answer(
+    state: &AppState,
+    me: UserId,
+    from: Uuid,
+    accept: bool,
+) -> ApiResult<StatusCode> {
     let limit = state.config.game.friends_max;
     match state
         .store
@@ -227,11 +255,16 @@ pub async fn remove(
     CurrentUser(me): CurrentUser,
     ApiPath(friend): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
-    if state
-        .store
-        .remove_friend(me.user_id, UserId(friend))
-        .await?
-    {
+    remove_friend(&state, me.user_id, friend).await
+}
+
+/// Ends a friendship (the API and the web's friends page).
+pub(crate) async fn remove_friend(
+    state: &AppState,
+    me: UserId,
+    friend: Uuid,
+) -> ApiResult<StatusCode> {
+    if state.store.remove_friend(me, UserId(friend)).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound("friend"))
@@ -255,6 +288,13 @@ pub async fn invite_code(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
 ) -> ApiResult<Json<InviteCodeView>> {
+    Ok(Json(InviteCodeView {
+        invite_code: my_invite_code(&state, me.user_id).await?,
+    }))
+}
+
+/// `me`'s invite code, made on first ask (the API and the web's friends page).
+pub(crate) async fn my_invite_code(state: &AppState, me: UserId) -> ApiResult<String> {
     use rand::Rng;
     for _ in 0..8 {
         let candidate: String = {
@@ -265,10 +305,10 @@ pub async fn invite_code(
         };
         match state
             .store
-            .invite_code(me.user_id, &candidate, state.clock.now())
+            .invite_code(me, &candidate, state.clock.now())
             .await
         {
-            Ok(invite_code) => return Ok(Json(InviteCodeView { invite_code })),
+            Ok(invite_code) => return Ok(invite_code),
             Err(openforest_store::StoreError::Conflict(_)) => continue,
             Err(err) => return Err(err.into()),
         }
@@ -295,8 +335,16 @@ pub async fn block(
     CurrentUser(me): CurrentUser,
     body: ApiJson<BlockRequest>,
 ) -> ApiResult<StatusCode> {
-    let other = UserId(body.value.user_id);
-    if other == me.user_id {
+    block_user(&state, me.user_id, UserId(body.value.user_id)).await
+}
+
+/// Blocks someone (the API and the web's friends page).
+pub(crate) async fn block_user(
+    state: &AppState,
+    me: UserId,
+    other: UserId,
+) -> ApiResult<StatusCode> {
+    if other == me {
         return Err(ApiError::invalid("user_id", "you cannot block yourself"));
     }
     state
@@ -304,10 +352,7 @@ pub async fn block(
         .user(other)
         .await?
         .ok_or(ApiError::NotFound("user"))?;
-    state
-        .store
-        .block_user(me.user_id, other, state.clock.now())
-        .await?;
+    state.store.block_user(me, other, state.clock.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

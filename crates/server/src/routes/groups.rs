@@ -114,7 +114,16 @@ pub async fn create(
     CurrentUser(me): CurrentUser,
     body: ApiJson<NewGroup>,
 ) -> ApiResult<(StatusCode, Json<GroupView>)> {
-    let request = body.value;
+    let created = create_group(&state, me.user_id, body.value).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// Creates a group with `me` as its first member (the API and the planting page).
+pub(crate) async fn create_group(
+    state: &AppState,
+    me: UserId,
+    request: NewGroup,
+) -> ApiResult<GroupView> {
     let name = request.name.trim().to_string();
     if !(1..=60).contains(&name.chars().count()) {
         return Err(ApiError::invalid(
@@ -133,11 +142,11 @@ pub async fn create(
         group_id: GroupId(openforest_store::new_id(now)),
         name,
         kind: request.kind,
-        created_by: me.user_id,
+        created_by: me,
         created_at: now,
     };
     state.store.create_group(&group).await?;
-    Ok((StatusCode::CREATED, Json(view(&state, group).await?)))
+    view(state, group).await
 }
 
 /// My groups.
@@ -147,11 +156,16 @@ pub async fn mine(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
 ) -> ApiResult<Json<Vec<GroupView>>> {
+    Ok(Json(groups_of(&state, me.user_id).await?))
+}
+
+/// The groups a user is a member of now, with every member's share.
+pub(crate) async fn groups_of(state: &AppState, me: UserId) -> ApiResult<Vec<GroupView>> {
     let mut views = Vec::new();
-    for group in state.store.user_groups(me.user_id).await? {
-        views.push(view(&state, group).await?);
+    for group in state.store.user_groups(me).await? {
+        views.push(view(state, group).await?);
     }
-    Ok(Json(views))
+    Ok(views)
 }
 
 /// One of my groups, with every member's share.
@@ -188,9 +202,20 @@ pub async fn invite(
     ApiPath(group_id): ApiPath<Uuid>,
     body: ApiJson<GroupInvite>,
 ) -> ApiResult<StatusCode> {
-    let group = my_group(&state, me.user_id, group_id).await?;
-    let handle = Handle::parse(body.value.handle.trim())
-        .map_err(|err| ApiError::invalid("handle", err.to_string()))?;
+    invite_member(&state, me.user_id, group_id, &body.value.handle).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Invites the user with `handle` to a group of mine.
+pub(crate) async fn invite_member(
+    state: &AppState,
+    me: UserId,
+    group_id: Uuid,
+    handle: &str,
+) -> ApiResult<()> {
+    let group = my_group(state, me, group_id).await?;
+    let handle =
+        Handle::parse(handle.trim()).map_err(|err| ApiError::invalid("handle", err.to_string()))?;
     let (user, _) = state
         .store
         .user_by_handle(handle.as_str())
@@ -198,10 +223,10 @@ pub async fn invite(
         .ok_or(ApiError::NotFound("user with that handle"))?;
     if state
         .store
-        .invite_to_group(group.group_id, user.user_id, me.user_id, state.clock.now())
+        .invite_to_group(group.group_id, user.user_id, me, state.clock.now())
         .await?
     {
-        Ok(StatusCode::NO_CONTENT)
+        Ok(())
     } else {
         Err(ApiError::GameRule {
             rule: "already_member",
@@ -222,6 +247,15 @@ pub async fn join(
     CurrentUser(me): CurrentUser,
     ApiPath(group_id): ApiPath<Uuid>,
 ) -> ApiResult<Json<GroupView>> {
+    Ok(Json(join_group(&state, me.user_id, group_id).await?))
+}
+
+/// Accepts my invitation to a group (the API and the planting page's "join by code").
+pub(crate) async fn join_group(
+    state: &AppState,
+    me: UserId,
+    group_id: Uuid,
+) -> ApiResult<GroupView> {
     let group = state
         .store
         .group(GroupId(group_id))
@@ -230,10 +264,10 @@ pub async fn join(
     let max = state.config.game.group_members_max;
     match state
         .store
-        .join_group(group.group_id, me.user_id, state.clock.now(), max)
+        .join_group(group.group_id, me, state.clock.now(), max)
         .await?
     {
-        JoinResult::Joined => Ok(Json(view(&state, group).await?)),
+        JoinResult::Joined => view(state, group).await,
         JoinResult::NotInvited => Err(ApiError::Forbidden("join a group when invited")),
         JoinResult::Full => Err(ApiError::GameRule {
             rule: "group_full",
@@ -256,12 +290,18 @@ pub async fn leave(
     CurrentUser(me): CurrentUser,
     ApiPath(group_id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
+    leave_group(&state, me.user_id, group_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Leaves a group; my share stays in the pot.
+pub(crate) async fn leave_group(state: &AppState, me: UserId, group_id: Uuid) -> ApiResult<()> {
     if state
         .store
-        .leave_group(GroupId(group_id), me.user_id, state.clock.now())
+        .leave_group(GroupId(group_id), me, state.clock.now())
         .await?
     {
-        Ok(StatusCode::NO_CONTENT)
+        Ok(())
     } else {
         Err(ApiError::NotFound("membership"))
     }
@@ -296,15 +336,26 @@ pub async fn feed_pot(
     ApiPath(group_id): ApiPath<Uuid>,
     body: ApiJson<PotFeed>,
 ) -> ApiResult<(StatusCode, Json<PotFedView>)> {
-    let group = my_group(&state, me.user_id, group_id).await?;
-    if body.value.grams == 0 {
+    let fed = feed_group_pot(&state, me.user_id, group_id, body.value.grams).await?;
+    Ok((StatusCode::CREATED, Json(fed)))
+}
+
+/// Puts grams from my wallet into a group's pot, within the daily cap.
+pub(crate) async fn feed_group_pot(
+    state: &AppState,
+    me: UserId,
+    group_id: Uuid,
+    grams: u64,
+) -> ApiResult<PotFedView> {
+    let group = my_group(state, me, group_id).await?;
+    if grams == 0 {
         return Err(ApiError::invalid("grams", "put at least 1 g into the pot"));
     }
     let now = state.clock.now();
     let command = Command::FeedPot(FeedPot {
-        member_id: me.user_id,
+        member_id: me,
         group_id: group.group_id,
-        grams: Grams::new(body.value.grams),
+        grams: Grams::new(grams),
         day: day_key(now, state.energy.current().timezone)
             .as_str()
             .to_string(),
@@ -317,15 +368,12 @@ pub async fn feed_pot(
             share_grams,
             wallet_grams,
             ..
-        } => Ok((
-            StatusCode::CREATED,
-            Json(PotFedView {
-                group_id: group_id.uuid(),
-                grams: grams.get(),
-                share_grams: share_grams.get(),
-                wallet_grams: wallet_grams.get(),
-            }),
-        )),
+        } => Ok(PotFedView {
+            group_id: group_id.uuid(),
+            grams: grams.get(),
+            share_grams: share_grams.get(),
+            wallet_grams: wallet_grams.get(),
+        }),
         other => Err(ApiError::Internal(format!(
             "feeding a pot answered {other:?}"
         ))),

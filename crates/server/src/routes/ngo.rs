@@ -74,7 +74,10 @@ async fn order_view(state: &AppState, order: Order) -> ApiResult<OrderView> {
     })
 }
 
-async fn order_views(state: &AppState, ngo_id: Option<NgoId>) -> ApiResult<Vec<OrderView>> {
+pub(crate) async fn order_views(
+    state: &AppState,
+    ngo_id: Option<NgoId>,
+) -> ApiResult<Vec<OrderView>> {
     let mut views = Vec::new();
     for order in state.store.orders(ngo_id).await? {
         views.push(order_view(state, order).await?);
@@ -105,7 +108,11 @@ pub async fn all_orders(
 
 /// The order, if it is the caller's NGO's. Another NGO's order is answered as not found, so
 /// orders cannot be probed.
-async fn own_order(state: &AppState, caller: &NgoCaller, order_id: Uuid) -> ApiResult<Order> {
+pub(crate) async fn own_order(
+    state: &AppState,
+    caller: &NgoCaller,
+    order_id: Uuid,
+) -> ApiResult<Order> {
     state
         .store
         .order(OrderId(order_id))
@@ -139,10 +146,19 @@ pub async fn order(
     caller: NgoCaller,
     ApiPath(order_id): ApiPath<Uuid>,
 ) -> ApiResult<Json<OrderDetail>> {
-    let order = own_order(&state, &caller, order_id).await?;
+    Ok(Json(order_detail(&state, &caller, order_id).await?))
+}
+
+/// One of the caller's NGO's orders with its pledges and batches (another NGO's: not found).
+pub(crate) async fn order_detail(
+    state: &AppState,
+    caller: &NgoCaller,
+    order_id: Uuid,
+) -> ApiResult<OrderDetail> {
+    let order = own_order(state, caller, order_id).await?;
     let pledges = state.store.order_pledges(order.order_id).await?;
     let batches = state.store.batches(order.order_id).await?;
-    Ok(Json(OrderDetail {
+    Ok(OrderDetail {
         pledges: pledges
             .iter()
             .map(|record| OrderPledgeView {
@@ -153,8 +169,8 @@ pub async fn order(
             })
             .collect(),
         batches: batches.iter().map(BatchView::from).collect(),
-        order: order_view(&state, order).await?,
-    }))
+        order: order_view(state, order).await?,
+    })
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -201,10 +217,29 @@ pub async fn upload_photo(
     let bytes = axum::body::to_bytes(body, limit)
         .await
         .map_err(|_| ApiError::PayloadTooLarge { limit_bytes: limit })?;
+    let stored = store_photo(&state, caller.ngo_id, declared, bytes.to_vec(), "body").await?;
+    Ok((StatusCode::CREATED, Json(stored)))
+}
+
+/// Stores an evidence photo of at most `photo_bytes_max` bytes (the caller reads no more)
+/// whose bytes are the declared type, one of `PHOTO_TYPES` (the API's upload and the NGO
+/// page's form, where `field` names the file input).
+pub(crate) async fn store_photo(
+    state: &AppState,
+    ngo_id: NgoId,
+    declared: String,
+    bytes: Vec<u8>,
+    field: &str,
+) -> ApiResult<PhotoStored> {
+    if !PHOTO_TYPES.contains(&declared.as_str()) {
+        return Err(ApiError::UnsupportedMediaType {
+            expected: "image/jpeg, image/png or image/webp",
+        });
+    }
     let sniffed = infer::get(&bytes).map(|kind| kind.mime_type());
     if sniffed != Some(declared.as_str()) {
         return Err(ApiError::invalid(
-            "body",
+            field,
             format!(
                 "the bytes are not a {declared} image (they look like {})",
                 sniffed.unwrap_or("no known image type")
@@ -219,22 +254,19 @@ pub async fn upload_photo(
             sha256,
             &Photo {
                 content_type: declared.clone(),
-                bytes: bytes.to_vec(),
+                bytes,
             },
-            caller.ngo_id,
+            ngo_id,
             state.clock.now(),
         )
         .await?;
     let hex = sha256_hex(&sha256);
-    Ok((
-        StatusCode::CREATED,
-        Json(PhotoStored {
-            url: format!("/v1/photos/{hex}"),
-            sha256: hex,
-            content_type: declared,
-            bytes: size,
-        }),
-    ))
+    Ok(PhotoStored {
+        url: format!("/v1/photos/{hex}"),
+        sha256: hex,
+        content_type: declared,
+        bytes: size,
+    })
 }
 
 fn parse_sha256(text: &str, field: &str) -> Result<[u8; 32], ApiError> {
@@ -370,8 +402,18 @@ pub async fn record_batch(
     ApiPath(order_id): ApiPath<Uuid>,
     body: ApiJson<NewBatchRequest>,
 ) -> ApiResult<(StatusCode, Json<BatchView>)> {
-    let order = own_order(&state, &caller, order_id).await?;
-    let request = body.value;
+    let recorded = record_planting_batch(&state, &caller, order_id, body.value).await?;
+    Ok((StatusCode::CREATED, Json(recorded)))
+}
+
+/// Records a planting batch for one of the caller's NGO's orders (the API and the NGO page).
+pub(crate) async fn record_planting_batch(
+    state: &AppState,
+    caller: &NgoCaller,
+    order_id: Uuid,
+    request: NewBatchRequest,
+) -> ApiResult<BatchView> {
+    let order = own_order(state, caller, order_id).await?;
     if request.units == 0 {
         return Err(ApiError::invalid("units", "a batch plants at least 1 unit"));
     }
@@ -438,7 +480,7 @@ pub async fn record_batch(
         recorded_at: now,
     };
     match state.store.record_batch(&batch).await? {
-        Ok(recorded) => Ok((StatusCode::CREATED, Json(BatchView::from(&recorded)))),
+        Ok(recorded) => Ok(BatchView::from(&recorded)),
         Err(BatchRefusal::MoreThanOrdered { left }) => Err(ApiError::GameRule {
             rule: "more_than_ordered",
             detail: format!("this order has {left} unplanted units of the item left"),
@@ -480,6 +522,15 @@ pub async fn verify_batch(
     caller: NgoCaller,
     ApiPath(batch_id): ApiPath<Uuid>,
 ) -> ApiResult<Json<BatchView>> {
+    Ok(Json(verify_ngo_batch(&state, &caller, batch_id).await?))
+}
+
+/// A second person of the caller's NGO verifies one of its batches (the API and the NGO page).
+pub(crate) async fn verify_ngo_batch(
+    state: &AppState,
+    caller: &NgoCaller,
+    batch_id: Uuid,
+) -> ApiResult<BatchView> {
     let batch = state
         .store
         .batch(BatchId(batch_id))
@@ -496,7 +547,7 @@ pub async fn verify_batch(
             "a second person verifies a batch, not the one who recorded it",
         ));
     }
-    Ok(Json(verify(&state, batch_id, caller.actor.label()).await?))
+    verify(state, batch_id, caller.actor.label()).await
 }
 
 /// Verifies any NGO's batch (admins).

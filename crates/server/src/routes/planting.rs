@@ -83,14 +83,14 @@ async fn plant_item(state: &AppState, item_id: Uuid) -> ApiResult<CatalogItem> {
         .ok_or(ApiError::NotFound("catalog item"))
 }
 
-/// Runs a pledge through the writer and answers it.
-async fn pledge(
+/// Runs a pledge through the writer and answers it (the API and the planting page).
+pub(crate) async fn pledge(
     state: &AppState,
     me: UserId,
     request: PlantRequest,
     source: PlantSource,
     idempotency: Option<IdempotencyKey>,
-) -> ApiResult<(StatusCode, Json<PledgedView>)> {
+) -> ApiResult<PledgedView> {
     let item = plant_item(state, request.item_id).await?;
     let now = state.clock.now();
     let local = chrono::DateTime::from_timestamp_millis(now.millis())
@@ -142,22 +142,19 @@ async fn pledge(
             Err(err) => tracing::warn!(error = %err, "no species card for a planting"),
         }
     }
-    Ok((
-        StatusCode::CREATED,
-        Json(PledgedView {
-            card_species_id,
-            pledge_id: pledge.pledge_id.uuid(),
-            certificate_no: pledge.certificate_no.clone(),
-            item_id: pledge.item_id.uuid(),
-            units: pledge.units,
-            grams: pledge.grams.get(),
-            status: "pledged".into(),
-            season: pledge.season.clone(),
-            holders: holder_views(state, &pledge.holders, pledge.grams.get()).await?,
-            wallet_grams: wallet_grams.get(),
-            replayed: executed.replayed,
-        }),
-    ))
+    Ok(PledgedView {
+        card_species_id,
+        pledge_id: pledge.pledge_id.uuid(),
+        certificate_no: pledge.certificate_no.clone(),
+        item_id: pledge.item_id.uuid(),
+        units: pledge.units,
+        grams: pledge.grams.get(),
+        status: "pledged".into(),
+        season: pledge.season.clone(),
+        holders: holder_views(state, &pledge.holders, pledge.grams.get()).await?,
+        wallet_grams: wallet_grams.get(),
+        replayed: executed.replayed,
+    })
 }
 
 /// Plants a tree (or protects m² of land) with energy from my wallet. Send an
@@ -180,14 +177,15 @@ pub async fn plant(
         key,
         fingerprint: body.body_sha256,
     });
-    pledge(
+    let pledged = pledge(
         &state,
         me.user_id,
         body.value,
         PlantSource::Wallet,
         idempotency,
     )
-    .await
+    .await?;
+    Ok((StatusCode::CREATED, Json(pledged)))
 }
 
 /// Plants from a co-planting group's pot: every member's share pays in proportion to its
@@ -207,7 +205,21 @@ pub async fn plant_from_pot(
     IdempotencyKeyHeader(key): IdempotencyKeyHeader,
     body: ApiJson<PlantRequest>,
 ) -> ApiResult<(StatusCode, Json<PledgedView>)> {
-    let group = crate::routes::groups::my_group(&state, me.user_id, group_id).await?;
+    let idempotency = key.map(|key| (key, body.body_sha256));
+    let pledged = pledge_from_pot(&state, me.user_id, group_id, body.value, idempotency).await?;
+    Ok((StatusCode::CREATED, Json(pledged)))
+}
+
+/// Plants from the pot of a group I am a member of (the API and the planting page);
+/// `idempotency` is a key and the request's fingerprint.
+pub(crate) async fn pledge_from_pot(
+    state: &AppState,
+    me: UserId,
+    group_id: Uuid,
+    request: PlantRequest,
+    idempotency: Option<(String, [u8; 32])>,
+) -> ApiResult<PledgedView> {
+    let group = crate::routes::groups::my_group(state, me, group_id).await?;
     let members = state
         .store
         .group_members(group.group_id)
@@ -215,15 +227,15 @@ pub async fn plant_from_pot(
         .into_iter()
         .map(|member| member.user_id)
         .collect();
-    let idempotency = key.map(|key| IdempotencyKey {
-        scope: format!("plant:{}:{}", group.group_id, me.user_id),
+    let idempotency = idempotency.map(|(key, fingerprint)| IdempotencyKey {
+        scope: format!("plant:{}:{}", group.group_id, me),
         key,
-        fingerprint: body.body_sha256,
+        fingerprint,
     });
     pledge(
-        &state,
-        me.user_id,
-        body.value,
+        state,
+        me,
+        request,
         PlantSource::Pot {
             group_id: group.group_id,
             members,
@@ -400,13 +412,21 @@ pub async fn my_certificates(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
 ) -> ApiResult<Json<Vec<CertificateView>>> {
-    let records = state.store.user_pledges(me.user_id).await?;
+    Ok(Json(certificates_of(&state, me.user_id).await?))
+}
+
+/// A user's certificates, newest first (the API and the certificates page).
+pub(crate) async fn certificates_of(
+    state: &AppState,
+    user_id: UserId,
+) -> ApiResult<Vec<CertificateView>> {
+    let records = state.store.user_pledges(user_id).await?;
     let mut views = Vec::with_capacity(records.len());
     let mut histories = Histories::default();
     for record in &records {
-        views.push(certificate_view(&state, record, &mut histories).await?);
+        views.push(certificate_view(state, record, &mut histories).await?);
     }
-    Ok(Json(views))
+    Ok(views)
 }
 
 /// Looks a certificate up by its number (public: anyone may check a certificate).

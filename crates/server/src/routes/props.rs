@@ -105,8 +105,13 @@ pub async fn mine(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
 ) -> ApiResult<Json<PropsView>> {
-    let (stock, effects) = state.store.props(me.user_id, state.clock.now()).await?;
-    Ok(Json(PropsView {
+    Ok(Json(my_props(&state, me.user_id).await?))
+}
+
+/// `me`'s props (the API and the web's props page).
+pub(crate) async fn my_props(state: &AppState, me: UserId) -> ApiResult<PropsView> {
+    let (stock, effects) = state.store.props(me, state.clock.now()).await?;
+    Ok(PropsView {
         inventory: stock
             .into_iter()
             .map(|stock| PropStockView {
@@ -116,7 +121,7 @@ pub async fn mine(
             })
             .collect(),
         active: effects.into_iter().map(Into::into).collect(),
-    }))
+    })
 }
 
 /// Uses one prop of a kind: a shield or double-collect card for 24 h, a multiplier for 3 days
@@ -132,9 +137,18 @@ pub async fn use_prop(
     CurrentUser(me): CurrentUser,
     ApiPath(kind): ApiPath<String>,
 ) -> ApiResult<Json<PropEffectView>> {
-    check_kind(&kind, "kind")?;
+    Ok(Json(use_prop_of_kind(&state, me.user_id, &kind).await?))
+}
+
+/// Uses one of `me`'s props of `kind` (the API and the web's props page).
+pub(crate) async fn use_prop_of_kind(
+    state: &AppState,
+    me: UserId,
+    kind: &str,
+) -> ApiResult<PropEffectView> {
+    check_kind(kind, "kind")?;
     let settings = &state.config.game.props;
-    let (hours, multiplier) = match kind.as_str() {
+    let (hours, multiplier) = match kind {
         SHIELD => (i64::from(settings.shield_hours), 1_000),
         DOUBLE_COLLECT => (i64::from(settings.double_collect_hours), 1_000),
         _ => (
@@ -144,19 +158,13 @@ pub async fn use_prop(
     };
     let effect = state
         .store
-        .use_prop(
-            me.user_id,
-            &kind,
-            hours * HOUR_MS,
-            multiplier,
-            state.clock.now(),
-        )
+        .use_prop(me, kind, hours * HOUR_MS, multiplier, state.clock.now())
         .await?
         .ok_or_else(|| ApiError::GameRule {
             rule: "no_prop",
             detail: format!("you have no {kind} left"),
         })?;
-    Ok(Json(effect.into()))
+    Ok(effect.into())
 }
 
 /// Gives one of my props to a friend; their feed says so.
@@ -172,14 +180,23 @@ pub async fn gift(
     CurrentUser(me): CurrentUser,
     ApiPath((friend, kind)): ApiPath<(Uuid, String)>,
 ) -> ApiResult<StatusCode> {
-    check_kind(&kind, "kind")?;
-    let friend = UserId(friend);
-    if friend == me.user_id || !state.store.are_friends(me.user_id, friend).await? {
+    gift_prop(&state, me.user_id, UserId(friend), &kind).await
+}
+
+/// Gives one of `me`'s props to a friend (the API and the web's props page).
+pub(crate) async fn gift_prop(
+    state: &AppState,
+    me: UserId,
+    friend: UserId,
+    kind: &str,
+) -> ApiResult<StatusCode> {
+    check_kind(kind, "kind")?;
+    if friend == me || !state.store.are_friends(me, friend).await? {
         return Err(ApiError::Forbidden("props are gifted to friends"));
     }
     if state
         .store
-        .gift_prop(me.user_id, friend, &kind, state.clock.now())
+        .gift_prop(me, friend, kind, state.clock.now())
         .await?
     {
         Ok(StatusCode::NO_CONTENT)

@@ -300,14 +300,19 @@ pub async fn album(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
 ) -> ApiResult<Json<AlbumView>> {
-    let day = today(&state);
+    Ok(Json(my_album(&state, me.user_id).await?))
+}
+
+/// `me`'s album (the API and the web's album page).
+pub(crate) async fn my_album(state: &AppState, me: UserId) -> ApiResult<AlbumView> {
+    let day = today(state);
     let reason = CardReason::DailyDraw { day: day.clone() }.key();
     let (cards, rewards, drawn) = futures_util::try_join!(
-        state.store.species_cards(me.user_id),
-        state.store.species_set_rewards(me.user_id),
-        state.store.species_draw(me.user_id, &reason),
+        state.store.species_cards(me),
+        state.store.species_set_rewards(me),
+        state.store.species_draw(me, &reason),
     )?;
-    let collected = collected_today(&state, me.user_id, &day).await?;
+    let collected = collected_today(state, me, &day).await?;
     let catalog = state.species.catalog();
     let counts: HashMap<&str, u32> = cards
         .iter()
@@ -334,7 +339,7 @@ pub async fn album(
                 owned: set.species.len() - missing.len(),
                 total: set.species.len(),
                 complete: missing.is_empty(),
-                reward: reward_of(&state, set),
+                reward: reward_of(state, set),
                 rewarded_at: rewarded
                     .get(set.id.as_str())
                     .map(|reward| rfc3339(reward.at)),
@@ -343,7 +348,7 @@ pub async fn album(
         })
         .collect();
     let threshold = state.species.settings().daily_draw_grams;
-    Ok(Json(AlbumView {
+    Ok(AlbumView {
         species_collected: cards
             .iter()
             .filter(|card| catalog.get(&card.species_id).is_some())
@@ -371,7 +376,7 @@ pub async fn album(
             available: drawn.is_none() && collected >= threshold,
             drawn_species_id: drawn.map(|draw| draw.species_id),
         },
-    }))
+    })
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -427,9 +432,17 @@ pub async fn daily_draw(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
 ) -> ApiResult<(StatusCode, Json<AwardView>)> {
-    let day = today(&state);
+    Ok((
+        StatusCode::CREATED,
+        Json(draw_daily_card(&state, me.user_id).await?),
+    ))
+}
+
+/// `me`'s daily draw (the API and the web's album page).
+pub(crate) async fn draw_daily_card(state: &AppState, me: UserId) -> ApiResult<AwardView> {
+    let day = today(state);
     let threshold = state.species.settings().daily_draw_grams;
-    let collected = collected_today(&state, me.user_id, &day).await?;
+    let collected = collected_today(state, me, &day).await?;
     if collected < threshold {
         return Err(ApiError::GameRule {
             rule: "draw_threshold",
@@ -438,8 +451,7 @@ pub async fn daily_draw(
             ),
         });
     }
-    let award =
-        crate::species::award_card(&state, me.user_id, CardReason::DailyDraw { day }).await?;
+    let award = crate::species::award_card(state, me, CardReason::DailyDraw { day }).await?;
     if !award.new {
         let name = state
             .species
@@ -451,7 +463,7 @@ pub async fn daily_draw(
             detail: format!("you drew {name} today; the next draw opens tomorrow"),
         });
     }
-    Ok((StatusCode::CREATED, Json(award_view(&state, award).await?)))
+    award_view(state, award).await
 }
 
 /// Gives one of my duplicate cards to a friend; both our feeds say so. My last copy stays.
@@ -468,15 +480,24 @@ pub async fn gift(
     CurrentUser(me): CurrentUser,
     ApiPath((friend, species_id)): ApiPath<(Uuid, String)>,
 ) -> ApiResult<StatusCode> {
-    let species = find(&state, &species_id)?;
-    let friend = UserId(friend);
-    if friend == me.user_id || !state.store.are_friends(me.user_id, friend).await? {
+    gift_card(&state, me.user_id, UserId(friend), &species_id).await
+}
+
+/// Gives one of `me`'s duplicate cards to a friend (the API and the web's album page).
+pub(crate) async fn gift_card(
+    state: &AppState,
+    me: UserId,
+    friend: UserId,
+    species_id: &str,
+) -> ApiResult<StatusCode> {
+    let species = find(state, species_id)?;
+    if friend == me || !state.store.are_friends(me, friend).await? {
         return Err(ApiError::Forbidden("cards are gifted to friends"));
     }
     let now = state.clock.now();
     match state
         .store
-        .gift_species_card(me.user_id, friend, species.id.as_str(), now)
+        .gift_species_card(me, friend, species.id.as_str(), now)
         .await?
     {
         CardGift::Given => {

@@ -35,6 +35,8 @@ struct ForestPage {
     balls: Vec<BallCard>,
     more_text: Option<String>,
     any_ripe: bool,
+    /// Today's energy by action: the action's name and its grams, worded.
+    today: Vec<(String, String)>,
 }
 
 /// The tree's geometry for the SVG, from its progress: it grows from a sapling to full size.
@@ -99,7 +101,11 @@ fn tree(lang: Lang, percent: u8) -> TreeDrawing {
     }
 }
 
-fn forest_page(context: &PageContext, home: &ForestHomeView) -> ForestPage {
+fn forest_page(
+    context: &PageContext,
+    home: &ForestHomeView,
+    methodology: &openforest_core::Methodology,
+) -> ForestPage {
     let lang = context.lang;
     // Ripe balls first: they are what there is to do.
     let mut shown: Vec<&ForestBallView> = home.balls.iter().collect();
@@ -122,6 +128,16 @@ fn forest_page(context: &PageContext, home: &ForestHomeView) -> ForestPage {
             .collect(),
         more_text: (hidden > 0).then(|| lang.t1("balls-more", "count", hidden)),
         any_ripe: home.ripe_grams > 0,
+        today: home
+            .today
+            .iter()
+            .map(|made| {
+                (
+                    lang.action(&made.action, methodology),
+                    lang.t1("grams", "grams", made.grams),
+                )
+            })
+            .collect(),
     }
 }
 
@@ -147,7 +163,12 @@ pub async fn page(
     let home = forest_home(&state, me.user_id)
         .await
         .map_err(|err| context.error(err))?;
-    let html = render(&forest_page(&context, &home)).map_err(|err| context.error(err))?;
+    let html = render(&forest_page(
+        &context,
+        &home,
+        &state.energy.current().methodology,
+    ))
+    .map_err(|err| context.error(err))?;
     Ok((context.jar(), html).into_response())
 }
 

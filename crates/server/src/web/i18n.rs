@@ -63,6 +63,19 @@ impl Lang {
         LOCALES.lookup(self.id(), key)
     }
 
+    /// The message `key`, or `None` when no file has it (for keys made from data).
+    pub fn try_t(self, key: &str) -> Option<String> {
+        LOCALES.try_lookup(self.id(), key)
+    }
+
+    /// An action's name: our translation of a known action key (`action-metro_ride`), else the
+    /// title the operator's methodology gives it, else the key.
+    pub fn action(self, key: &str, methodology: &openforest_core::Methodology) -> String {
+        self.try_t(&format!("action-{key}"))
+            .or_else(|| methodology.action(key).map(|rule| rule.title().to_string()))
+            .unwrap_or_else(|| key.to_string())
+    }
+
     /// The message `key` with one numeric or text argument.
     pub fn t1(
         self,

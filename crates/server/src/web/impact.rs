@@ -264,7 +264,7 @@ fn methodology(state: &AppState, lang: Lang) -> Methodology {
                 let source = rule.source();
                 MethodologyAction {
                     key: rule.key().as_str().to_string(),
-                    title: rule.title().to_string(),
+                    title: lang.action(rule.key().as_str(), methodology),
                     factor: factor_text(lang, rule.grams_rule(), rule.unit().as_str()),
                     enabled: rule.is_enabled(),
                     citation: source.citation.clone(),
@@ -357,11 +357,8 @@ fn impact_page(
             per_action
                 .into_iter()
                 .map(|(action, grams)| {
-                    let title = energy
-                        .methodology
-                        .action(action)
-                        .map_or_else(|| action.to_string(), |rule| rule.title().to_string());
-                    grams_row(title, action.to_string(), grams)
+                    let name = lang.action(action, &energy.methodology);
+                    grams_row(name, action.to_string(), grams)
                 })
                 .collect(),
         ),

@@ -4,18 +4,29 @@
 //! the OpenAPI document: the JSON API under `/v1` stays the programmatic interface.
 
 mod admin;
+mod album;
 mod assets;
+mod certificates;
 mod charts;
 mod context;
 mod csrf;
+mod feed;
 mod forest;
+mod friends;
 pub mod i18n;
 mod impact;
 pub mod map;
+mod ngo;
+mod plant;
+mod props;
+mod rankings;
 mod session;
+mod social;
+mod verify;
 
 use crate::state::AppState;
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
@@ -40,6 +51,51 @@ pub fn router() -> Router<AppState> {
         .route("/impact", get(impact::page))
         .merge(admin::router())
         .route("/static/{file}", get(assets::serve))
+        .route("/plant", get(plant::page).post(plant::plant))
+        .route("/plant/groups", post(plant::create))
+        .route("/plant/groups/join", post(plant::join))
+        .route("/plant/groups/{group_id}/invite", post(plant::invite))
+        .route("/plant/groups/{group_id}/pot", post(plant::feed))
+        .route(
+            "/plant/groups/{group_id}/plant",
+            post(plant::plant_from_pot),
+        )
+        .route("/plant/groups/{group_id}/leave", post(plant::leave))
+        .route("/certificates", get(certificates::list))
+        .route("/certificates/{number}", get(certificates::detail))
+        .route("/verify", get(verify::page))
+        .route("/verify/{number}", get(verify::result))
+        .route("/ngo", get(ngo::page))
+        .route("/ngo/orders/{order_id}", get(ngo::order))
+        // The photo's size is checked while the form is read (`planting.photo_bytes_max`).
+        .route(
+            "/ngo/orders/{order_id}/batches",
+            post(ngo::record).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/ngo/batches/{batch_id}/verify", post(ngo::verify))
+        .route("/friends", get(friends::page).post(friends::invite))
+        .route("/friends/{handle}", get(friends::forest))
+        .route("/friends/{handle}/accept", post(friends::accept))
+        .route("/friends/{handle}/decline", post(friends::decline))
+        .route("/friends/{handle}/remove", post(friends::remove))
+        .route("/friends/{handle}/block", post(friends::block))
+        .route("/friends/{handle}/water", post(friends::water))
+        .route(
+            "/friends/{handle}/balls/{ball_id}/steal",
+            post(friends::steal),
+        )
+        .route(
+            "/friends/{handle}/balls/{ball_id}/help",
+            post(friends::help),
+        )
+        .route("/feed", get(feed::page))
+        .route("/rankings", get(rankings::page))
+        .route("/props", get(props::page))
+        .route("/props/{kind}/use", post(props::use_one))
+        .route("/props/{kind}/gift", post(props::gift))
+        .route("/album", get(album::page))
+        .route("/album/draw", post(album::draw))
+        .route("/album/cards/{species_id}/gift", post(album::gift))
         .layer(middleware::from_fn(security_headers))
 }
 

@@ -109,6 +109,33 @@ impl PostgresStore {
         })
     }
 
+    /// A store that only reads, from a streaming replica of the primary's database: no
+    /// migrations (the primary applies them and they replicate), no writer. Its commands fail
+    /// as if the writer had stopped; the server sends it only the reads it allows to lag.
+    pub async fn open_replica(
+        url: &str,
+        options: WriterOptions,
+        clock: Arc<dyn Clock>,
+    ) -> Result<PostgresStore, StoreError> {
+        options.validate().map_err(StoreError::Config)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(options.read_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(connect_options(url)?)
+            .await?;
+        // One lane whose writer never runs: a command sent to it is refused at once.
+        let (lanes, _writers) = Lanes::new(1, 1);
+        Ok(PostgresStore {
+            location: format!("{} (read replica)", masked(url)),
+            pool,
+            lanes,
+            writers: Mutex::new(Vec::new()),
+            clock,
+            events_wanted: Arc::new(AtomicBool::new(false)),
+            entry_ids: Arc::new(crate::EntryIds::default()),
+        })
+    }
+
     async fn run_migrations(pool: &PgPool) -> Result<(), StoreError> {
         sqlx::migrate!("migrations/postgres")
             .run(pool)

@@ -107,7 +107,7 @@ async fn show(
             .iter()
             .map(|rule| ActionChoice {
                 key: rule.key().as_str().to_string(),
-                title: rule.title().to_string(),
+                title: lang.action(rule.key().as_str(), &energy.methodology),
             })
             .collect(),
     };
