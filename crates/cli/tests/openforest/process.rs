@@ -617,6 +617,12 @@ async fn the_demo_world_can_be_played_in_chromium() {
     page.visit(&server.url(&format!("/certificates/{verified}")))
         .await;
     page.screenshot("demo-certificate-1280x800").await;
+    page.visit(&server.url("/impact")).await;
+    assert!(page.count("svg").await >= 5, "the dashboard's charts");
+    page.screenshot("demo-impact-1280x800").await;
+    page.resize(390, 844).await;
+    page.visit(&server.url("/impact")).await;
+    page.screenshot("demo-impact-390x844").await;
     browser.finish().await;
     server.stop();
 }

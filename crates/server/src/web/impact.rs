@@ -58,10 +58,10 @@ async fn snapshot(state: &AppState) -> ApiResult<Arc<Snapshot>> {
         return Ok(snapshot);
     }
     let snapshot = Arc::new(Snapshot {
-        figures: state.store.impact_figures().await?,
-        partners: state.store.partners().await?,
-        catalog: state.store.catalog().await?,
-        sites: state.store.sites().await?,
+        figures: state.reads.impact_figures().await?,
+        partners: state.reads.partners().await?,
+        catalog: state.reads.catalog().await?,
+        sites: state.reads.sites().await?,
     });
     CACHE
         .lock()

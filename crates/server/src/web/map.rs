@@ -93,6 +93,26 @@ impl View {
     }
 }
 
+/// About how wide a label's character is at the map's 11 px font, and a label line's height.
+const LABEL_CHAR_WIDTH: f64 = 6.0;
+const LABEL_LINE: f64 = 13.0;
+
+/// Where a label's text lies, to keep labels from covering each other.
+#[derive(Clone, Copy)]
+struct LabelBox {
+    left: f64,
+    right: f64,
+    baseline: f64,
+}
+
+impl LabelBox {
+    fn overlaps(&self, other: &LabelBox) -> bool {
+        self.left < other.right
+            && other.left < self.right
+            && (self.baseline - other.baseline).abs() < LABEL_LINE
+    }
+}
+
 /// Lines at multiples of `step` strictly inside `from..to`.
 fn multiples(from: f64, to: f64, step: f64) -> impl Iterator<Item = f64> {
     let first = (from / step).floor() as i64 + 1;
@@ -162,17 +182,29 @@ pub fn draw(places: &[Place], areas: &[Vec<(f64, f64)>], title: &str) -> String 
                 .set("points", points),
         );
     }
+    // Labels that would overlap a label already placed move down a line.
+    let mut placed: Vec<LabelBox> = Vec::new();
     for place in places {
         let (x, y) = (
             round(view.x(place.longitude)),
             round(view.y(place.latitude)),
         );
         // Labels sit right of the dot, or left of it near the east edge.
-        let (label_x, anchor) = if x > WIDTH * 0.65 {
-            (x - 7.0, "end")
+        let width = LABEL_CHAR_WIDTH * place.label.chars().count() as f64;
+        let (label_x, anchor, left) = if x > WIDTH * 0.65 {
+            (x - 7.0, "end", x - 7.0 - width)
         } else {
-            (x + 7.0, "start")
+            (x + 7.0, "start", x + 7.0)
         };
+        let mut label = LabelBox {
+            left,
+            right: left + width,
+            baseline: y + 4.0,
+        };
+        while placed.iter().any(|other| other.overlaps(&label)) {
+            label.baseline += LABEL_LINE;
+        }
+        placed.push(label);
         document = document.add(
             Group::new()
                 .set("class", "map-place")
@@ -181,7 +213,7 @@ pub fn draw(places: &[Place], areas: &[Vec<(f64, f64)>], title: &str) -> String 
                 .add(
                     Text::new(place.label.as_str())
                         .set("x", label_x)
-                        .set("y", y + 4.0)
+                        .set("y", round(label.baseline))
                         .set("text-anchor", anchor),
                 ),
         );
@@ -236,6 +268,30 @@ mod tests {
         let svg = draw(&places, &[area], "Sites");
         assert_eq!(svg.matches("<circle").count(), 3);
         assert_eq!(svg.matches("<polygon").count(), 1);
+    }
+
+    #[test]
+    fn labels_of_places_close_together_do_not_cover_each_other() {
+        let places = [
+            place(38.85, 105.73, "Alxa League dune belt"),
+            place(38.62, 103.08, "Minqin oasis edge"),
+            place(-6.86, 110.52, "Demak"),
+        ];
+        let svg = draw(&places, &[], "Sites");
+        let baselines: Vec<f64> = svg
+            .split("<text ")
+            .skip(1)
+            .map(|text| {
+                let tag = text.split('>').next().unwrap();
+                let y = tag.split(" y=\"").nth(1).unwrap();
+                y.split('"').next().unwrap().parse().unwrap()
+            })
+            .collect();
+        assert_eq!(baselines.len(), 3, "{svg}");
+        assert!(
+            (baselines[0] - baselines[1]).abs() >= LABEL_LINE,
+            "{baselines:?}"
+        );
     }
 
     #[test]
