@@ -17,6 +17,7 @@ mod scaling;
 mod seeding;
 mod species;
 mod transparency;
+mod visitor;
 mod web;
 mod web_operator;
 mod web_planting;

@@ -4,123 +4,10 @@
 
 use crate::harvest::{DAY, ball, player, setup};
 use crate::support::{Backend, TestApp};
+use crate::visitor::{PASSWORD, Visitor};
 use reqwest::StatusCode;
-use reqwest::header::{HeaderMap, SET_COOKIE};
-use std::collections::BTreeMap;
 
-const PASSWORD: &str = "correct horse battery";
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
-
-/// A browser without JavaScript: keeps cookies, follows no redirects.
-struct Visitor<'a> {
-    app: &'a TestApp,
-    http: reqwest::Client,
-    cookies: BTreeMap<String, String>,
-    accept_language: Option<&'static str>,
-}
-
-struct Page {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Page {
-    /// The CSRF token the page's forms carry.
-    fn csrf(&self) -> String {
-        let start = self.body.find(r#"name="csrf" value=""#).expect("a form") + 19;
-        let end = start + self.body[start..].find('"').unwrap();
-        self.body[start..end].to_string()
-    }
-
-    fn location(&self) -> &str {
-        self.headers["location"].to_str().unwrap()
-    }
-
-    fn set_cookie(&self, name: &str) -> Option<String> {
-        self.headers
-            .get_all(SET_COOKIE)
-            .iter()
-            .map(|value| value.to_str().unwrap().to_string())
-            .find(|value| value.starts_with(&format!("{name}=")))
-    }
-}
-
-impl<'a> Visitor<'a> {
-    fn new(app: &'a TestApp) -> Visitor<'a> {
-        Visitor {
-            app,
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            cookies: BTreeMap::new(),
-            accept_language: None,
-        }
-    }
-
-    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
-        let mut request = request;
-        if !self.cookies.is_empty() {
-            let cookies: Vec<String> = self
-                .cookies
-                .iter()
-                .map(|(name, value)| format!("{name}={value}"))
-                .collect();
-            request = request.header("cookie", cookies.join("; "));
-        }
-        if let Some(language) = self.accept_language {
-            request = request.header("accept-language", language);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        for set in headers.get_all(SET_COOKIE) {
-            let pair = set.to_str().unwrap().split(';').next().unwrap();
-            let (name, value) = pair.split_once('=').unwrap();
-            if value.is_empty() {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_string(), value.to_string());
-            }
-        }
-        let body = response.text().await.unwrap();
-        Page {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let request = self.http.get(self.app.url(path));
-        self.send(request).await
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        let request = self.http.post(self.app.url(path)).form(form);
-        self.send(request).await
-    }
-
-    /// Signs in through the form; answers the forest page.
-    async fn sign_in(&mut self, handle: &str) -> Page {
-        let csrf = self.get("/signin").await.csrf();
-        let signed_in = self
-            .post(
-                "/signin",
-                &[("csrf", &csrf), ("handle", handle), ("password", PASSWORD)],
-            )
-            .await;
-        assert_eq!(
-            signed_in.status,
-            StatusCode::SEE_OTHER,
-            "{}",
-            signed_in.body
-        );
-        assert_eq!(signed_in.location(), "/");
-        self.get("/").await
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn web_forms_without_this_browsers_csrf_token_are_refused() {
@@ -152,7 +39,7 @@ async fn web_forms_without_this_browsers_csrf_token_are_refused() {
     let forest = visitor.sign_in("ana").await;
     assert_eq!(forest.status, StatusCode::OK);
     assert!(forest.body.contains("My forest"));
-    let session = visitor.cookies.get("of_session").unwrap().clone();
+    let session = visitor.cookie("of_session").unwrap().to_string();
     assert!(session.starts_with("ofs_"));
     // The page's token is bound to the session now: the anonymous one no longer works.
     let stale = visitor

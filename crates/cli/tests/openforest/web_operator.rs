@@ -7,6 +7,7 @@ use crate::harvest::{ball, player};
 use crate::partners::{linked_user, metro, partner};
 use crate::planting::{verified_tree, world};
 use crate::support::{Backend, TestApp, json_of};
+use crate::visitor::{PASSWORD, Page, Visitor};
 use openforest_server::config::WebhooksConfig;
 use openforest_server::webhooks::Dispatcher;
 use reqwest::StatusCode;
@@ -15,127 +16,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 const ADMIN_PASSWORD: &str = "admin password";
-const PASSWORD: &str = "correct horse battery";
 
-/// A browser without JavaScript: keeps cookies, follows no redirects.
-struct Visitor<'a> {
-    app: &'a TestApp,
-    http: reqwest::Client,
-    cookies: BTreeMap<String, String>,
-}
-
-struct Page {
-    status: StatusCode,
-    location: Option<String>,
-    body: String,
-}
-
-impl Page {
-    /// The CSRF token the page's forms carry.
-    fn csrf(&self) -> String {
-        let start = self.body.find(r#"name="csrf" value=""#).expect("a form") + 19;
-        let end = start + self.body[start..].find('"').unwrap();
-        self.body[start..end].to_string()
-    }
-
-    /// The text of the element with this id (up to its first tag).
-    fn text_of(&self, id: &str) -> String {
-        let marker = format!(r#"id="{id}""#);
-        let start = self
-            .body
-            .find(&marker)
-            .unwrap_or_else(|| panic!("#{id} in {}", self.body));
-        let start = start + self.body[start..].find('>').unwrap() + 1;
-        let end = start + self.body[start..].find('<').unwrap();
-        self.body[start..end].trim().to_string()
-    }
-
-    /// The section of the page from the element with this id to the end of its figure.
-    fn figure(&self, id: &str) -> &str {
-        let start = self.body.find(&format!(r#"id="{id}""#)).unwrap();
-        let end = start + self.body[start..].find("</figure>").unwrap();
-        &self.body[start..end]
-    }
-}
-
-impl<'a> Visitor<'a> {
-    fn new(app: &'a TestApp) -> Visitor<'a> {
-        Visitor {
-            app,
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            cookies: BTreeMap::new(),
-        }
-    }
-
-    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
-        let mut request = request;
-        if !self.cookies.is_empty() {
-            let cookies: Vec<String> = self
-                .cookies
-                .iter()
-                .map(|(name, value)| format!("{name}={value}"))
-                .collect();
-            request = request.header("cookie", cookies.join("; "));
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        for set in response.headers().get_all("set-cookie") {
-            let pair = set.to_str().unwrap().split(';').next().unwrap();
-            let (name, value) = pair.split_once('=').unwrap();
-            if value.is_empty() {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_string(), value.to_string());
-            }
-        }
-        let location = response
-            .headers()
-            .get("location")
-            .map(|value| value.to_str().unwrap().to_string());
-        let body = response.text().await.unwrap();
-        Page {
-            status,
-            location,
-            body,
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let request = self.http.get(self.app.url(path));
-        self.send(request).await
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        let request = self.http.post(self.app.url(path)).form(form);
-        self.send(request).await
-    }
-
-    async fn sign_in(&mut self, handle: &str, password: &str) {
-        let csrf = self.get("/signin").await.csrf();
-        let signed_in = self
-            .post(
-                "/signin",
-                &[("csrf", &csrf), ("handle", handle), ("password", password)],
-            )
-            .await;
-        assert_eq!(
-            signed_in.status,
-            StatusCode::SEE_OTHER,
-            "{}",
-            signed_in.body
-        );
-    }
-
-    /// Posts a form from `page_path` with that page's CSRF token.
-    async fn submit(&mut self, page_path: &str, action: &str, form: &[(&str, &str)]) -> Page {
-        let csrf = self.get(page_path).await.csrf();
-        let mut fields = vec![("csrf", csrf.as_str())];
-        fields.extend_from_slice(form);
-        self.post(action, &fields).await
-    }
+/// The section of the page from the element with this id to the end of its figure.
+fn figure<'p>(page: &'p Page, id: &str) -> &'p str {
+    let start = page.body.find(&format!(r#"id="{id}""#)).unwrap();
+    let end = start + page.body[start..].find("</figure>").unwrap();
+    &page.body[start..end]
 }
 
 /// A new session of the admin "root".
@@ -172,10 +58,10 @@ async fn web_operator_the_console_is_for_admins_only() {
     let mut stranger = Visitor::new(&app);
     let away = stranger.get("/admin/partners").await;
     assert_eq!(away.status, StatusCode::SEE_OTHER);
-    assert_eq!(away.location.as_deref(), Some("/signin"));
+    assert_eq!(away.redirect(), Some("/signin"));
 
     let mut ana = Visitor::new(&app);
-    ana.sign_in("ana", PASSWORD).await;
+    ana.sign_in_with("ana", PASSWORD).await;
     for path in [
         "/admin",
         "/admin/partners",
@@ -207,7 +93,7 @@ async fn web_operator_the_console_is_for_admins_only() {
     assert_eq!(posted.status, StatusCode::FORBIDDEN);
 
     let mut root = Visitor::new(&app);
-    root.sign_in("root", ADMIN_PASSWORD).await;
+    root.sign_in_with("root", ADMIN_PASSWORD).await;
     for path in [
         "/admin",
         "/admin/partners",
@@ -230,10 +116,10 @@ async fn web_operator_an_admin_creates_a_partner_and_sees_its_new_key_once() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
     let admin = app.admin().await;
     let mut root = Visitor::new(&app);
-    root.sign_in("root", ADMIN_PASSWORD).await;
+    root.sign_in_with("root", ADMIN_PASSWORD).await;
 
     let created = root
-        .submit(
+        .submit_from(
             "/admin/partners",
             "/admin/partners",
             &[
@@ -245,7 +131,7 @@ async fn web_operator_an_admin_creates_a_partner_and_sees_its_new_key_once() {
         .await;
     assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
     assert_eq!(
-        created.location.as_deref(),
+        created.redirect(),
         Some("/admin/partners?done=partner-created")
     );
     let listed = root.get("/admin/partners?done=partner-created").await;
@@ -266,7 +152,7 @@ async fn web_operator_an_admin_creates_a_partner_and_sees_its_new_key_once() {
     // No public key given: the console makes a key pair and shows the private key this once.
     let keys_path = format!("/admin/partners/{partner_id}/keys");
     let shown = root
-        .submit(
+        .submit_from(
             "/admin/partners",
             &keys_path,
             &[
@@ -318,7 +204,7 @@ async fn web_operator_an_admin_creates_a_partner_and_sees_its_new_key_once() {
     // Rotation: a second key from its public half, then the first revoked.
     let next = openforest_client::signature::SigningKey::generate();
     let added = root
-        .submit(
+        .submit_from(
             "/admin/partners",
             &keys_path,
             &[
@@ -330,7 +216,7 @@ async fn web_operator_an_admin_creates_a_partner_and_sees_its_new_key_once() {
         .await;
     assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
     let revoked = root
-        .submit(
+        .submit_from(
             "/admin/partners",
             &format!("{keys_path}/buses-2026/revoke"),
             &[],
@@ -343,7 +229,7 @@ async fn web_operator_an_admin_creates_a_partner_and_sees_its_new_key_once() {
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
 
     let disabled = root
-        .submit(
+        .submit_from(
             "/admin/partners",
             &format!("/admin/partners/{partner_id}/disable"),
             &[],
@@ -358,10 +244,10 @@ async fn web_operator_a_refused_form_names_the_field_and_keeps_what_was_typed() 
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
     let admin = app.admin().await;
     let mut root = Visitor::new(&app);
-    root.sign_in("root", ADMIN_PASSWORD).await;
+    root.sign_in_with("root", ADMIN_PASSWORD).await;
 
     let unknown = root
-        .submit(
+        .submit_from(
             "/admin/partners",
             "/admin/partners",
             &[("name", "Teleports <Inc>"), ("allowed_actions", "teleport")],
@@ -381,7 +267,7 @@ async fn web_operator_a_refused_form_names_the_field_and_keeps_what_was_typed() 
         "typed text kept, escaped"
     );
     let nameless = root
-        .submit(
+        .submit_from(
             "/admin/partners",
             "/admin/partners",
             &[("name", "  "), ("allowed_actions", "bus_ride")],
@@ -397,7 +283,7 @@ async fn web_operator_a_refused_form_names_the_field_and_keeps_what_was_typed() 
     assert_eq!(partners_of(&app, &admin).await, json!([]));
 
     let nobody = root
-        .submit(
+        .submit_from(
             "/admin/props",
             "/admin/props",
             &[
@@ -414,7 +300,7 @@ async fn web_operator_a_refused_form_names_the_field_and_keeps_what_was_typed() 
             .contains("Check “Handle”: no user has that handle.")
     );
     let too_many = root
-        .submit(
+        .submit_from(
             "/admin/props",
             "/admin/props",
             &[("handle", "root"), ("kind", "shield"), ("count", "1000")],
@@ -427,7 +313,7 @@ async fn web_operator_a_refused_form_names_the_field_and_keeps_what_was_typed() 
     );
 
     let ngo = root
-        .submit(
+        .submit_from(
             "/admin/catalog",
             "/admin/catalog/ngos",
             &[("name", "Desert Greening"), ("about", "Saxaul")],
@@ -441,7 +327,7 @@ async fn web_operator_a_refused_form_names_the_field_and_keeps_what_was_typed() 
         .to_string();
     assert!(catalog.body.contains(&ngo_id));
     let north = root
-        .submit(
+        .submit_from(
             "/admin/catalog",
             "/admin/catalog/sites",
             &[
@@ -456,7 +342,7 @@ async fn web_operator_a_refused_form_names_the_field_and_keeps_what_was_typed() 
     assert_eq!(north.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(north.body.contains("Check “Latitude”"));
     let off_earth = root
-        .submit(
+        .submit_from(
             "/admin/catalog",
             "/admin/catalog/sites",
             &[
@@ -474,7 +360,7 @@ async fn web_operator_a_refused_form_names_the_field_and_keeps_what_was_typed() 
         off_earth.body
     );
     let site = root
-        .submit(
+        .submit_from(
             "/admin/catalog",
             "/admin/catalog/sites",
             &[
@@ -496,7 +382,7 @@ async fn web_operator_a_refused_form_names_the_field_and_keeps_what_was_typed() 
         page.body[value..value + 36].to_string()
     };
     let sciless = root
-        .submit(
+        .submit_from(
             "/admin/catalog",
             "/admin/catalog/items",
             &[
@@ -517,7 +403,7 @@ async fn web_operator_a_refused_form_names_the_field_and_keeps_what_was_typed() 
         sciless.body
     );
     let item = root
-        .submit(
+        .submit_from(
             "/admin/catalog",
             "/admin/catalog/items",
             &[
@@ -542,7 +428,7 @@ async fn web_operator_a_refused_form_names_the_field_and_keeps_what_was_typed() 
 
     // An NGO key is shown once; a member is attached by handle.
     let key = root
-        .submit(
+        .submit_from(
             "/admin/catalog",
             "/admin/catalog/ngo-keys",
             &[("ngo_id", &ngo_id), ("name", "field app")],
@@ -551,7 +437,7 @@ async fn web_operator_a_refused_form_names_the_field_and_keeps_what_was_typed() 
     assert_eq!(key.status, StatusCode::CREATED);
     assert!(key.text_of("shown-once-value").starts_with("ofn_"));
     let stranger = root
-        .submit(
+        .submit_from(
             "/admin/catalog",
             "/admin/catalog/members",
             &[("ngo_id", &ngo_id), ("handle", "nobody_here")],
@@ -560,7 +446,7 @@ async fn web_operator_a_refused_form_names_the_field_and_keeps_what_was_typed() 
     assert!(stranger.body.contains("Check “Handle”"));
     app.user("dg_field").await;
     let member = root
-        .submit(
+        .submit_from(
             "/admin/catalog",
             "/admin/catalog/members",
             &[("ngo_id", &ngo_id), ("handle", "dg_field")],
@@ -570,7 +456,7 @@ async fn web_operator_a_refused_form_names_the_field_and_keeps_what_was_typed() 
 
     // A methodology that does not read is refused with its line.
     let broken = root
-        .submit(
+        .submit_from(
             "/admin/methodologies",
             "/admin/methodologies",
             &[("toml", "name = \"x\"\nversion = \n")],
@@ -592,9 +478,9 @@ async fn web_operator_console_forms_without_this_browsers_csrf_token_are_refused
     let admin = app.admin().await;
     app.user("ana").await;
     let mut root = Visitor::new(&app);
-    root.sign_in("root", ADMIN_PASSWORD).await;
+    root.sign_in_with("root", ADMIN_PASSWORD).await;
     let mut other = Visitor::new(&app);
-    other.sign_in("ana", PASSWORD).await;
+    other.sign_in_with("ana", PASSWORD).await;
     let foreign = other.get("/").await.csrf();
     for csrf in [None, Some(foreign.as_str()), Some("forged")] {
         let mut form = vec![("name", "Buses"), ("allowed_actions", "bus_ride")];
@@ -645,21 +531,21 @@ async fn the_impact_page_shows_the_seeded_figures(app: TestApp) {
     assert_eq!(page.text_of("total-co2e"), format!("{total} g"));
     assert_eq!(page.text_of("total-actions"), "4");
     assert_eq!(page.text_of("total-trees"), "1");
-    let by_action = page.figure("chart-actions");
+    let by_action = figure(&page, "chart-actions");
     for (action, grams) in &grams {
         assert!(
             by_action.contains(&format!(r#"<span class="mono quiet">{action}</span></th><td class="num" data-value="{grams}">"#)),
             "{action}: {by_action}"
         );
     }
-    let by_partner = page.figure("chart-partners");
+    let by_partner = figure(&page, "chart-partners");
     assert!(
         by_partner.contains(
             r#"<tr><th scope="row">buses</th><td class="num" data-value="240">240 g</td></tr>"#
         ),
         "{by_partner}"
     );
-    let by_status = page.figure("chart-status");
+    let by_status = figure(&page, "chart-status");
     assert!(
         by_status.contains(
             r#"<tr><th scope="row">Verified</th><td class="num" data-value="1">1</td></tr>"#
@@ -671,7 +557,7 @@ async fn the_impact_page_shows_the_seeded_figures(app: TestApp) {
             r#"<tr><th scope="row">Pledged</th><td class="num" data-value="0">0</td></tr>"#
         )
     );
-    assert!(page.figure("chart-species").contains("Saxaul"));
+    assert!(figure(&page, "chart-species").contains("Saxaul"));
     // Every chart is inline SVG named for screen readers, with no style attribute anywhere.
     assert_eq!(page.body.matches(r#"<svg class="chart""#).count(), 5);
     assert_eq!(
@@ -782,7 +668,7 @@ async fn web_operator_failed_webhook_deliveries_are_listed_and_retried() {
     dispatcher.run_once().await.unwrap();
 
     let mut root = Visitor::new(&app);
-    root.sign_in("root", ADMIN_PASSWORD).await;
+    root.sign_in_with("root", ADMIN_PASSWORD).await;
     let log = root.get("/admin/webhooks?status=failed").await;
     assert_eq!(log.status, StatusCode::OK);
     assert!(log.body.contains("action.credited"), "{}", log.body);
@@ -793,7 +679,7 @@ async fn web_operator_failed_webhook_deliveries_are_listed_and_retried() {
     );
     let start = log.body.find("/admin/webhooks/").unwrap();
     let action = log.body[start..start + log.body[start..].find('"').unwrap()].to_string();
-    let retried = root.submit("/admin/webhooks", &action, &[]).await;
+    let retried = root.submit_from("/admin/webhooks", &action, &[]).await;
     assert_eq!(retried.status, StatusCode::SEE_OTHER, "{}", retried.body);
     let pending = root.get("/admin/webhooks?status=pending").await;
     assert!(pending.body.contains("action.credited"));

@@ -5,151 +5,11 @@
 use crate::partners::linked_user;
 use crate::planting::{PNG, World, ngo, ngo_user, world};
 use crate::support::{Backend, TestApp, json_of};
+use crate::visitor::{PASSWORD, Visitor};
 use reqwest::StatusCode;
-use reqwest::header::{HeaderMap, SET_COOKIE};
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 
-const PASSWORD: &str = "correct horse battery";
 const DAY: i64 = 24 * 3_600_000;
-
-/// One part of a multipart form: its name, the file's name and type if it is a file, the bytes.
-type Part<'a> = (&'a str, Option<(&'a str, &'a str)>, &'a [u8]);
-
-/// A browser without JavaScript: keeps cookies, follows no redirects.
-struct Visitor<'a> {
-    app: &'a TestApp,
-    http: reqwest::Client,
-    cookies: BTreeMap<String, String>,
-}
-
-struct Page {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Page {
-    /// The CSRF token the page's forms carry.
-    fn csrf(&self) -> String {
-        let start = self.body.find(r#"name="csrf" value=""#).expect("a form") + 19;
-        let end = start + self.body[start..].find('"').unwrap();
-        self.body[start..end].to_string()
-    }
-
-    /// The value of the first hidden input named `name`.
-    fn hidden(&self, name: &str) -> String {
-        let marker = format!(r#"name="{name}" value=""#);
-        let start = self.body.find(&marker).expect("the input") + marker.len();
-        let end = start + self.body[start..].find('"').unwrap();
-        self.body[start..end].to_string()
-    }
-
-    fn location(&self) -> &str {
-        self.headers["location"].to_str().unwrap()
-    }
-}
-
-impl<'a> Visitor<'a> {
-    fn new(app: &'a TestApp) -> Visitor<'a> {
-        Visitor {
-            app,
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            cookies: BTreeMap::new(),
-        }
-    }
-
-    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
-        let mut request = request;
-        if !self.cookies.is_empty() {
-            let cookies: Vec<String> = self
-                .cookies
-                .iter()
-                .map(|(name, value)| format!("{name}={value}"))
-                .collect();
-            request = request.header("cookie", cookies.join("; "));
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        for set in headers.get_all(SET_COOKIE) {
-            let pair = set.to_str().unwrap().split(';').next().unwrap();
-            let (name, value) = pair.split_once('=').unwrap();
-            if value.is_empty() {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_string(), value.to_string());
-            }
-        }
-        let body = response.text().await.unwrap();
-        Page {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let request = self.http.get(self.app.url(path));
-        self.send(request).await
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        let request = self.http.post(self.app.url(path)).form(form);
-        self.send(request).await
-    }
-
-    /// Posts a multipart form; `parts` are (name, file name and type if a file, bytes).
-    async fn post_multipart(&mut self, path: &str, parts: &[Part<'_>]) -> Page {
-        let boundary = "----openforest-test-boundary-7MA4YWxkTrZu0gW";
-        let mut body = Vec::new();
-        for (name, file, bytes) in parts {
-            body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
-            match file {
-                Some((file_name, content_type)) => body.extend_from_slice(
-                    format!(
-                        "Content-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: {content_type}\r\n\r\n"
-                    )
-                    .as_bytes(),
-                ),
-                None => body.extend_from_slice(
-                    format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
-                ),
-            }
-            body.extend_from_slice(bytes);
-            body.extend_from_slice(b"\r\n");
-        }
-        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-        let request = self
-            .http
-            .post(self.app.url(path))
-            .header(
-                "content-type",
-                format!("multipart/form-data; boundary={boundary}"),
-            )
-            .body(body);
-        self.send(request).await
-    }
-
-    async fn sign_in(&mut self, handle: &str) {
-        let csrf = self.get("/signin").await.csrf();
-        let signed_in = self
-            .post(
-                "/signin",
-                &[("csrf", &csrf), ("handle", handle), ("password", PASSWORD)],
-            )
-            .await;
-        assert_eq!(
-            signed_in.status,
-            StatusCode::SEE_OTHER,
-            "{}",
-            signed_in.body
-        );
-    }
-}
 
 /// A user with `rides` bus rides (80 g each) collected into their wallet; answers the token.
 async fn rider(app: &TestApp, world: &World, handle: &str, rides: usize) -> String {
@@ -555,7 +415,7 @@ async fn web_planting_verify_says_when_a_number_is_unknown_or_malformed() {
         ("zh-CN", "不存在证书 OF-00000-00000"),
         ("id", "Tidak ada sertifikat OF-00000-00000"),
     ] {
-        visitor.cookies.insert("of_lang".into(), lang.into());
+        visitor.keep_cookie("of_lang", lang);
         let page = visitor.get("/verify/OF-00000-00000").await;
         assert!(page.body.contains(says), "{lang}: {}", page.body);
     }

@@ -5,127 +5,14 @@
 use crate::harvest::{DAY, Player, admin_session, ball, befriend, collect_all, player, setup};
 use crate::partners::TestPartner;
 use crate::support::{Backend, TestApp};
+use crate::visitor::{PASSWORD, Visitor};
 use reqwest::StatusCode;
-use reqwest::header::{HeaderMap, SET_COOKIE};
 use serde_json::json;
-use std::collections::BTreeMap;
 use std::time::Duration;
-
-const PASSWORD: &str = "correct horse battery";
 
 /// Taking energy is limited to once per 150 ms per player (in real time).
 async fn breathe() {
     tokio::time::sleep(Duration::from_millis(200)).await;
-}
-
-/// A browser without JavaScript: keeps cookies, follows no redirects.
-struct Visitor<'a> {
-    app: &'a TestApp,
-    http: reqwest::Client,
-    cookies: BTreeMap<String, String>,
-    accept_language: Option<&'static str>,
-}
-
-struct Page {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Page {
-    fn csrf(&self) -> String {
-        let start = self.body.find(r#"name="csrf" value=""#).expect("a form") + 19;
-        let end = start + self.body[start..].find('"').unwrap();
-        self.body[start..end].to_string()
-    }
-
-    fn location(&self) -> String {
-        self.headers["location"].to_str().unwrap().to_string()
-    }
-
-    /// The page is clean for the CSP: no inline script or style.
-    fn assert_strict(&self) {
-        assert!(!self.body.contains("style="), "no inline styles");
-        assert!(!self.body.contains("<script>"), "no inline scripts");
-        assert!(!self.body.contains(" onclick="), "no inline handlers");
-    }
-}
-
-impl<'a> Visitor<'a> {
-    fn new(app: &'a TestApp) -> Visitor<'a> {
-        Visitor {
-            app,
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            cookies: BTreeMap::new(),
-            accept_language: None,
-        }
-    }
-
-    async fn send(&mut self, mut request: reqwest::RequestBuilder) -> Page {
-        if !self.cookies.is_empty() {
-            let cookies: Vec<String> = self
-                .cookies
-                .iter()
-                .map(|(name, value)| format!("{name}={value}"))
-                .collect();
-            request = request.header("cookie", cookies.join("; "));
-        }
-        if let Some(language) = self.accept_language {
-            request = request.header("accept-language", language);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        for set in headers.get_all(SET_COOKIE) {
-            let pair = set.to_str().unwrap().split(';').next().unwrap();
-            let (name, value) = pair.split_once('=').unwrap();
-            if value.is_empty() {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_string(), value.to_string());
-            }
-        }
-        let body = response.text().await.unwrap();
-        Page {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let request = self.http.get(self.app.url(path));
-        self.send(request).await
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        let request = self.http.post(self.app.url(path)).form(form);
-        self.send(request).await
-    }
-
-    /// Posts a form with this browser's token; answers where it sends the browser back to.
-    async fn submit(&mut self, path: &str, fields: &[(&str, &str)]) -> String {
-        let csrf = self.get("/").await.csrf();
-        let mut form = vec![("csrf", csrf.as_str())];
-        form.extend_from_slice(fields);
-        let answer = self.post(path, &form).await;
-        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
-        answer.location()
-    }
-
-    async fn sign_in(&mut self, handle: &str) {
-        let csrf = self.get("/signin").await.csrf();
-        let signed_in = self
-            .post(
-                "/signin",
-                &[("csrf", &csrf), ("handle", handle), ("password", PASSWORD)],
-            )
-            .await;
-        assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
-    }
 }
 
 /// Ana and Bob are friends; Bob has two ripe balls of 80 g; Ana collected 80 g today.
