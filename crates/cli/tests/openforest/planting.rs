@@ -115,7 +115,7 @@ pub(crate) async fn world(app: &TestApp) -> World {
 }
 
 /// A user with `rides` bus rides (80 g each) collected into their wallet.
-async fn rider(app: &TestApp, world: &World, handle: &str, rides: usize) -> String {
+pub(crate) async fn rider(app: &TestApp, world: &World, handle: &str, rides: usize) -> String {
     let (token, pseudonym) = linked_user(app, handle, &world.partner).await;
     for n in 0..rides {
         json_of(
@@ -174,7 +174,7 @@ pub(crate) async fn upload_png(app: &TestApp, token: &str) -> String {
     stored["sha256"].as_str().unwrap().to_string()
 }
 
-async fn place_orders(app: &TestApp, admin: &str) -> Vec<String> {
+pub(crate) async fn place_orders(app: &TestApp, admin: &str) -> Vec<String> {
     json_of(
         app.post("/v1/admin/orders", Some(admin), &Value::Null)
             .await,
@@ -188,7 +188,7 @@ async fn place_orders(app: &TestApp, admin: &str) -> Vec<String> {
         .collect()
 }
 
-fn today(app: &TestApp) -> String {
+pub(crate) fn today(app: &TestApp) -> String {
     chrono::DateTime::from_timestamp_millis(app.now().millis())
         .unwrap()
         .format("%Y-%m-%d")

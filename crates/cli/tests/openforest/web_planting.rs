@@ -2,55 +2,11 @@
 //! public check (`/verify`) and the NGO portal (`/ngo`), over plain HTTP without JavaScript,
 //! and the whole journey from a pledge to a verified, publicly checked tree in Chromium.
 
-use crate::partners::linked_user;
-use crate::planting::{PNG, World, ngo, ngo_user, world};
+use crate::planting::{PNG, World, ngo, ngo_user, place_orders, rider, today, world};
 use crate::support::{Backend, TestApp, json_of};
 use crate::visitor::{PASSWORD, Visitor};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-const DAY: i64 = 24 * 3_600_000;
-
-/// A user with `rides` bus rides (80 g each) collected into their wallet; answers the token.
-async fn rider(app: &TestApp, world: &World, handle: &str, rides: usize) -> String {
-    let (token, pseudonym) = linked_user(app, handle, &world.partner).await;
-    for n in 0..rides {
-        json_of(
-            world
-                .partner
-                .report(
-                    app,
-                    &json!({"out_biz_no": format!("{handle}-{n}"), "partner_user_id": pseudonym,
-                            "action": "bus_ride", "quantity": 1}),
-                )
-                .await,
-            StatusCode::CREATED,
-        )
-        .await;
-    }
-    app.advance(DAY);
-    json_of(
-        app.post("/v1/me/balls/collect", Some(&token), &Value::Null)
-            .await,
-        StatusCode::OK,
-    )
-    .await;
-    token
-}
-
-async fn place_orders(app: &TestApp, admin: &str) -> Vec<String> {
-    json_of(
-        app.post("/v1/admin/orders", Some(admin), &Value::Null)
-            .await,
-        StatusCode::OK,
-    )
-    .await["orders"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|order| order.as_str().unwrap().to_string())
-        .collect()
-}
 
 async fn status_of(app: &TestApp, number: &str) -> String {
     json_of(
@@ -60,13 +16,6 @@ async fn status_of(app: &TestApp, number: &str) -> String {
     .await["status"]
         .as_str()
         .unwrap()
-        .to_string()
-}
-
-fn today(app: &TestApp) -> String {
-    chrono::DateTime::from_timestamp_millis(app.now().millis())
-        .unwrap()
-        .format("%Y-%m-%d")
         .to_string()
 }
 
