@@ -214,10 +214,20 @@ impl Default for StealProps {
 
 impl StealProps {
     fn shields(&self, ball: &BallFacts, at: Timestamp) -> bool {
-        self.owner_shield.is_some_and(|(from, until)| {
-            (from <= at && at < until) || (from <= ball.ripens_at && ball.ripens_at < until)
-        })
+        shielded(self.owner_shield, ball.ripens_at, at)
     }
+}
+
+/// Whether the owner's shield `(from, until)` protects a ball that ripens at `ripens_at` from a
+/// steal at `at`: any ball while the shield is up, and a ball that ripened under it for good.
+pub fn shielded(
+    shield: Option<(Timestamp, Timestamp)>,
+    ripens_at: Timestamp,
+    at: Timestamp,
+) -> bool {
+    shield.is_some_and(|(from, until)| {
+        (from <= at && at < until) || (from <= ripens_at && ripens_at < until)
+    })
 }
 
 /// One thief's take from one ball: `take` 1, or 2 with a double-collect card.

@@ -436,7 +436,7 @@ async fn web_social_props_and_the_album_are_used_and_gifted_with_forms() {
     assert!(visitor.get("/album").await.body.contains("Undian harian"));
 
     // Ana's shield is up for 24 h: her new ball ripens meanwhile and Bob cannot take from it.
-    ball(&app, &buses, &ana, "ana-2").await;
+    let shielded = ball(&app, &buses, &ana, "ana-2").await;
     app.advance(16 * 3_600_000);
     let forest = bob.get("/friends/ana").await;
     assert!(
@@ -444,10 +444,14 @@ async fn web_social_props_and_the_album_are_used_and_gifted_with_forms() {
         "{}",
         forest.body
     );
-    let targets = steal_targets(&forest.body);
-    assert_eq!(targets.len(), 1, "{}", forest.body);
+    assert!(
+        steal_targets(&forest.body).is_empty(),
+        "no Take button under a shield: {}",
+        forest.body
+    );
+    assert!(forest.body.contains("A shield protects this one."));
     let refused = bob
-        .submit(&format!("/friends/ana/balls/{}/steal", targets[0]), &[])
+        .submit(&format!("/friends/ana/balls/{shielded}/steal"), &[])
         .await;
     assert_eq!(refused, "/friends/ana?refused=shielded");
     assert!(

@@ -84,6 +84,7 @@ friend-no-balls = No energy balls here right now.
 steal = Take { $grams } g
 help-collect = Collect { $grams } g for { $name }
 ball-stolen-by-me = You took from this one already.
+ball-shielded = A shield protects this one.
 ball-at-floor = Only the owner's share is left.
 water-title = Water
 water-hint = Give energy from your wallet: it arrives as a ripe ball. Up to 3 times a day per friend.

@@ -84,6 +84,7 @@ friend-no-balls = Belum ada bola energi di sini.
 steal = Ambil { $grams } g
 help-collect = Kumpulkan { $grams } g untuk { $name }
 ball-stolen-by-me = Kamu sudah mengambil dari bola ini.
+ball-shielded = Perisai melindungi bola ini.
 ball-at-floor = Yang tersisa hanya bagian pemilik.
 water-title = Siram
 water-hint = Berikan energi dari dompetmu: tiba sebagai bola yang sudah matang. Paling banyak 3 kali sehari per teman.

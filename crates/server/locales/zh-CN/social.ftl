@@ -84,6 +84,7 @@ friend-no-balls = 现在这里没有能量球。
 steal = 收取 { $grams } 克
 help-collect = 帮 { $name } 收取 { $grams } 克
 ball-stolen-by-me = 你已经收取过这个了。
+ball-shielded = 保护罩保护着这颗能量。
 ball-at-floor = 只剩主人的那一份了。
 water-title = 浇水
 water-hint = 从你的账户送出能量，对方会收到一个已成熟的能量球。每位好友每天最多 3 次。

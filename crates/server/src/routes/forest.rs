@@ -216,6 +216,8 @@ pub(crate) struct FriendBallView {
     pub stealable_grams: u64,
     /// I took from this ball already (once per ball).
     pub stolen_by_me: bool,
+    /// The owner's shield protects it (up now, or up when it ripened).
+    pub shielded: bool,
     /// Ripe and in its last 24 hours: I can collect it for my friend.
     pub helpable: bool,
 }
@@ -245,20 +247,27 @@ pub(crate) async fn friend_forest(
         state.store.props(friend, now),
     )?;
     let help_window = openforest_core::harvest::HELP_WINDOW_MS;
+    let shield = effects
+        .iter()
+        .filter(|effect| effect.user_id == friend && effect.kind == "shield")
+        .map(|effect| (effect.active_from, effect.active_until))
+        .max_by_key(|(_, until)| *until);
     Ok(FriendForestView {
         balls: balls
             .iter()
             .map(|ball| {
                 let stolen_by_me = taken.contains(&ball.ball.ball_id);
                 let ripe = ball.ball.ripens_at <= now;
+                let shielded = openforest_core::harvest::shielded(shield, ball.ball.ripens_at, now);
                 FriendBallView {
                     ball: ball_view(ball, now),
-                    stealable_grams: if stolen_by_me {
+                    stealable_grams: if stolen_by_me || shielded {
                         0
                     } else {
                         stealable(ball, &rules, now).get()
                     },
                     stolen_by_me,
+                    shielded,
                     helpable: ripe
                         && ball.remaining > Grams::ZERO
                         && now.millis() >= ball.ball.expires_at.millis() - help_window,

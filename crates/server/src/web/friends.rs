@@ -286,6 +286,8 @@ fn ball_card(lang: Lang, handle: &str, view: &FriendBallView) -> FriendBallCard 
         None
     } else if view.stolen_by_me {
         Some(lang.t("ball-stolen-by-me"))
+    } else if view.shielded {
+        Some(lang.t("ball-shielded"))
     } else {
         Some(lang.t("ball-at-floor"))
     };
