@@ -4,7 +4,7 @@
 
 use super::context::{Layout, PageContext, PageError, render};
 use super::i18n::Lang;
-use super::social::{Done, Notice, answer, notice, prop_name, signed_in, to_signin, user_named};
+use super::social::{Done, Notice, answer, notice, prop_name, signed_in, user_named};
 use crate::error::ApiResult;
 use crate::routes::friends::list_friends;
 use crate::routes::species::{SetProgressView, draw_daily_card, gift_card, my_album};
@@ -119,7 +119,7 @@ pub async fn page(
     Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let Some(me) = signed_in(&context) else {
-        return Ok(to_signin(&context));
+        return Ok(context.to_signin());
     };
     let lang = context.lang;
     let loaded: ApiResult<_> =
@@ -210,7 +210,7 @@ pub async fn draw(
 ) -> Result<Response, PageError> {
     context.require_csrf(form.csrf.as_deref())?;
     let Some(me) = signed_in(&context) else {
-        return Ok(to_signin(&context));
+        return Ok(context.to_signin());
     };
     let result = draw_daily_card(&state, me).await.map(|award| Done {
         species: Some(award.species.species_id),
@@ -228,7 +228,7 @@ pub async fn gift(
 ) -> Result<Response, PageError> {
     context.require_csrf(form.csrf.as_deref())?;
     let Some(me) = signed_in(&context) else {
-        return Ok(to_signin(&context));
+        return Ok(context.to_signin());
     };
     let friend = user_named(&state, &context, &form.friend).await?;
     let result = gift_card(&state, me, friend.user_id, &species_id)

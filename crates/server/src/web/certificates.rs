@@ -15,7 +15,7 @@ use crate::routes::planting::{
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 /// The four statuses in order.
@@ -302,7 +302,7 @@ pub async fn list(
     context: PageContext,
 ) -> Result<Response, PageError> {
     let Some(me) = &context.user else {
-        return Ok((context.jar(), Redirect::to("/signin")).into_response());
+        return Ok(context.to_signin());
     };
     let views = certificates_of(&state, me.user_id)
         .await
@@ -346,7 +346,7 @@ pub async fn detail(
     Query(query): Query<CertificateQuery>,
 ) -> Result<Response, PageError> {
     let Some(me) = &context.user else {
-        return Ok((context.jar(), Redirect::to("/signin")).into_response());
+        return Ok(context.to_signin());
     };
     let lang = context.lang;
     let not_found = |err: ApiError| match err {

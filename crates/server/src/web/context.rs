@@ -145,6 +145,11 @@ impl PageContext {
         }
     }
 
+    /// Where a signed-out browser goes: to sign in (with this browser's cookies).
+    pub fn to_signin(&self) -> Response {
+        (self.jar(), axum::response::Redirect::to("/signin")).into_response()
+    }
+
     /// An API error shown as a page.
     pub fn error(&self, err: ApiError) -> PageError {
         PageError::from_api(self.lang, err)

@@ -4,7 +4,7 @@
 
 use super::context::{Layout, PageContext, PageError, render};
 use super::i18n::Lang;
-use super::social::{ago, millis_until, param, signed_in, to_signin};
+use super::social::{ago, millis_until, param, signed_in};
 use crate::routes::forest::{FeedItemView, FeedQuery, feed_items};
 use crate::state::AppState;
 use askama::Template;
@@ -74,7 +74,7 @@ pub async fn page(
     Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let Some(me) = signed_in(&context) else {
-        return Ok(to_signin(&context));
+        return Ok(context.to_signin());
     };
     let lang = context.lang;
     let before = match param(&query, "before") {

@@ -61,7 +61,7 @@ struct BallCard {
     ripens_in_ms: i64,
 }
 
-fn countdown(ms: i64) -> String {
+pub(super) fn countdown(ms: i64) -> String {
     let seconds = (ms.max(0) + 999) / 1000;
     format!(
         "{}:{:02}:{:02}",
@@ -158,7 +158,7 @@ pub async fn page(
     context: PageContext,
 ) -> Result<Response, PageError> {
     let Some(me) = signed_in(&context) else {
-        return Ok((context.jar(), Redirect::to("/signin")).into_response());
+        return Ok(context.to_signin());
     };
     let home = forest_home(&state, me.user_id)
         .await
@@ -218,7 +218,7 @@ pub async fn collect(
 ) -> Result<Response, PageError> {
     context.require_csrf(form.csrf.as_deref())?;
     let Some(me) = signed_in(&context) else {
-        return Ok(Redirect::to("/signin").into_response());
+        return Ok(context.to_signin());
     };
     let done = collect_ball(&state, me.user_id, ball_id)
         .await
@@ -241,7 +241,7 @@ pub async fn collect_all(
 ) -> Result<Response, PageError> {
     context.require_csrf(form.csrf.as_deref())?;
     let Some(me) = signed_in(&context) else {
-        return Ok(Redirect::to("/signin").into_response());
+        return Ok(context.to_signin());
     };
     let done = collect_all_balls(&state, me.user_id)
         .await

@@ -5,11 +5,11 @@
 //! a plain form that comes back to the page with what happened, or why the game said no.
 
 use super::context::{Layout, PageContext, PageError, render};
+use super::forest::countdown;
 use super::i18n::Lang;
 use super::session::CsrfForm;
 use super::social::{
-    Done, Notice, answer, millis_until, notice, prop_name, signed_in, time_left, to_signin,
-    user_named,
+    Done, Notice, answer, millis_until, notice, prop_name, signed_in, time_left, user_named,
 };
 use crate::error::ApiResult;
 use crate::routes::forest::{
@@ -62,7 +62,7 @@ pub async fn page(
     Query(query): QueryPairs,
 ) -> Result<Response, PageError> {
     let Some(me) = signed_in(&context) else {
-        return Ok(to_signin(&context));
+        return Ok(context.to_signin());
     };
     let lang = context.lang;
     let loaded: ApiResult<_> = async {
@@ -133,7 +133,7 @@ pub async fn invite(
 ) -> Result<Response, PageError> {
     context.require_csrf(form.csrf.as_deref())?;
     let Some(me) = signed_in(&context) else {
-        return Ok(to_signin(&context));
+        return Ok(context.to_signin());
     };
     let filled = |text: &str| Some(text.trim().to_string()).filter(|text| !text.is_empty());
     let invite = FriendInvite {
@@ -168,7 +168,7 @@ async fn act(
 ) -> Result<Response, PageError> {
     context.require_csrf(form.csrf.as_deref())?;
     let Some(me) = signed_in(&context) else {
-        return Ok(to_signin(&context));
+        return Ok(context.to_signin());
     };
     let other = user_named(&state, &context, &handle).await?.user_id;
     let result = match action {
@@ -258,16 +258,6 @@ struct Watering {
     label: String,
 }
 
-fn countdown(ms: i64) -> String {
-    let seconds = (ms.max(0) + 999) / 1000;
-    format!(
-        "{}:{:02}:{:02}",
-        seconds / 3_600,
-        seconds / 60 % 60,
-        seconds % 60
-    )
-}
-
 fn ball_card(lang: Lang, handle: &str, view: &FriendBallView) -> FriendBallCard {
     let ball = &view.ball;
     let ripe = ball.state == "ripe";
@@ -311,7 +301,7 @@ pub async fn forest(
     Query(query): QueryPairs,
 ) -> Result<Response, PageError> {
     let Some(me) = signed_in(&context) else {
-        return Ok(to_signin(&context));
+        return Ok(context.to_signin());
     };
     let lang = context.lang;
     let friend = user_named(&state, &context, &handle).await?;
@@ -392,7 +382,7 @@ pub async fn steal(
 ) -> Result<Response, PageError> {
     context.require_csrf(form.csrf.as_deref())?;
     let Some(me) = signed_in(&context) else {
-        return Ok(to_signin(&context));
+        return Ok(context.to_signin());
     };
     let friend = user_named(&state, &context, &handle).await?;
     let result = steal_ball(&state, me, friend.user_id, ball_id)
@@ -410,7 +400,7 @@ pub async fn help(
 ) -> Result<Response, PageError> {
     context.require_csrf(form.csrf.as_deref())?;
     let Some(me) = signed_in(&context) else {
-        return Ok(to_signin(&context));
+        return Ok(context.to_signin());
     };
     let friend = user_named(&state, &context, &handle).await?;
     let result = help_collect_ball(&state, me, friend.user_id, ball_id)
@@ -437,7 +427,7 @@ pub async fn water(
 ) -> Result<Response, PageError> {
     context.require_csrf(form.csrf.as_deref())?;
     let Some(me) = signed_in(&context) else {
-        return Ok(to_signin(&context));
+        return Ok(context.to_signin());
     };
     let friend = user_named(&state, &context, &handle).await?;
     let back = format!("/friends/{}", friend.handle);

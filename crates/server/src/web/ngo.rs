@@ -56,10 +56,6 @@ async fn ngo_caller(
     }
 }
 
-fn to_signin(context: &PageContext) -> Response {
-    (context.jar(), Redirect::to("/signin")).into_response()
-}
-
 struct OrderCard {
     order_id: Uuid,
     season: String,
@@ -258,7 +254,7 @@ pub async fn page(
     Query(query): Query<DoneQuery>,
 ) -> Result<Response, PageError> {
     let Some(caller) = ngo_caller(&state, &context).await? else {
-        return Ok(to_signin(&context));
+        return Ok(context.to_signin());
     };
     let notice = notice(context.lang, query.done.as_deref());
     portal(&state, &context, &caller, StatusCode::OK, notice, None).await
@@ -446,7 +442,7 @@ pub async fn order(
     Query(query): Query<DoneQuery>,
 ) -> Result<Response, PageError> {
     let Some(caller) = ngo_caller(&state, &context).await? else {
-        return Ok(to_signin(&context));
+        return Ok(context.to_signin());
     };
     let notice = notice(context.lang, query.done.as_deref());
     order_page(
@@ -663,7 +659,7 @@ pub async fn record(
     };
     context.require_csrf(form.csrf.as_deref())?;
     let Some(caller) = ngo_caller(&state, &context).await? else {
-        return Ok(to_signin(&context));
+        return Ok(context.to_signin());
     };
     match recorded(&state, &caller, order_id, &mut form).await {
         Ok(_) => Ok(Redirect::to(&format!("/ngo/orders/{order_id}?done=recorded")).into_response()),
@@ -701,7 +697,7 @@ pub async fn verify(
 ) -> Result<Response, PageError> {
     context.require_csrf(form.csrf.as_deref())?;
     let Some(caller) = ngo_caller(&state, &context).await? else {
-        return Ok(to_signin(&context));
+        return Ok(context.to_signin());
     };
     match verify_ngo_batch(&state, &caller, batch_id).await {
         Ok(_) => Ok(Redirect::to("/ngo?done=verified#queue").into_response()),

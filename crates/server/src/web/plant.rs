@@ -396,7 +396,7 @@ pub async fn page(
     Query(query): Query<PlantQuery>,
 ) -> Result<Response, PageError> {
     let Some(me) = context.user.clone() else {
-        return Ok((context.jar(), Redirect::to("/signin")).into_response());
+        return Ok(context.to_signin());
     };
     let notice = query
         .done
@@ -468,10 +468,6 @@ async fn answer(
     }
 }
 
-fn to_signin() -> Response {
-    Redirect::to("/signin").into_response()
-}
-
 #[derive(Debug, Deserialize)]
 pub struct PlantForm {
     #[serde(default)]
@@ -536,7 +532,7 @@ pub async fn plant(
 ) -> Result<Response, PageError> {
     context.require_csrf(form.csrf.as_deref())?;
     let Some(me) = context.user.clone() else {
-        return Ok(to_signin());
+        return Ok(context.to_signin());
     };
     let outcome = async {
         let request = form.plant_request()?;
@@ -570,7 +566,7 @@ pub async fn plant_from_pot(
 ) -> Result<Response, PageError> {
     context.require_csrf(form.csrf.as_deref())?;
     let Some(me) = context.user.clone() else {
-        return Ok(to_signin());
+        return Ok(context.to_signin());
     };
     let outcome = async {
         let request = form.plant_request()?;
@@ -599,7 +595,7 @@ pub async fn create(
 ) -> Result<Response, PageError> {
     context.require_csrf(form.csrf.as_deref())?;
     let Some(me) = context.user.clone() else {
-        return Ok(to_signin());
+        return Ok(context.to_signin());
     };
     let request = NewGroup {
         name: form.name,
@@ -627,7 +623,7 @@ pub async fn join(
 ) -> Result<Response, PageError> {
     context.require_csrf(form.csrf.as_deref())?;
     let Some(me) = context.user.clone() else {
-        return Ok(to_signin());
+        return Ok(context.to_signin());
     };
     let outcome = async {
         let group_id = Uuid::parse_str(form.code.trim())
@@ -655,7 +651,7 @@ pub async fn invite(
 ) -> Result<Response, PageError> {
     context.require_csrf(form.csrf.as_deref())?;
     let Some(me) = context.user.clone() else {
-        return Ok(to_signin());
+        return Ok(context.to_signin());
     };
     let outcome = invite_member(&state, me.user_id, group_id, &form.handle)
         .await
@@ -679,7 +675,7 @@ pub async fn feed(
 ) -> Result<Response, PageError> {
     context.require_csrf(form.csrf.as_deref())?;
     let Some(me) = context.user.clone() else {
-        return Ok(to_signin());
+        return Ok(context.to_signin());
     };
     let outcome = async {
         let grams = form
@@ -708,7 +704,7 @@ pub async fn leave(
 ) -> Result<Response, PageError> {
     context.require_csrf(form.csrf.as_deref())?;
     let Some(me) = context.user.clone() else {
-        return Ok(to_signin());
+        return Ok(context.to_signin());
     };
     let outcome = leave_group(&state, me.user_id, group_id)
         .await

@@ -3,8 +3,7 @@
 
 use super::context::{Layout, PageContext, PageError, render};
 use super::social::{
-    Done, Notice, answer, millis_until, notice, prop_name, signed_in, time_left, to_signin,
-    user_named,
+    Done, Notice, answer, millis_until, notice, prop_name, signed_in, time_left, user_named,
 };
 use crate::error::ApiResult;
 use crate::routes::friends::list_friends;
@@ -41,7 +40,7 @@ pub async fn page(
     Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let Some(me) = signed_in(&context) else {
-        return Ok(to_signin(&context));
+        return Ok(context.to_signin());
     };
     let lang = context.lang;
     let loaded: ApiResult<_> =
@@ -107,7 +106,7 @@ pub async fn use_one(
 ) -> Result<Response, PageError> {
     context.require_csrf(form.csrf.as_deref())?;
     let Some(me) = signed_in(&context) else {
-        return Ok(to_signin(&context));
+        return Ok(context.to_signin());
     };
     let result = use_prop_of_kind(&state, me, &kind)
         .await
@@ -124,7 +123,7 @@ pub async fn gift(
 ) -> Result<Response, PageError> {
     context.require_csrf(form.csrf.as_deref())?;
     let Some(me) = signed_in(&context) else {
-        return Ok(to_signin(&context));
+        return Ok(context.to_signin());
     };
     let friend = user_named(&state, &context, &form.friend).await?;
     let result = gift_prop(&state, me, friend.user_id, &kind)

@@ -2,7 +2,7 @@
 //! and all time, and stolen today; the boards are tabs (plain links).
 
 use super::context::{Layout, PageContext, PageError, render};
-use super::social::{param, signed_in, to_signin};
+use super::social::{param, signed_in};
 use crate::routes::forest::ranking;
 use crate::state::AppState;
 use askama::Template;
@@ -47,7 +47,7 @@ pub async fn page(
     Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let Some(me) = signed_in(&context) else {
-        return Ok(to_signin(&context));
+        return Ok(context.to_signin());
     };
     let lang = context.lang;
     let wanted = param(&query, "board").unwrap_or("collected_today");

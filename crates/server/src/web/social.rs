@@ -195,11 +195,6 @@ pub fn signed_in(context: &PageContext) -> Option<UserId> {
     context.user.as_ref().map(|user| user.user_id)
 }
 
-/// Where a signed-out browser goes: to sign in.
-pub fn to_signin(context: &PageContext) -> Response {
-    (context.jar(), Redirect::to("/signin")).into_response()
-}
-
 /// The user with this handle (any case), or the not-found page.
 pub async fn user_named(
     state: &AppState,

@@ -112,9 +112,7 @@ fn sections(lang: Lang, current: &str) -> Vec<Section> {
 /// The signed-in admin, or what anyone else gets: the sign-in page, or 403.
 pub(super) fn admin_of(context: &PageContext) -> Result<&User, Box<Response>> {
     match &context.user {
-        None => Err(Box::new(
-            (context.jar(), Redirect::to("/signin")).into_response(),
-        )),
+        None => Err(Box::new(context.to_signin())),
         Some(user) if user.role == Role::Admin => Ok(user),
         Some(_) => Err(Box::new(
             PageError::new(context.lang, StatusCode::FORBIDDEN, "error-forbidden").into_response(),
