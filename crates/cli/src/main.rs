@@ -97,6 +97,14 @@ fn main() -> ExitCode {
     }
 }
 
+/// Threads of the blocking pool: four per pooled read connection, at least 32.
+fn blocking_threads(config: &openforest_server::config::Config) -> usize {
+    usize::try_from(config.writer.read_connections)
+        .unwrap_or(usize::MAX)
+        .saturating_mul(4)
+        .max(32)
+}
+
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let command = cli.command.unwrap_or(Commands::Serve);
     if let Commands::DefaultConfig = command {
@@ -120,7 +128,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         &config.log,
         matches!(command, Commands::Serve | Commands::Demo(_)),
     )?;
-    let runtime = tokio::runtime::Runtime::new()?;
+    // Store reads run on the blocking pool, each holding one of `read_connections` pooled
+    // connections; more threads than a few per connection only wait on the pool, and every
+    // thread that allocates grows the allocator's footprint (see docs/BENCHMARKS.md, memory).
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(blocking_threads(&config))
+        .build()?;
     runtime.block_on(async move {
         match command {
             Commands::Serve => serve(config).await,

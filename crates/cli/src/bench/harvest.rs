@@ -138,6 +138,11 @@ pub async fn run(config: &Config, args: HarvestArgs) -> anyhow::Result<ExitCode>
         seeded.users, seeded.friendship_rows, seeded.balls, seeded.grams
     );
     let duration = Duration::from_secs(args.seconds.max(1));
+    // The load generator's own picture of the world (16 bytes per user and per ball) is held
+    // in this process too: it is reported so it can be told apart from the server's memory.
+    let world_mb = ((world.users.len() + world.balls.len()) * std::mem::size_of::<UserId>()) as f64
+        / (1024.0 * 1024.0);
+    super::reset_peak_rss();
 
     let (ceiling_per_s, ceiling) = run_load(
         "HTTP ceiling (GET /healthz)",
@@ -164,6 +169,7 @@ pub async fn run(config: &Config, args: HarvestArgs) -> anyhow::Result<ExitCode>
         Load::Home(args.popular_friends),
     )
     .await?;
+    let rss_peak_mb = super::peak_rss_mb();
     let pgbench_tps = if database.backend == "postgres" {
         match pgbench(&database, args.pgbench_clients, duration).await {
             Ok(tps) => Some(tps),
@@ -211,6 +217,8 @@ pub async fn run(config: &Config, args: HarvestArgs) -> anyhow::Result<ExitCode>
     extra.insert("friends".into(), json!(world.half_friends * 2));
     extra.insert("balls_per_user".into(), json!(args.balls));
     extra.insert("seed_seconds".into(), json!(round(seed_seconds)));
+    extra.insert("rss_peak_mb".into(), json!(rss_peak_mb));
+    extra.insert("load_generator_world_mb".into(), json!(round(world_mb)));
     extra.insert("entries".into(), json!(report.entries));
     extra.insert("conservation".into(), json!(report.is_sound()));
     let figures = Figures {
@@ -275,6 +283,12 @@ pub async fn run(config: &Config, args: HarvestArgs) -> anyhow::Result<ExitCode>
             verdict(figures.ratio() >= 5.0),
             ceiling_ratio * 100.0
         ),
+    }
+    if let Some(rss) = rss_peak_mb {
+        println!(
+            "target: memory ≤ 300 MB RSS under the load: peak {rss:.0} MB for the whole process (server and load generator, whose world takes {world_mb:.0} MB): {}",
+            verdict(rss <= 300.0)
+        );
     }
     let home_p99 = home.percentile_ms(99.0);
     println!(
