@@ -2,13 +2,13 @@
 //! account, through the writer like every other movement (a journal entry, never a delete).
 
 use futures_util::future::join_all;
-use openforest_core::{Clock, Command, Expire, Grams, Outcome};
-use openforest_store::{CommandError, Envelope, Store, StoreError};
+use openforest_core::{Clock, Command, Expire, Grams, Outcome, Timestamp};
+use openforest_store::{CommandError, DueCursor, Envelope, Store, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Balls expired per round; a round repeats while it finds a full page.
-const EXPIRY_PAGE: u32 = 1_000;
+/// Balls expired per round: a full writer batch (`writer.batch_max` defaults to 4,096).
+const EXPIRY_PAGE: u32 = 4_096;
 
 /// What one expiry run did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -23,38 +23,69 @@ pub async fn expire_due_balls(
     store: &Arc<dyn Store>,
     clock: &Arc<dyn Clock>,
 ) -> Result<ExpiryRun, StoreError> {
-    let mut run = ExpiryRun::default();
-    loop {
-        let due = store.due_balls(clock.now(), EXPIRY_PAGE).await?;
-        let page_was_full = due.len() == EXPIRY_PAGE as usize;
-        let expiries = due.into_iter().map(|(user_id, ball_id, expires_at)| {
-            store.execute(Envelope::new(Command::Expire(Expire {
-                user_id,
-                ball_id,
-                expires_at,
-            })))
-        });
-        let mut progress = false;
-        for result in join_all(expiries).await {
-            match result {
-                Ok(executed) => {
-                    if let Outcome::Expired { grams, .. } = executed.outcome
-                        && grams > Grams::ZERO
-                    {
-                        run.balls += 1;
-                        run.grams += grams.get();
-                        progress = true;
+    Expiry::default().run(store, clock).await
+}
+
+/// The expiry job between its runs: where the last complete run ended. Everything that
+/// expired before that instant has been expired, and a ball made later expires later still,
+/// so the next run starts there instead of walking every ball that ever expired.
+#[derive(Debug, Default)]
+pub struct Expiry {
+    /// Balls expiring before this instant are done (`None`: walk from the first ball).
+    done_before: Option<Timestamp>,
+}
+
+impl Expiry {
+    /// Expires every ball that is due now, walking due balls page after page from where the
+    /// last complete run ended. Stops early, to retry at the next tick, when the writer is busy;
+    /// a run with a failure does not move the starting point, so its balls are tried again.
+    pub async fn run(
+        &mut self,
+        store: &Arc<dyn Store>,
+        clock: &Arc<dyn Clock>,
+    ) -> Result<ExpiryRun, StoreError> {
+        let now = clock.now();
+        let mut run = ExpiryRun::default();
+        let mut cursor = self.done_before.map_or(DueCursor::START, DueCursor::from);
+        let mut failed = false;
+        loop {
+            let due = store.due_balls(now, cursor, EXPIRY_PAGE).await?;
+            let page_was_full = due.len() == EXPIRY_PAGE as usize;
+            if let Some(&(user_id, ball_id, expires_at)) = due.last() {
+                cursor = DueCursor::after(user_id, ball_id, expires_at);
+            }
+            let expiries = due.into_iter().map(|(user_id, ball_id, expires_at)| {
+                store.execute(Envelope::new(Command::Expire(Expire {
+                    user_id,
+                    ball_id,
+                    expires_at,
+                })))
+            });
+            for result in join_all(expiries).await {
+                match result {
+                    Ok(executed) => {
+                        if let Outcome::Expired { grams, .. } = executed.outcome
+                            && grams > Grams::ZERO
+                        {
+                            run.balls += 1;
+                            run.grams += grams.get();
+                        }
+                    }
+                    Err(CommandError::Overloaded | CommandError::ShuttingDown) => return Ok(run),
+                    Err(err) => {
+                        failed = true;
+                        tracing::warn!(error = %err, "a ball could not expire; retrying at the next run");
                     }
                 }
-                Err(CommandError::Overloaded | CommandError::ShuttingDown) => return Ok(run),
-                Err(err) => {
-                    tracing::warn!(error = %err, "a ball could not expire; retrying at the next run")
-                }
+            }
+            if !page_was_full {
+                break;
             }
         }
-        if !page_was_full || !progress {
-            return Ok(run);
+        if !failed {
+            self.done_before = Some(now);
         }
+        Ok(run)
     }
 }
 
@@ -89,9 +120,10 @@ pub fn spawn_expiry(
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut expiry = Expiry::default();
         loop {
             ticker.tick().await;
-            match expire_due_balls(&store, &clock).await {
+            match expiry.run(&store, &clock).await {
                 Ok(run) if run.balls > 0 => {
                     tracing::info!(
                         balls = run.balls,

@@ -23,6 +23,7 @@ use openforest_core::{
     Timestamp, UserId,
 };
 use std::sync::Arc;
+use uuid::Uuid;
 
 pub use error::{CommandError, StoreError};
 pub use impact::{CreditedSum, ImpactFigures, PledgedSum};
@@ -63,6 +64,41 @@ impl Backend {
 
 /// Called as the audit advances: `(entries done, entries in all)`.
 pub type Progress = Arc<dyn Fn(u64, u64) + Send + Sync>;
+
+/// Where a walk over due balls resumes: after this `(expires_at, user, ball)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DueCursor {
+    pub expires_at: Timestamp,
+    pub user_id: UserId,
+    pub ball_id: BallId,
+}
+
+impl DueCursor {
+    /// Before every ball.
+    pub const START: DueCursor = DueCursor {
+        expires_at: Timestamp(i64::MIN),
+        user_id: UserId(Uuid::nil()),
+        ball_id: BallId(Uuid::nil()),
+    };
+
+    /// Before every ball that expires at `at` or later.
+    pub fn from(at: Timestamp) -> DueCursor {
+        DueCursor {
+            expires_at: at.plus_millis(-1),
+            user_id: UserId(Uuid::max()),
+            ball_id: BallId(Uuid::max()),
+        }
+    }
+
+    /// Just after this due ball.
+    pub fn after(user_id: UserId, ball_id: BallId, expires_at: Timestamp) -> DueCursor {
+        DueCursor {
+            expires_at,
+            user_id,
+            ball_id,
+        }
+    }
+}
 
 #[async_trait]
 pub trait Store: Send + Sync {
@@ -122,11 +158,13 @@ pub trait Store: Send + Sync {
     /// The user's balls, newest first, with the grams each still holds.
     async fn balls(&self, user_id: UserId, limit: u32) -> Result<Vec<BallState>, StoreError>;
 
-    /// Balls whose time is up but which still hold energy, oldest first: `(user, ball,
-    /// expires_at)`.
+    /// Balls whose time is up (`expires_at <= now`) but which still hold energy, in
+    /// `(expires_at, user, ball)` order, starting after `after` (keyset paging: a page costs
+    /// the same however many expired balls came before it): `(user, ball, expires_at)`.
     async fn due_balls(
         &self,
         now: Timestamp,
+        after: DueCursor,
         limit: u32,
     ) -> Result<Vec<(UserId, BallId, Timestamp)>, StoreError>;
 

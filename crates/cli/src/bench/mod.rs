@@ -2,6 +2,7 @@
 //! with `--json`, one JSON object on the last line with at least `scenario`, `backend`,
 //! `users`, `ops_per_s`, `p50_ms`, `p99_ms`, `baseline_per_s` and `ratio`.
 
+mod expire;
 mod harvest;
 mod ingest;
 mod ledger;
@@ -27,6 +28,9 @@ pub enum BenchCommand {
     /// over HTTP, against the HTTP ceiling (SQLite) or pgbench on the same cluster (PostgreSQL);
     /// and a popular user's forest home.
     Harvest(harvest::HarvestArgs),
+    /// A day's balls expire: the server's expiry job through the group-commit writer, against
+    /// the same job with one transaction per ball, on the same database in the same run.
+    Expire(expire::ExpireArgs),
     /// The transparency log against the ledger: entries written through the writer, then
     /// integrated by the sequencer; can the log keep up?
     Log(log::LogArgs),
@@ -38,6 +42,7 @@ pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<ExitC
         BenchCommand::Ingest(args) => ingest::run(config, args).await,
         BenchCommand::Harvest(args) => harvest::run(config, args).await,
         BenchCommand::Log(args) => log::run(config, args).await,
+        BenchCommand::Expire(args) => expire::run(config, args).await,
     }
 }
 

@@ -662,8 +662,78 @@ async fn energy_expires_72_hours_after_ripening_as_a_journal_entry(app: TestApp)
     app.stop().await;
 }
 
+/// More due balls than one page, then a ball reported after the run: the job walks every page
+/// once, and its next run, which starts where this one ended, still finds the new ball.
+async fn the_expiry_job_walks_every_page_and_resumes_where_it_ended(app: TestApp) {
+    use openforest_core::{BallId, Grams, Handle, PartnerId, UserId};
+    use openforest_store::seed::{SeedBall, SeedChunk, SeedUser, SequentialIds};
+    let now = app.now();
+    let partner_id = PartnerId(openforest_store::new_id(now));
+    app.store
+        .create_partner(&openforest_store::Partner {
+            partner_id,
+            name: "seeded".into(),
+            allowed_actions: vec!["walking".into()],
+            disabled_at: None,
+            created_at: now,
+        })
+        .await
+        .unwrap();
+    let mut ids = SequentialIds::new(now.plus_millis(-80 * 3_600_000));
+    let users: Vec<UserId> = (0..50).map(|_| UserId(ids.next_id())).collect();
+    let chunk = SeedChunk {
+        partner_id,
+        action: "walking".into(),
+        methodology: "classic".into(),
+        methodology_version: 1,
+        created_at: now.plus_millis(-80 * 3_600_000),
+        ripens_at: now.plus_millis(-73 * 3_600_000),
+        expires_at: now.plus_millis(-1),
+        session_expires_at: now.plus_millis(3_600_000),
+        users: users
+            .iter()
+            .enumerate()
+            .map(|(n, user_id)| SeedUser {
+                user_id: *user_id,
+                handle: Handle::parse(&format!("seeded{n}")).unwrap(),
+                token_hash: openforest_server::auth::hash_token(&format!("seeded-{n}")),
+            })
+            .collect(),
+        friendships: Vec::new(),
+        balls: (0..5_000)
+            .map(|n| SeedBall {
+                owner_id: users[n % users.len()],
+                ball_id: BallId(ids.next_id()),
+                grams: Grams::new(10),
+            })
+            .collect(),
+        last: true,
+    };
+    app.store.seed_world(&chunk).await.unwrap();
+    let clock: Arc<dyn openforest_core::Clock> = app.clock.clone();
+    let mut job = openforest_server::jobs::Expiry::default();
+    let first = job.run(&app.store, &clock).await.unwrap();
+    assert_eq!((first.balls, first.grams), (5_000, 50_000));
+
+    let admin = app.admin().await;
+    let metro_co = partner(&app, &admin, "metro", &["metro_ride"]).await;
+    let (_, ana) = linked_user(&app, "ana", &metro_co).await;
+    json_of(
+        metro_co.report(&app, &metro("ride-1", &ana)).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(job.run(&app.store, &clock).await.unwrap().balls, 0);
+    app.advance(5 * 24 * 3_600_000);
+    let later = job.run(&app.store, &clock).await.unwrap();
+    assert_eq!((later.balls, later.grams), (1, 52));
+    assert_eq!(assert_ledger_sound(&app).await.expired_grams, 50_052);
+    app.stop().await;
+}
+
 crate::on_both_backends!(
     energy_expires_72_hours_after_ripening_as_a_journal_entry,
+    the_expiry_job_walks_every_page_and_resumes_where_it_ended,
     a_reported_action_becomes_a_ball_that_ripens_at_seven_the_next_morning,
     the_same_out_biz_no_answers_the_same_and_another_report_conflicts,
     metro_rides_beyond_five_a_day_are_credited_nothing_and_the_cap_is_named,

@@ -416,9 +416,10 @@ impl Store for PostgresStore {
     async fn due_balls(
         &self,
         now: Timestamp,
+        after: crate::DueCursor,
         limit: u32,
     ) -> Result<Vec<(UserId, BallId, Timestamp)>, StoreError> {
-        partners::due_balls(&self.pool, now, limit).await
+        partners::due_balls(&self.pool, now, after, limit).await
     }
 
     async fn idempotent_outcome(

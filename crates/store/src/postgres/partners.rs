@@ -342,17 +342,23 @@ pub(super) async fn balls(
 pub(super) async fn due_balls(
     pool: &PgPool,
     now: Timestamp,
+    after: crate::DueCursor,
     limit: u32,
 ) -> Result<Vec<(UserId, BallId, Timestamp)>, StoreError> {
+    // `balls_expires_at` is (expires_at_ms, user_id, ball_id): the row value walks it.
     let rows: Vec<(uuid::Uuid, uuid::Uuid, i64)> = sqlx::query_as(
         "SELECT b.user_id, b.ball_id, b.expires_at_ms FROM balls b
          JOIN balances bal ON bal.owner_id = b.user_id AND bal.kind = $2 AND bal.account_id = b.ball_id
-         WHERE b.expires_at_ms <= $1 AND bal.grams > 0
-         ORDER BY b.expires_at_ms LIMIT $3",
+         WHERE (b.expires_at_ms, b.user_id, b.ball_id) > ($4, $5, $6)
+           AND b.expires_at_ms <= $1 AND bal.grams > 0
+         ORDER BY b.expires_at_ms, b.user_id, b.ball_id LIMIT $3",
     )
     .bind(now.millis())
     .bind(AccountKind::Ball.code())
     .bind(i64::from(limit))
+    .bind(after.expires_at.millis())
+    .bind(after.user_id.uuid())
+    .bind(after.ball_id.uuid())
     .fetch_all(pool)
     .await?;
     Ok(rows

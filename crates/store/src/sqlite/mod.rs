@@ -463,9 +463,10 @@ impl Store for SqliteStore {
     async fn due_balls(
         &self,
         now: Timestamp,
+        after: crate::DueCursor,
         limit: u32,
     ) -> Result<Vec<(UserId, BallId, Timestamp)>, StoreError> {
-        self.with_conn(move |conn| partners::due_balls(conn, now, limit))
+        self.with_conn(move |conn| partners::due_balls(conn, now, after, limit))
             .await
     }
 

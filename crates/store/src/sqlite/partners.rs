@@ -322,19 +322,25 @@ pub(super) fn balls(
 pub(super) fn due_balls(
     conn: &Connection,
     now: Timestamp,
+    after: crate::DueCursor,
     limit: u32,
 ) -> Result<Vec<(UserId, BallId, Timestamp)>, StoreError> {
+    // `balls_expires_at` holds (expires_at_ms, user_id, ball_id): the row value walks it.
     let mut stmt = conn.prepare_cached(
         "SELECT b.user_id, b.ball_id, b.expires_at_ms FROM balls b
          JOIN balances bal ON bal.owner_id = b.user_id AND bal.kind = ?2 AND bal.account_id = b.ball_id
-         WHERE b.expires_at_ms <= ?1 AND bal.grams > 0
-         ORDER BY b.expires_at_ms LIMIT ?3",
+         WHERE (b.expires_at_ms, b.user_id, b.ball_id) > (?4, ?5, ?6)
+           AND b.expires_at_ms <= ?1 AND bal.grams > 0
+         ORDER BY b.expires_at_ms, b.user_id, b.ball_id LIMIT ?3",
     )?;
     let rows = stmt.query_map(
         params![
             now.millis(),
             openforest_core::AccountKind::Ball.code(),
-            limit
+            limit,
+            after.expires_at.millis(),
+            after.user_id.uuid(),
+            after.ball_id.uuid()
         ],
         |row| {
             Ok((
