@@ -2,6 +2,7 @@
 //! account, through the writer like every other movement (a journal entry, never a delete).
 
 use futures_util::future::join_all;
+use openforest_core::methodology::BALL_LIFETIME_MS;
 use openforest_core::{Clock, Command, Expire, Grams, Outcome, Timestamp};
 use openforest_store::{CommandError, DueCursor, Envelope, Store, StoreError};
 use std::sync::Arc;
@@ -96,17 +97,45 @@ pub async fn announce_expiring_balls(
     clock: &Arc<dyn Clock>,
     notice: Duration,
 ) -> Result<u32, StoreError> {
-    let now = clock.now();
-    let horizon = now.plus_millis(i64::try_from(notice.as_millis()).unwrap_or(i64::MAX));
-    let mut announced = 0;
-    loop {
-        let round = store
-            .announce_expiring_balls(now, horizon, EXPIRY_PAGE)
-            .await?;
-        announced += round;
-        if round < EXPIRY_PAGE {
-            return Ok(announced);
+    Notices::default().run(store, clock, notice).await
+}
+
+/// The expiry notices between their runs: the horizon the last complete run covered. Every
+/// ball expiring by then was announced, and a ball made later expires at least
+/// `BALL_LIFETIME_MS` after it was made, so when the notice is shorter than that, the next run
+/// only looks past the old horizon.
+#[derive(Debug, Default)]
+pub struct Notices {
+    covered_until: Option<Timestamp>,
+}
+
+impl Notices {
+    pub async fn run(
+        &mut self,
+        store: &Arc<dyn Store>,
+        clock: &Arc<dyn Clock>,
+        notice: Duration,
+    ) -> Result<u32, StoreError> {
+        let now = clock.now();
+        let notice_ms = i64::try_from(notice.as_millis()).unwrap_or(i64::MAX);
+        let horizon = now.plus_millis(notice_ms);
+        let mut cursor = match self.covered_until {
+            Some(until) if notice_ms < BALL_LIFETIME_MS => DueCursor::from(until.plus_millis(1)),
+            _ => DueCursor::START,
+        };
+        let mut announced = 0;
+        loop {
+            let page = store
+                .announce_expiring_balls(now, cursor, horizon, EXPIRY_PAGE)
+                .await?;
+            announced += page.announced;
+            match page.next {
+                Some(next) => cursor = next,
+                None => break,
+            }
         }
+        self.covered_until = Some(horizon);
+        Ok(announced)
     }
 }
 
@@ -121,6 +150,7 @@ pub fn spawn_expiry(
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut expiry = Expiry::default();
+        let mut notices = Notices::default();
         loop {
             ticker.tick().await;
             match expiry.run(&store, &clock).await {
@@ -134,7 +164,7 @@ pub fn spawn_expiry(
                 Ok(_) => {}
                 Err(err) => tracing::warn!(error = %err, "expiry run failed"),
             }
-            if let Err(err) = announce_expiring_balls(&store, &clock, notice).await {
+            if let Err(err) = notices.run(&store, &clock, notice).await {
                 tracing::warn!(error = %err, "expiry notices failed");
             }
         }

@@ -65,6 +65,14 @@ impl Backend {
 /// Called as the audit advances: `(entries done, entries in all)`.
 pub type Progress = Arc<dyn Fn(u64, u64) + Send + Sync>;
 
+/// One page of expiry notices: how many were announced, and where the next page starts
+/// (`None` when the page was not full: the walk is over).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AnnouncedPage {
+    pub announced: u32,
+    pub next: Option<DueCursor>,
+}
+
 /// Where a walk over due balls resumes: after this `(expires_at, user, ball)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DueCursor {
@@ -440,14 +448,16 @@ pub trait Store: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Lifts a block; false when there was none.
     async fn unblock_user(&self, user_id: UserId, other: UserId) -> Result<bool, StoreError>;
-    /// Records one `ball.expiring` webhook event per ball with energy left that expires before
-    /// `horizon` and was not announced yet; answers how many.
+    /// Records one `ball.expiring` webhook event per ball with energy left that expires after
+    /// `now` and by `horizon` and was not announced yet, looking at up to `limit` such balls
+    /// in `(expires_at, user, ball)` order after `after` (keyset paging, as `due_balls`).
     async fn announce_expiring_balls(
         &self,
         now: Timestamp,
+        after: DueCursor,
         horizon: Timestamp,
         limit: u32,
-    ) -> Result<u32, StoreError>;
+    ) -> Result<AnnouncedPage, StoreError>;
     async fn report_abuse(
         &self,
         user_id: UserId,

@@ -518,9 +518,10 @@ async fn a_ball_about_to_expire_is_announced_once(app: TestApp) {
     .await;
     let clock: Arc<dyn openforest_core::Clock> = app.clock.clone();
     let notice = std::time::Duration::from_secs(2 * 3_600);
-    let early = openforest_server::jobs::announce_expiring_balls(&app.store, &clock, notice)
-        .await
-        .unwrap();
+    // One job across the runs, as the server keeps it: each run starts past what the last
+    // one covered.
+    let mut notices = openforest_server::jobs::Notices::default();
+    let early = notices.run(&app.store, &clock, notice).await.unwrap();
     assert_eq!(early, 0);
     let home = json_of(app.get("/v1/me/forest", Some(&token)).await, StatusCode::OK).await;
     let expires_at =
@@ -530,14 +531,17 @@ async fn a_ball_about_to_expire_is_announced_once(app: TestApp) {
     app.clock.set(openforest_core::Timestamp::from_millis(
         expires_at - 3_600_000,
     ));
-    let announced = openforest_server::jobs::announce_expiring_balls(&app.store, &clock, notice)
-        .await
-        .unwrap();
+    let announced = notices.run(&app.store, &clock, notice).await.unwrap();
     assert_eq!(announced, 1);
-    let again = openforest_server::jobs::announce_expiring_balls(&app.store, &clock, notice)
+    let again = notices.run(&app.store, &clock, notice).await.unwrap();
+    assert_eq!(again, 0, "one notice per ball");
+    let afresh = openforest_server::jobs::announce_expiring_balls(&app.store, &clock, notice)
         .await
         .unwrap();
-    assert_eq!(again, 0, "one notice per ball");
+    assert_eq!(
+        afresh, 0,
+        "one notice per ball, also for a job that starts afresh"
+    );
     dispatcher(&app, WebhooksConfig::default())
         .await
         .run_once()

@@ -473,23 +473,33 @@ pub(super) async fn unblock_user(
 pub(super) async fn announce_expiring_balls(
     pool: &PgPool,
     now: Timestamp,
+    after: crate::DueCursor,
     horizon: Timestamp,
     limit: u32,
-) -> Result<u32, StoreError> {
+) -> Result<crate::AnnouncedPage, StoreError> {
     let mut tx = pool.begin().await?;
     let due: Vec<(Uuid, Uuid, i64, i64)> = sqlx::query_as(
         "SELECT b.user_id, b.ball_id, b.expires_at_ms, bal.grams FROM balls b
          JOIN balances bal ON bal.owner_id = b.user_id AND bal.kind = $3 AND bal.account_id = b.ball_id
-         WHERE b.expires_at_ms > $1 AND b.expires_at_ms <= $2 AND bal.grams > 0
+         WHERE (b.expires_at_ms, b.user_id, b.ball_id) > ($5, $6, $7)
+           AND b.expires_at_ms > $1 AND b.expires_at_ms <= $2 AND bal.grams > 0
            AND NOT EXISTS (SELECT 1 FROM expiry_notices n WHERE n.user_id = b.user_id AND n.ball_id = b.ball_id)
-         ORDER BY b.expires_at_ms LIMIT $4",
+         ORDER BY b.expires_at_ms, b.user_id, b.ball_id LIMIT $4",
     )
     .bind(now.millis())
     .bind(horizon.millis())
     .bind(AccountKind::Ball.code())
     .bind(i64::from(limit))
+    .bind(after.expires_at.millis())
+    .bind(after.user_id.uuid())
+    .bind(after.ball_id.uuid())
     .fetch_all(&mut *tx)
     .await?;
+    let next = due.last().filter(|_| due.len() == limit as usize).map(
+        |&(user_id, ball_id, expires_at, _)| {
+            crate::DueCursor::after(UserId(user_id), BallId(ball_id), Timestamp(expires_at))
+        },
+    );
     let mut announced = 0u32;
     for (user_id, ball_id, expires_at, left) in due {
         let noticed = sqlx::query(
@@ -525,7 +535,7 @@ pub(super) async fn announce_expiring_balls(
         announced += 1;
     }
     tx.commit().await?;
-    Ok(announced)
+    Ok(crate::AnnouncedPage { announced, next })
 }
 
 pub(super) async fn report_abuse(

@@ -892,13 +892,14 @@ impl Store for PostgresStore {
     async fn announce_expiring_balls(
         &self,
         now: Timestamp,
+        after: crate::DueCursor,
         horizon: Timestamp,
         limit: u32,
-    ) -> Result<u32, StoreError> {
+    ) -> Result<crate::AnnouncedPage, StoreError> {
         if !self.events_wanted.load(Ordering::Acquire) {
-            return Ok(0);
+            return Ok(crate::AnnouncedPage::default());
         }
-        game::announce_expiring_balls(&self.pool, now, horizon, limit).await
+        game::announce_expiring_balls(&self.pool, now, after, horizon, limit).await
     }
 
     async fn report_abuse(

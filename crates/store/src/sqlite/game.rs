@@ -387,24 +387,29 @@ pub(super) fn unblock_user(
 pub(super) fn announce_expiring_balls(
     conn: &mut Connection,
     now: Timestamp,
+    after: crate::DueCursor,
     horizon: Timestamp,
     limit: u32,
-) -> Result<u32, StoreError> {
+) -> Result<crate::AnnouncedPage, StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let due = {
         let mut stmt = tx.prepare_cached(
             "SELECT b.user_id, b.ball_id, b.expires_at_ms, bal.grams FROM balls b
              JOIN balances bal ON bal.account_id = b.ball_id AND bal.kind = ?3 AND bal.owner_id = b.user_id
-             WHERE b.expires_at_ms > ?1 AND b.expires_at_ms <= ?2 AND bal.grams > 0
+             WHERE (b.expires_at_ms, b.user_id, b.ball_id) > (?5, ?6, ?7)
+               AND b.expires_at_ms > ?1 AND b.expires_at_ms <= ?2 AND bal.grams > 0
                AND NOT EXISTS (SELECT 1 FROM expiry_notices n WHERE n.user_id = b.user_id AND n.ball_id = b.ball_id)
-             ORDER BY b.expires_at_ms LIMIT ?4",
+             ORDER BY b.expires_at_ms, b.user_id, b.ball_id LIMIT ?4",
         )?;
         stmt.query_map(
             params![
                 now.millis(),
                 horizon.millis(),
                 AccountKind::Ball.code(),
-                limit
+                limit,
+                after.expires_at.millis(),
+                after.user_id.uuid(),
+                after.ball_id.uuid()
             ],
             |row| {
                 Ok((
@@ -441,7 +446,14 @@ pub(super) fn announce_expiring_balls(
         ])?;
     }
     tx.commit()?;
-    Ok(u32::try_from(due.len()).unwrap_or(u32::MAX))
+    Ok(crate::AnnouncedPage {
+        announced: u32::try_from(due.len()).unwrap_or(u32::MAX),
+        next: due.last().filter(|_| due.len() == limit as usize).map(
+            |&(user_id, ball_id, expires_at, _)| {
+                crate::DueCursor::after(user_id, ball_id, expires_at)
+            },
+        ),
+    })
 }
 
 pub(super) fn report_abuse(

@@ -1046,13 +1046,14 @@ impl Store for SqliteStore {
     async fn announce_expiring_balls(
         &self,
         now: Timestamp,
+        after: crate::DueCursor,
         horizon: Timestamp,
         limit: u32,
-    ) -> Result<u32, StoreError> {
+    ) -> Result<crate::AnnouncedPage, StoreError> {
         if !self.events_wanted.load(Ordering::Acquire) {
-            return Ok(0);
+            return Ok(crate::AnnouncedPage::default());
         }
-        self.with_conn(move |conn| game::announce_expiring_balls(conn, now, horizon, limit))
+        self.with_conn(move |conn| game::announce_expiring_balls(conn, now, after, horizon, limit))
             .await
     }
 
