@@ -420,12 +420,12 @@ async fn ripe_balls(
             methodology: partner.methodology.clone(),
             methodology_version: partner.methodology_version,
             created_at: now,
-            ripens_at: *ripens_at,
-            expires_at: ripens_at.plus_millis(BALL_LIFETIME_MS),
             session_expires_at: now,
             users: Vec::new(),
             friendships: Vec::new(),
             balls: Vec::new(),
+            movements: Vec::new(),
+            usage: Vec::new(),
             last: false,
         };
         for (index, player) in players.iter().enumerate() {
@@ -435,6 +435,9 @@ async fn ripe_balls(
                     owner_id: player.user_id,
                     ball_id: BallId(openforest_store::new_id(now)),
                     grams: Grams::new(base + 4 * index as u64),
+                    created_at: now,
+                    ripens_at: *ripens_at,
+                    expires_at: ripens_at.plus_millis(BALL_LIFETIME_MS),
                 });
             }
         }

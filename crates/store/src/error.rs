@@ -15,6 +15,9 @@ pub enum StoreError {
     Migration(String),
     #[error("database error: {0}")]
     Database(String),
+    /// A seeded chunk that contradicts itself (benchmarks' bulk seeding).
+    #[error("invalid seed: {0}")]
+    InvalidSeed(String),
 }
 
 impl From<rusqlite::Error> for StoreError {

@@ -203,12 +203,12 @@ async fn seed(
             methodology: config.methodology.clone(),
             methodology_version: 1,
             created_at,
-            ripens_at: now.plus_millis(-73 * 3_600_000),
-            expires_at: now.plus_millis(-1_000),
             session_expires_at: now.plus_millis(3_600_000),
             users: Vec::with_capacity(end - start),
             friendships: Vec::new(),
             balls: Vec::with_capacity((end - start) * balls),
+            movements: Vec::new(),
+            usage: Vec::new(),
             last: end == users,
         };
         for user in start..end {
@@ -224,6 +224,9 @@ async fn seed(
                     owner_id: user_id,
                     ball_id: BallId(ids.next_id()),
                     grams: Grams::new(50 + 10 * (k as u64 % 25)),
+                    created_at,
+                    ripens_at: now.plus_millis(-73 * 3_600_000),
+                    expires_at: now.plus_millis(-1_000),
                 });
             }
         }

@@ -326,6 +326,10 @@ async fn seed(
     let mut ids = SequentialIds::new(now);
     let users: Vec<UserId> = (0..everyone).map(|_| UserId(ids.next_id())).collect();
     let mut balls: Vec<BallId> = Vec::with_capacity(everyone * balls_per_user);
+    let mut popular_friend = vec![false; ring];
+    for n in 0..popular_friends {
+        popular_friend[n * ring / popular_friends] = true;
+    }
 
     // Every ball ripens at the instant seeding starts: all are ripe when the rush begins.
     let ripens_at = now;
@@ -350,12 +354,12 @@ async fn seed(
             methodology: config.methodology.clone(),
             methodology_version: 1,
             created_at: now,
-            ripens_at,
-            expires_at,
             session_expires_at: now.plus_millis(24 * 3_600_000),
             users: Vec::with_capacity(end - start),
             friendships: Vec::new(),
             balls: Vec::with_capacity((end - start) * balls_per_user),
+            movements: Vec::new(),
+            usage: Vec::new(),
             last: end == everyone,
         };
         for user in start..end {
@@ -372,13 +376,23 @@ async fn seed(
                     ball_id,
                     // 50 to 300 g in tens, so that shares and floors are whole.
                     grams: Grams::new(10 * rng.gen_range(5..=30)),
+                    created_at: now,
+                    ripens_at,
+                    expires_at,
                 });
             }
+            // Rows are given one direction at a time, each in the chunk of its user.
             if user < ring {
                 for distance in 1..=half_friends {
                     chunk
                         .friendships
                         .push((users[user], users[(user + distance) % ring]));
+                    chunk
+                        .friendships
+                        .push((users[user], users[(user + ring - distance) % ring]));
+                }
+                if popular_friend[user] {
+                    chunk.friendships.push((users[user], users[ring]));
                 }
             } else {
                 for n in 0..popular_friends {

@@ -7,6 +7,7 @@ mod harvest;
 mod ingest;
 mod ledger;
 mod log;
+mod seed;
 
 use clap::{Subcommand, ValueEnum};
 use hdrhistogram::Histogram;
@@ -34,6 +35,10 @@ pub enum BenchCommand {
     /// The transparency log against the ledger: entries written through the writer, then
     /// integrated by the sequencer; can the log keep up?
     Log(log::LogArgs),
+    /// Builds a realistic world and keeps it: power-law friendships (up to 1,000 friends), a
+    /// month of play with balls in every state, every gram in the journal; prints where it is,
+    /// for the other scenarios' `--database-url`.
+    Seed(seed::SeedArgs),
 }
 
 pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<ExitCode> {
@@ -43,6 +48,7 @@ pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<ExitC
         BenchCommand::Harvest(args) => harvest::run(config, args).await,
         BenchCommand::Log(args) => log::run(config, args).await,
         BenchCommand::Expire(args) => expire::run(config, args).await,
+        BenchCommand::Seed(args) => seed::run(config, args).await,
     }
 }
 

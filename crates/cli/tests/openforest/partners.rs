@@ -687,8 +687,6 @@ async fn the_expiry_job_walks_every_page_and_resumes_where_it_ended(app: TestApp
         methodology: "classic".into(),
         methodology_version: 1,
         created_at: now.plus_millis(-80 * 3_600_000),
-        ripens_at: now.plus_millis(-73 * 3_600_000),
-        expires_at: now.plus_millis(-1),
         session_expires_at: now.plus_millis(3_600_000),
         users: users
             .iter()
@@ -705,8 +703,13 @@ async fn the_expiry_job_walks_every_page_and_resumes_where_it_ended(app: TestApp
                 owner_id: users[n % users.len()],
                 ball_id: BallId(ids.next_id()),
                 grams: Grams::new(10),
+                created_at: now.plus_millis(-80 * 3_600_000),
+                ripens_at: now.plus_millis(-73 * 3_600_000),
+                expires_at: now.plus_millis(-1),
             })
             .collect(),
+        movements: Vec::new(),
+        usage: Vec::new(),
         last: true,
     };
     app.store.seed_world(&chunk).await.unwrap();
