@@ -6,11 +6,17 @@ use crate::support::{TestApp, json_of, problem_of};
 use openforest_core::{BallId, Grams, Handle, PartnerId, UserId};
 use openforest_server::auth::hash_token;
 use openforest_store::Partner;
-use openforest_store::seed::{SeedBall, SeedChunk, SeedReport, SeedUser, SequentialIds};
+use openforest_store::seed::world::{World, WorldSpec, token as world_token};
+use openforest_store::seed::{
+    SeedBall, SeedChunk, SeedMovementKind, SeedReport, SeedUser, SequentialIds,
+};
 use reqwest::StatusCode;
 use serde_json::json;
 
-crate::on_both_backends!(a_seeded_world_keeps_the_ledger_sound_and_can_be_played);
+crate::on_both_backends!(
+    a_seeded_world_keeps_the_ledger_sound_and_can_be_played,
+    a_planned_month_of_play_keeps_the_ledger_sound_and_its_ripe_balls_can_be_collected,
+);
 
 const HOUR: i64 = 3_600_000;
 
@@ -158,4 +164,92 @@ async fn a_seeded_world_keeps_the_ledger_sound_and_can_be_played(app: TestApp) {
     let report = assert_ledger_sound(&app).await;
     assert_eq!(report.entries, 12);
     assert_eq!(report.issued_grams, 1_000);
+}
+
+/// `bench seed`'s world, small: 300 users, 30 days, in chunks of 100 (so thieves and friends
+/// cross chunks), on either backend.
+async fn a_planned_month_of_play_keeps_the_ledger_sound_and_its_ripe_balls_can_be_collected(
+    app: TestApp,
+) {
+    let now = app.now();
+    let methodology = openforest_core::Methodology::preset("classic").unwrap();
+    let partner_id = PartnerId(openforest_store::new_id(now));
+    app.store
+        .create_partner(&Partner {
+            partner_id,
+            name: "world".into(),
+            allowed_actions: vec!["walking".into()],
+            disabled_at: None,
+            created_at: now,
+        })
+        .await
+        .unwrap();
+    let mut world = World::plan(WorldSpec {
+        users: 300,
+        friends_mean: 10,
+        days: 30,
+        seed: 3,
+        now,
+        timezone: openforest_core::methodology::parse_timezone("UTC").unwrap(),
+        ripening_time: openforest_core::methodology::DEFAULT_RIPENING_LOCAL_TIME,
+        rule: methodology.action("walking").unwrap().clone(),
+        steal_rules: openforest_core::StealRules::default(),
+        partner_id,
+        methodology: methodology.name().to_string(),
+        methodology_version: methodology.version(),
+        run_tag: "it".into(),
+        token_hash: hash_token,
+        chunk_users: 100,
+    });
+    let mut report = SeedReport::default();
+    // A ball ripe now that its owner has not collected: (owner's number, ball id).
+    let mut ripe = None;
+    let mut first_user = 0;
+    while let Some(planned) = world.next_chunk() {
+        let chunk = &planned.chunk;
+        for (n, user) in chunk.users.iter().enumerate() {
+            let Some(ball) = chunk.balls.iter().find(|ball| {
+                ball.owner_id == user.user_id
+                    && ball.ripens_at <= now
+                    && now < ball.expires_at
+                    && !chunk.movements.iter().any(|movement| {
+                        movement.ball_id == ball.ball_id
+                            && movement.kind == SeedMovementKind::Collect
+                    })
+            }) else {
+                continue;
+            };
+            ripe = ripe.or(Some((first_user + n as u32, ball.ball_id)));
+        }
+        first_user += chunk.users.len() as u32;
+        report.add(&app.store.seed_world(chunk).await.unwrap());
+    }
+    assert_eq!(report.users, 300);
+    assert_eq!(report.friendship_rows, world.friendship_rows());
+    assert!(report.collects > 0 && report.steals > 0 && report.expiries > 0);
+    let audit = assert_ledger_sound(&app).await;
+    assert_eq!(audit.entries, report.entries);
+    assert_eq!(audit.issued_grams, i128::from(report.grams));
+
+    let (owner, ball_id) = ripe.expect("a 300-user month leaves some ball ripe");
+    let bearer = world_token("it", owner);
+    let home = json_of(
+        app.get("/v1/me/forest", Some(&bearer)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(home["friends_total"], world.friends_of(owner));
+    let collected = json_of(
+        app.post(
+            &format!("/v1/me/balls/{}/collect", ball_id.uuid()),
+            Some(&bearer),
+            &json!({}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(collected["grams"].as_u64().unwrap() > 0);
+    let audit = assert_ledger_sound(&app).await;
+    assert_eq!(audit.entries, report.entries + 1);
 }

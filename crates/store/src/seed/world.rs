@@ -662,8 +662,11 @@ mod tests {
         }
     }
 
-    /// What a plan looks like without its ids: per chunk, the ball grams and the movements.
-    fn shape(world: &mut World) -> Vec<(Vec<u64>, Vec<(u64, i64)>, usize)> {
+    /// A chunk without its ids: ball grams, movements (grams, at) and friendship rows.
+    type Shape = (Vec<u64>, Vec<(u64, i64)>, usize);
+
+    /// What a plan looks like without its ids, chunk by chunk.
+    fn shape(world: &mut World) -> Vec<Shape> {
         std::iter::from_fn(|| world.next_chunk())
             .map(|planned| {
                 let chunk = planned.chunk;
@@ -700,7 +703,10 @@ mod tests {
             median <= 6,
             "most users have a few friends: median {median}"
         );
-        assert!(max >= 200 && max <= 1_000, "a few have hundreds: max {max}");
+        assert!(
+            (200..=1_000).contains(&max),
+            "a few have hundreds: max {max}"
+        );
         // Every friendship is mutual and no one befriends themselves.
         for n in 0..2_000 {
             for &friend in world.friendships.of(n) {
