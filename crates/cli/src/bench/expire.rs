@@ -185,14 +185,7 @@ async fn seed(
     let balls = usize::try_from(args.balls)?;
     let created_at = now.plus_millis(-74 * 3_600_000);
     let mut ids = SequentialIds::new(created_at);
-    let bar = indicatif::ProgressBar::new(args.users);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{msg} {bar:30} {pos}/{len} users ({per_sec}, {eta} left)",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    bar.set_message("seeding");
+    let bar = super::seeding_bar(args.users);
     let mut report = SeedReport::default();
     let mut start = 0;
     while start < users {

@@ -334,14 +334,7 @@ async fn seed(
     // Every ball ripens at the instant seeding starts: all are ripe when the rush begins.
     let ripens_at = now;
     let expires_at = now.plus_millis(72 * 3_600_000);
-    let bar = indicatif::ProgressBar::new(everyone as u64);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{msg} {bar:30} {pos}/{len} users ({per_sec}, {eta} left)",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    bar.set_message("seeding");
+    let bar = super::seeding_bar(everyone as u64);
     let mut report = SeedReport::default();
     let chunk_users = usize::try_from(SEED_CHUNK_USERS)?;
     let mut rng = rand::thread_rng();

@@ -252,6 +252,19 @@ where
     Ok((all.count() as f64 / elapsed, all))
 }
 
+/// A progress bar over `users` users being seeded.
+pub fn seeding_bar(users: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(users);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg} {bar:30} {pos}/{len} users ({per_sec}, {eta} left)",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_message("seeding");
+    bar
+}
+
 fn phase_bar(label: &str, duration: Duration) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new(duration.as_secs().max(1));
     bar.set_style(
