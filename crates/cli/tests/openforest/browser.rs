@@ -196,17 +196,32 @@ impl Page {
         self.eval("location.pathname").await
     }
 
+    /// The text of the first element matching `selector`, read in one evaluation: finding the
+    /// node and then reading it could fail when the page replaced the node in between.
     pub async fn text(&self, selector: &str) -> String {
-        self.page
-            .find_element(selector)
-            .await
-            .unwrap()
-            .inner_text()
-            .await
-            .unwrap()
-            .unwrap_or_default()
-            .trim()
-            .to_string()
+        let expression = format!(
+            "(() => {{ const found = document.querySelector({}); return found ? found.innerText.trim() : null; }})()",
+            serde_json::to_string(selector).unwrap()
+        );
+        let started = Instant::now();
+        loop {
+            // Evaluating during a navigation may fail; that is not yet the answer.
+            if let Some(text) = self
+                .page
+                .evaluate(expression.as_str())
+                .await
+                .ok()
+                .and_then(|result| result.into_value::<Option<String>>().ok())
+                .flatten()
+            {
+                return text;
+            }
+            if started.elapsed() > WAIT_MAX {
+                let body: String = self.eval("document.body.innerText").await;
+                panic!("waited in vain for {selector}; the page reads:\n{body}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     pub async fn count(&self, selector: &str) -> usize {
