@@ -15,7 +15,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, Json};
-use openforest_store::User;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -148,16 +147,12 @@ fn progress_text(lang: Lang, percent: u8, goal_grams: u64) -> String {
     )
 }
 
-fn signed_in(context: &PageContext) -> Option<&User> {
-    context.user.as_ref()
-}
-
 /// `/`: my forest, or the sign-in page for someone signed out.
 pub async fn page(
     State(state): State<AppState>,
     context: PageContext,
 ) -> Result<Response, PageError> {
-    let Some(me) = signed_in(&context) else {
+    let Some(me) = context.user.as_ref() else {
         return Ok(context.to_signin());
     };
     let home = forest_home(&state, me.user_id)
@@ -217,7 +212,7 @@ pub async fn collect(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
     context.require_csrf(form.csrf.as_deref())?;
-    let Some(me) = signed_in(&context) else {
+    let Some(me) = context.user.as_ref() else {
         return Ok(context.to_signin());
     };
     let done = collect_ball(&state, me.user_id, ball_id)
@@ -240,7 +235,7 @@ pub async fn collect_all(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
     context.require_csrf(form.csrf.as_deref())?;
-    let Some(me) = signed_in(&context) else {
+    let Some(me) = context.user.as_ref() else {
         return Ok(context.to_signin());
     };
     let done = collect_all_balls(&state, me.user_id)
