@@ -26,6 +26,9 @@ pub enum AuditProblem {
     },
     /// A row the store could not even decode.
     Unreadable { location: String, reason: String },
+    /// The user's forest digest (what friends' forest homes read) differs from their balls and
+    /// balances.
+    DigestMismatch { user_id: crate::ids::UserId },
 }
 
 #[derive(Debug, Default)]

@@ -184,6 +184,25 @@ impl Command {
         }
     }
 
+    /// The users whose balls the command may take from or make: the store keeps a digest of
+    /// each user's balls (what friends' forest homes read) in step with them.
+    pub fn forest_owners(&self) -> Vec<UserId> {
+        let mut owners: Vec<UserId> = self
+            .accounts()
+            .into_iter()
+            .filter_map(|account| match account {
+                Account::Ball { user_id, .. } => Some(user_id),
+                _ => None,
+            })
+            .collect();
+        match self {
+            Command::Credit(credit) => owners.push(credit.user_id),
+            Command::Water(water) => owners.push(water.receiver_id),
+            _ => {}
+        }
+        owners
+    }
+
     /// The accounts whose balances the command reads; the store loads (and locks) them first.
     /// Accounts a command only credits need no loading (a credit cannot overdraw).
     pub fn accounts(&self) -> Vec<Account> {

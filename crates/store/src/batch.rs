@@ -1,6 +1,7 @@
 //! What every backend does with a writer batch, apart from talking to its database: which rows
 //! to load, deciding each command in order against one book, and the change set to write.
 
+use crate::digest::ForestDigest;
 use crate::error::CommandError;
 use crate::model::{Envelope, Executed};
 use crate::webhooks::{NewEvent, event_of};
@@ -19,6 +20,8 @@ pub(crate) struct Plan {
     pub usage_keys: Vec<UsageKey>,
     pub dedup_keys: Vec<DedupKey>,
     pub steal_keys: Vec<StealKey>,
+    /// Owners of the balls the batch's commands name: their forest digests, in key order.
+    pub digest_owners: Vec<UserId>,
 }
 
 pub(crate) fn plan(envelopes: &[&Envelope]) -> Plan {
@@ -27,10 +30,12 @@ pub(crate) fn plan(envelopes: &[&Envelope]) -> Plan {
     let mut usage_keys = BTreeSet::new();
     let mut dedup_keys = BTreeSet::new();
     let mut steal_keys = BTreeSet::new();
+    let mut digest_owners = BTreeSet::new();
     for envelope in envelopes {
         steal_keys.extend(envelope.command.steal_keys());
         usage_keys.extend(envelope.command.usage_keys());
         dedup_keys.extend(envelope.command.dedup_keys());
+        digest_owners.extend(envelope.command.forest_owners());
         for account in envelope.command.accounts() {
             if account.is_holding() {
                 accounts.insert(account.key());
@@ -46,6 +51,7 @@ pub(crate) fn plan(envelopes: &[&Envelope]) -> Plan {
         usage_keys: usage_keys.into_iter().collect(),
         dedup_keys: dedup_keys.into_iter().collect(),
         steal_keys: steal_keys.into_iter().collect(),
+        digest_owners: digest_owners.into_iter().collect(),
     }
 }
 
@@ -58,6 +64,9 @@ pub(crate) struct Loaded {
     pub dedup: Vec<DedupKey>,
     /// The steals already recorded among those the batch checks.
     pub steals: Vec<StealKey>,
+    /// The forest digest of every planned owner (empty when the owner has no row); a row that
+    /// no longer decodes is left out, so the writer rebuilds it.
+    pub digests: HashMap<UserId, ForestDigest>,
 }
 
 /// An idempotency key as stored: the request's fingerprint and the outcome answered.
@@ -91,6 +100,19 @@ pub(crate) struct ChangeSet {
     /// Feed items the batch's effects raised.
     pub feed: Vec<FeedItem>,
     pub pledges: Vec<openforest_core::Pledge>,
+    /// Forest digests to write, in owner order.
+    pub digests: Vec<DigestChange>,
+}
+
+/// What a batch does to one owner's forest digest. The backend writes it after the balances
+/// and balls, so that a rebuild reads what the batch itself wrote.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum DigestChange {
+    Write(UserId, Vec<u8>),
+    /// The owner has no ball holding energy left.
+    Delete(UserId),
+    /// Read the owner's balls and balances and write what they say.
+    Rebuild(UserId),
 }
 
 /// One line of a user's feed.
@@ -117,6 +139,7 @@ pub(crate) fn decide(
     mut new_entry_id: impl FnMut() -> EntryId,
 ) -> (ChangeSet, Vec<Reply>) {
     let mut state = BatchState::new();
+    let digests = loaded.digests;
     for (account, grams) in loaded.balances {
         state.book.load(account, grams);
     }
@@ -206,6 +229,7 @@ pub(crate) fn decide(
     deltas.sort_by_key(|(account, _)| account.key());
     changes.deltas = deltas;
     changes.balls = state.balls_new().to_vec();
+    changes.digests = crate::digest::changes(digests, &state.book, &changes.deltas, &changes.balls);
     changes.usage = state
         .usage_changed()
         .map(|(key, usage)| (key.clone(), *usage))

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod batch;
+pub mod digest;
 pub mod error;
 pub mod impact;
 pub mod log;
@@ -31,9 +32,9 @@ pub use methodologies::{
     Activation, MethodologyAdded, MethodologyRecord, NewMethodologyVersion, StoredMethodology,
 };
 pub use model::{
-    AbuseReport, BallState, Envelope, Executed, FeedEntry, FriendRequestResult, GroupMember,
-    IdempotencyKey, JoinResult, LinkStatus, NewUser, OperatorKey, Partner, PartnerKey,
-    PlantingGroup, PropEffect, PropStock, StealContext, User,
+    AbuseReport, BallState, Envelope, Executed, FeedEntry, ForestHomeRows, FriendDigest,
+    FriendRequestResult, GroupMember, IdempotencyKey, JoinResult, LinkStatus, NewUser, OperatorKey,
+    Partner, PartnerKey, PlantingGroup, PropEffect, PropStock, StealContext, User,
 };
 pub use planting::{
     BatchRefusal, CatalogItem, History, NewBatch, Ngo, NgoKey, Order, OrderLine, Photo,
@@ -392,14 +393,17 @@ pub trait Store: Send + Sync {
         &self,
         users: &[UserId],
     ) -> Result<std::collections::HashMap<UserId, String>, StoreError>;
-    /// `live_balls` of all the user's friends, in one read (forest home).
-    async fn friends_live_balls(
+    /// What forest home shows the user: every friend with their forest digest and shield
+    /// window (one short row per friend), the wallet, the user's live balls at `now`, and the
+    /// balls they took from since `taken_since`.
+    async fn forest_home(
         &self,
         user_id: UserId,
         now: Timestamp,
-    ) -> Result<Vec<BallState>, StoreError>;
-    /// Which balls of the user's friends the user already took from, in one read.
-    async fn stolen_from_friends(
+        taken_since: Timestamp,
+    ) -> Result<ForestHomeRows, StoreError>;
+    /// The balls the user took from since `since` (whoever owns them now), in one read.
+    async fn balls_taken(
         &self,
         user_id: UserId,
         since: Timestamp,

@@ -173,6 +173,27 @@ pub struct BallState {
     pub remaining: openforest_core::Grams,
 }
 
+/// A friend as forest home ranks them: the balls they hold energy in, and the window of their
+/// shield if they ever raised one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FriendDigest {
+    pub user_id: openforest_core::UserId,
+    pub digest: crate::digest::ForestDigest,
+    pub shield: Option<(openforest_core::Timestamp, openforest_core::Timestamp)>,
+}
+
+/// Everything forest home reads (on SQLite in one read transaction, so one snapshot).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ForestHomeRows {
+    /// Every friend, with their digest and shield.
+    pub friends: Vec<FriendDigest>,
+    pub wallet: openforest_core::Grams,
+    /// The user's own live balls.
+    pub balls: Vec<BallState>,
+    /// The balls the user took from lately.
+    pub taken: std::collections::HashSet<openforest_core::BallId>,
+}
+
 /// What a partner's pseudonymous user id stands for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LinkStatus {

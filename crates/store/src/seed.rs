@@ -9,6 +9,7 @@
 
 pub mod world;
 
+use crate::digest::{DigestBall, ForestDigest};
 use crate::error::StoreError;
 use openforest_core::harvest::feed;
 use openforest_core::methodology::Usage;
@@ -154,6 +155,29 @@ pub(crate) struct Settlement {
     pub feed: Vec<SeedFeedItem>,
     /// Usage merged by key, in key order.
     pub usage: Vec<SeedUsage>,
+}
+
+impl Settlement {
+    /// The forest digest of the chunk's balls for every owner who still holds energy in them:
+    /// what the writer would have kept through the same movements. A backend merges each with
+    /// the owner's stored digest, if any.
+    pub(crate) fn digests(&self, chunk: &SeedChunk) -> Vec<(UserId, ForestDigest)> {
+        let mut by_owner: BTreeMap<UserId, Vec<DigestBall>> = BTreeMap::new();
+        for (ball, remaining) in chunk.balls.iter().zip(&self.ball_grams) {
+            by_owner.entry(ball.owner_id).or_default().push(DigestBall {
+                ball_id: ball.ball_id,
+                grams: ball.grams,
+                remaining: *remaining,
+                ripens_at: ball.ripens_at,
+                expires_at: ball.expires_at,
+            });
+        }
+        by_owner
+            .into_iter()
+            .map(|(owner, balls)| (owner, ForestDigest::of(balls)))
+            .filter(|(_, digest)| !digest.is_empty())
+            .collect()
+    }
 }
 
 pub(crate) struct SeedFeedItem {

@@ -2,12 +2,13 @@
 //! the feed and forest home. Every test is named after the rule it checks.
 
 use crate::partners::{TestPartner, assert_ledger_sound, linked_user, partner};
-use crate::support::{TestApp, json_of, problem_of};
+use crate::support::{TestApp, json_of, problem_of, tamper};
 use futures_util::future::join_all;
-use openforest_core::{Role, UserId};
+use openforest_core::{AuditProblem, Role, UserId};
 use openforest_store::NewUser;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 pub(crate) const DAY: i64 = 24 * 3_600_000;
 
@@ -512,6 +513,69 @@ async fn forest_home_orders_friends_by_the_energy_i_can_take_now(app: TestApp) {
     assert_eq!(friends[0]["stealable_balls"].as_array().unwrap().len(), 1);
 }
 
+/// Forest home reads one digest per friend, kept by the writer with every move. It is derived
+/// data: verify names a user whose digest differs from their balls and balances, and the
+/// writer rebuilds a digest it cannot find.
+async fn verify_names_a_wrong_forest_digest_and_the_writer_rebuilds_a_lost_one(app: TestApp) {
+    let buses = setup(&app).await;
+    let me = player(&app, &buses, "mia").await;
+    let pal = player(&app, &buses, "pal").await;
+    befriend(&app, &me, "pal", &pal).await;
+    let first = ball(&app, &buses, &pal, "p-1").await;
+    let second = ball(&app, &buses, &pal, "p-2").await;
+    assert_ledger_sound(&app).await;
+    app.advance(DAY);
+    json_of(steal(&app, &me, &pal, &first).await, StatusCode::OK).await;
+    assert_ledger_sound(&app).await;
+
+    // Keep only the first ball's 48-byte record.
+    tamper(
+        &app.database.url,
+        "UPDATE forest_digests SET balls = substr(balls, 1, 48)",
+    )
+    .await;
+    let pal_id = UserId(pal.user_id.parse().unwrap());
+    let report = app.store.audit(Arc::new(|_, _| {})).await.unwrap();
+    assert_eq!(
+        report.problems,
+        vec![AuditProblem::DigestMismatch { user_id: pal_id }]
+    );
+
+    tamper(&app.database.url, "DELETE FROM forest_digests").await;
+    let report = app.store.audit(Arc::new(|_, _| {})).await.unwrap();
+    assert_eq!(
+        report.problems,
+        vec![AuditProblem::DigestMismatch { user_id: pal_id }]
+    );
+    let home = json_of(
+        app.get("/v1/me/forest", Some(&me.token)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(home["friends"], json!([]), "home reads only the digest");
+
+    // Pal's next move rebuilds the digest from the balls and balances.
+    let collected = json_of(
+        app.post(
+            &format!("/v1/me/balls/{first}/collect"),
+            Some(&pal.token),
+            &Value::Null,
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(collected["grams"], 56, "80 g less my 24 g");
+    assert_ledger_sound(&app).await;
+    let home = json_of(
+        app.get("/v1/me/forest", Some(&me.token)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(home["friends"][0]["stealable_balls"], json!([second]));
+    assert_eq!(home["friends"][0]["stealable_grams"], 24);
+}
+
 async fn a_friend_helps_collect_a_ball_in_its_last_24_hours_for_its_owner(app: TestApp) {
     let buses = setup(&app).await;
     let owner = player(&app, &buses, "owner").await;
@@ -928,6 +992,16 @@ async fn shields_cards_and_multipliers_change_what_a_steal_takes(app: TestApp) {
         rule_of(steal(&app, &thief, &owner, &shielded).await).await,
         "shielded"
     );
+    let home = json_of(
+        app.get("/v1/me/forest", Some(&thief.token)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        home["friends"],
+        json!([]),
+        "forest home does not offer a shielded friend's ball"
+    );
     // The shield has run out, but the ball ripened under it.
     app.advance(DAY);
     assert_eq!(
@@ -1204,6 +1278,7 @@ crate::on_both_backends!(
     a_thief_steals_at_most_twenty_times_a_day,
     a_thousand_concurrent_steals_of_one_ball_move_exactly_what_the_rules_allow,
     forest_home_orders_friends_by_the_energy_i_can_take_now,
+    verify_names_a_wrong_forest_digest_and_the_writer_rebuilds_a_lost_one,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -175,6 +175,7 @@ const PLACEMENTS: &[(&str, Placement)] = &[
     ("balances", Placement::ByUser("owner_id")),
     ("journal", Placement::ByUser("user_id")),
     ("balls", Placement::ByUser("user_id")),
+    ("forest_digests", Placement::ByUser("user_id")),
     ("usage", Placement::ByUser("user_id")),
     ("friendships", Placement::ByUser("user_id")),
     ("friend_requests", Placement::ByUser("to_user_id")),

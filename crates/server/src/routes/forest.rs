@@ -14,7 +14,8 @@ use openforest_core::{
     BallFacts, BallId, Collect, Command, Grams, Outcome, Steal, StealRules, Timestamp, UserId,
     Water,
 };
-use openforest_store::{BallState, Envelope};
+use openforest_store::digest::DigestBall;
+use openforest_store::{BallState, Envelope, ForestHomeRows};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use utoipa::{IntoParams, ToSchema};
@@ -118,15 +119,26 @@ fn made_today(balls: &[BallState], today: &str, zone: Tz) -> Vec<ActionGramsView
 }
 
 /// What I could take from a ball now under the rules (0 when nothing).
-fn stealable(ball: &BallState, rules: &StealRules, now: Timestamp) -> Grams {
-    if now < ball.ball.ripens_at || now >= ball.ball.expires_at {
+fn stealable(ball: &DigestBall, rules: &StealRules, now: Timestamp) -> Grams {
+    if now < ball.ripens_at || now >= ball.expires_at {
         return Grams::ZERO;
     }
     let above_floor = ball
         .remaining
-        .checked_sub(rules.owner_floor(ball.ball.grams))
+        .checked_sub(rules.owner_floor(ball.grams))
         .unwrap_or(Grams::ZERO);
-    rules.share(ball.ball.grams).min(above_floor)
+    rules.share(ball.grams).min(above_floor)
+}
+
+/// A ball as a steal sees it.
+fn digest_ball(ball: &BallState) -> DigestBall {
+    DigestBall {
+        ball_id: ball.ball.ball_id,
+        grams: ball.ball.grams,
+        remaining: ball.remaining,
+        ripens_at: ball.ball.ripens_at,
+        expires_at: ball.ball.expires_at,
+    }
 }
 
 /// Forest home: one read on every app open.
@@ -143,33 +155,37 @@ pub async fn home(
 pub(crate) async fn forest_home(state: &AppState, me: UserId) -> ApiResult<ForestHomeView> {
     let now = state.clock.now();
     let rules = state.config.game.steal;
-    let me_only = [me];
     // A steal can only matter while its ball lives: 72 h after ripening, ripening at most a
     // couple of days after it was made.
     let steals_since = now.plus_millis(-7 * 24 * 3_600_000);
-    let (friends, wallet, mine, theirs, taken) = futures_util::try_join!(
-        state.reads.friends(me),
-        state.reads.wallet(me),
-        state.reads.live_balls(&me_only, now),
-        state.reads.friends_live_balls(me, now),
-        state.reads.stolen_from_friends(me, steals_since),
-    )?;
-    let mut by_friend: HashMap<UserId, (Grams, Vec<Uuid>)> = HashMap::new();
-    for ball in theirs
-        .iter()
-        .filter(|ball| !taken.contains(&ball.ball.ball_id))
-    {
-        let grams = stealable(ball, &rules, now);
+    // One short row per friend: the digest of the balls they hold energy in (see
+    // openforest_store::digest), and their shield.
+    let ForestHomeRows {
+        friends,
+        wallet,
+        balls: mine,
+        taken,
+    } = state.reads.forest_home(me, now, steals_since).await?;
+    let mut ranked: Vec<(UserId, Grams, Vec<Uuid>)> = Vec::new();
+    for friend in &friends {
+        let mut grams = Grams::ZERO;
+        let mut balls = Vec::new();
+        for ball in friend.digest.balls() {
+            if taken.contains(&ball.ball_id)
+                || openforest_core::harvest::shielded(friend.shield, ball.ripens_at, now)
+            {
+                continue;
+            }
+            let take = stealable(ball, &rules, now);
+            if take > Grams::ZERO {
+                grams = grams.checked_add(take).unwrap_or(grams);
+                balls.push(ball.ball_id.uuid());
+            }
+        }
         if grams > Grams::ZERO {
-            let entry = by_friend.entry(ball.ball.user_id).or_default();
-            entry.0 = entry.0.checked_add(grams).unwrap_or(entry.0);
-            entry.1.push(ball.ball.ball_id.uuid());
+            ranked.push((friend.user_id, grams, balls));
         }
     }
-    let mut ranked: Vec<(UserId, Grams, Vec<Uuid>)> = by_friend
-        .into_iter()
-        .map(|(user, (grams, balls))| (user, grams, balls))
-        .collect();
     ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     ranked.truncate(HOME_FRIENDS_MAX);
     let ids: Vec<UserId> = ranked.iter().map(|(user, _, _)| *user).collect();
@@ -243,7 +259,7 @@ pub(crate) async fn friend_forest(
     let friend_only = [friend];
     let (balls, taken, (_, effects)) = futures_util::try_join!(
         state.store.live_balls(&friend_only, now),
-        state.store.stolen_from_friends(me, steals_since),
+        state.store.balls_taken(me, steals_since),
         state.store.props(friend, now),
     )?;
     let help_window = openforest_core::harvest::HELP_WINDOW_MS;
@@ -264,7 +280,7 @@ pub(crate) async fn friend_forest(
                     stealable_grams: if stolen_by_me || shielded {
                         0
                     } else {
-                        stealable(ball, &rules, now).get()
+                        stealable(&digest_ball(ball), &rules, now).get()
                     },
                     stolen_by_me,
                     shielded,

@@ -89,41 +89,18 @@ pub(super) async fn live_balls(
 }
 
 /// The live balls of all the user's friends, in one statement.
-pub(super) async fn friends_live_balls(
-    pool: &PgPool,
-    user_id: UserId,
-    now: Timestamp,
-) -> Result<Vec<BallState>, StoreError> {
-    let rows = sqlx::query(&format!(
-        "SELECT {LIVE_BALL_COLUMNS}
-         FROM friendships f
-         JOIN balls b ON b.user_id = f.friend_id AND b.expires_at_ms > $2
-         JOIN balances bal ON bal.owner_id = b.user_id AND bal.kind = $3 AND bal.account_id = b.ball_id
-         WHERE f.user_id = $1 AND bal.grams > 0"
-    ))
-    .bind(user_id.uuid())
-    .bind(now.millis())
-    .bind(AccountKind::Ball.code())
-    .fetch_all(pool)
-    .await?;
-    rows.iter().map(to_ball_state).collect()
-}
-
-/// Balls of friends the user took from that are still live (stolen after `since`).
-pub(super) async fn stolen_from_friends(
+/// The balls the user took from since `since` (through the thief's index).
+pub(super) async fn balls_taken(
     pool: &PgPool,
     user_id: UserId,
     since: Timestamp,
 ) -> Result<HashSet<BallId>, StoreError> {
-    let balls: Vec<Uuid> = sqlx::query_scalar(
-        "SELECT s.ball_id FROM friendships f
-         JOIN steals s ON s.owner_id = f.friend_id AND s.thief_id = f.user_id
-         WHERE f.user_id = $1 AND s.at_ms > $2",
-    )
-    .bind(user_id.uuid())
-    .bind(since.millis())
-    .fetch_all(pool)
-    .await?;
+    let balls: Vec<Uuid> =
+        sqlx::query_scalar("SELECT ball_id FROM steals WHERE thief_id = $1 AND at_ms > $2")
+            .bind(user_id.uuid())
+            .bind(since.millis())
+            .fetch_all(pool)
+            .await?;
     Ok(balls.into_iter().map(BallId).collect())
 }
 

@@ -1,6 +1,7 @@
 //! The PostgreSQL backend: several writer lanes partitioned by user id, each with a dedicated
 //! connection; reads and account administration go through a pool.
 
+mod digest;
 mod game;
 mod groups;
 mod impact;
@@ -807,20 +808,33 @@ impl Store for PostgresStore {
         game::handles(&self.pool, users).await
     }
 
-    async fn friends_live_balls(
+    async fn forest_home(
         &self,
         user_id: UserId,
         now: Timestamp,
-    ) -> Result<Vec<BallState>, StoreError> {
-        game::friends_live_balls(&self.pool, user_id, now).await
+        taken_since: Timestamp,
+    ) -> Result<crate::ForestHomeRows, StoreError> {
+        let me = [user_id];
+        let (friends, wallet, balls, taken) = tokio::try_join!(
+            digest::friends_digests(&self.pool, user_id),
+            self.wallet(user_id),
+            game::live_balls(&self.pool, &me, now),
+            game::balls_taken(&self.pool, user_id, taken_since),
+        )?;
+        Ok(crate::ForestHomeRows {
+            friends,
+            wallet,
+            balls,
+            taken,
+        })
     }
 
-    async fn stolen_from_friends(
+    async fn balls_taken(
         &self,
         user_id: UserId,
         since: Timestamp,
     ) -> Result<std::collections::HashSet<BallId>, StoreError> {
-        game::stolen_from_friends(&self.pool, user_id, since).await
+        game::balls_taken(&self.pool, user_id, since).await
     }
 
     async fn request_friend(
@@ -1258,8 +1272,15 @@ impl Store for PostgresStore {
                 }
             }
         }
+        let digests = digest::mismatches(&mut tx).await?;
         tx.commit().await?;
-        Ok(audit.finish(balances))
+        let mut report = audit.finish(balances);
+        report.problems.extend(
+            digests
+                .into_iter()
+                .map(|user_id| openforest_core::AuditProblem::DigestMismatch { user_id }),
+        );
+        Ok(report)
     }
 
     async fn seed_world(

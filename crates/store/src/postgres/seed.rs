@@ -2,6 +2,7 @@
 //! per table whatever the chunk's size, and `ANALYZE` after the last chunk so the first queries
 //! on the grown tables get the plans they would get in production.
 
+use crate::digest::ForestDigest;
 use crate::error::StoreError;
 use crate::seed::{SeedChunk, SeedMovementKind, SeedReport, SequentialIds, Settlement};
 use openforest_core::{AccountKind, EntryKind};
@@ -17,17 +18,54 @@ pub(super) async fn seed_world(pool: &PgPool, chunk: &SeedChunk) -> Result<SeedR
     write_balls(&mut tx, chunk, &settlement, &mut report).await?;
     write_journal(&mut tx, chunk, &mut report).await?;
     write_takes(&mut tx, chunk, &settlement, &mut report).await?;
+    write_digests(&mut tx, chunk, &settlement).await?;
     tx.commit().await?;
 
     if chunk.last {
         sqlx::query(
             "ANALYZE users, user_handles, sessions, friendships, balls, balances, journal, steals,
-                     feed, usage",
+                     feed, usage, forest_digests",
         )
         .execute(pool)
         .await?;
     }
     Ok(report)
+}
+
+/// The chunk's balls added to their owners' forest digests.
+async fn write_digests(
+    tx: &mut Transaction<'_, Postgres>,
+    chunk: &SeedChunk,
+    settlement: &Settlement,
+) -> Result<(), StoreError> {
+    let mut digests = settlement.digests(chunk);
+    let owners: Vec<Uuid> = digests.iter().map(|(owner, _)| owner.uuid()).collect();
+    let stored: Vec<(Uuid, Vec<u8>)> = sqlx::query_as(
+        "SELECT user_id, balls FROM forest_digests WHERE user_id = ANY($1) FOR UPDATE",
+    )
+    .bind(&owners)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut stored: std::collections::HashMap<Uuid, Vec<u8>> = stored.into_iter().collect();
+    let mut bytes = Vec::with_capacity(digests.len());
+    for (owner, digest) in digests.drain(..) {
+        let digest = match stored.remove(&owner.uuid()) {
+            Some(old) => ForestDigest::decode(&old)
+                .map_err(StoreError::Database)?
+                .merged(digest),
+            None => digest,
+        };
+        bytes.push(digest.encode());
+    }
+    sqlx::query(
+        "INSERT INTO forest_digests (user_id, balls) SELECT * FROM UNNEST($1::uuid[], $2::bytea[])
+         ON CONFLICT (user_id) DO UPDATE SET balls = EXCLUDED.balls",
+    )
+    .bind(owners)
+    .bind(bytes)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 async fn write_users(

@@ -182,6 +182,8 @@ async fn run_batch(
         }
     }
     load_game_rows(&mut tx, &plan.usage_keys, &plan.dedup_keys, &mut loaded).await?;
+    let (digests, stored_digests) = super::digest::load(&mut tx, &plan.digest_owners).await?;
+    loaded.digests = digests;
     if !plan.steal_keys.is_empty() {
         let keys = &plan.steal_keys;
         let rows: Vec<(Uuid, Uuid, Uuid, i16)> = sqlx::query_as(
@@ -305,6 +307,8 @@ async fn run_batch(
         .await?;
     }
     write_game_rows(&mut tx, &changes).await?;
+    // After the balances and balls: a rebuild reads what this batch wrote.
+    super::digest::write(&mut tx, &changes.digests, &stored_digests).await?;
     tx.commit().await?;
     Ok(replies)
 }

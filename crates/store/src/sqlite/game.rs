@@ -76,53 +76,14 @@ pub(super) fn live_balls(
     Ok(balls)
 }
 
-pub(super) fn friends_live_balls(
-    conn: &Connection,
-    user_id: UserId,
-    now: Timestamp,
-) -> Result<Vec<BallState>, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT b.ball_id, b.grams, b.ripens_at_ms, b.expires_at_ms, b.partner_id, b.action, b.methodology,
-                b.methodology_version, b.created_at_ms, bal.grams, b.user_id
-         FROM friendships f
-         JOIN balls b ON b.user_id = f.friend_id AND b.expires_at_ms > ?2
-         JOIN balances bal ON bal.account_id = b.ball_id AND bal.kind = ?3 AND bal.owner_id = b.user_id
-         WHERE f.user_id = ?1 AND bal.grams > 0",
-    )?;
-    let rows = stmt.query_map(
-        params![user_id.uuid(), now.millis(), AccountKind::Ball.code()],
-        |row| {
-            Ok(BallState {
-                ball: Ball {
-                    ball_id: BallId(row.get(0)?),
-                    user_id: UserId(row.get(10)?),
-                    grams: grams(row.get(1)?),
-                    ripens_at: Timestamp(row.get(2)?),
-                    expires_at: Timestamp(row.get(3)?),
-                    partner_id: PartnerId(row.get(4)?),
-                    action: row.get(5)?,
-                    methodology: row.get(6)?,
-                    methodology_version: row.get(7)?,
-                    created_at: Timestamp(row.get(8)?),
-                },
-                remaining: grams(row.get(9)?),
-            })
-        },
-    )?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
-/// Balls of friends the user took from that are still live (stolen after `since`).
-pub(super) fn stolen_from_friends(
+/// The balls the user took from since `since` (through the thief's index).
+pub(super) fn balls_taken(
     conn: &Connection,
     user_id: UserId,
     since: Timestamp,
 ) -> Result<HashSet<BallId>, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT s.ball_id FROM friendships f
-         JOIN steals s ON s.owner_id = f.friend_id AND s.thief_id = f.user_id
-         WHERE f.user_id = ?1 AND s.at_ms > ?2",
-    )?;
+    let mut stmt =
+        conn.prepare_cached("SELECT ball_id FROM steals WHERE thief_id = ?1 AND at_ms > ?2")?;
     let rows = stmt.query_map(params![user_id.uuid(), since.millis()], |row| {
         Ok(BallId(row.get(0)?))
     })?;

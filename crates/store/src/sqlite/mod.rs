@@ -4,6 +4,7 @@
 //! throughput, and a synchronous connection on its own thread avoids a thread hop per query.
 
 mod checkpoint;
+mod digest;
 mod game;
 mod groups;
 mod impact;
@@ -89,6 +90,9 @@ fn migrations() -> Migrations<'static> {
         )),
         M::up(include_str!(
             "../../migrations/sqlite/0012_species_cards.sql"
+        )),
+        M::up(include_str!(
+            "../../migrations/sqlite/0013_forest_digests.sql"
         )),
     ])
 }
@@ -442,17 +446,7 @@ impl Store for SqliteStore {
     }
 
     async fn wallet(&self, user_id: UserId) -> Result<Grams, StoreError> {
-        let key = Account::Wallet { user_id }.key();
-        self.with_conn(move |conn| {
-            let grams: Option<i64> = conn
-                .prepare_cached(
-                    "SELECT grams FROM balances WHERE owner_id = ?1 AND kind = ?2 AND account_id = ?3",
-                )?
-                .query_row(params![key.owner, key.kind.code(), key.id], |row| row.get(0))
-                .optional()?;
-            Ok(Grams::new(u64::try_from(grams.unwrap_or(0)).unwrap_or(0)))
-        })
-        .await
+        self.with_conn(move |conn| wallet(conn, user_id)).await
     }
 
     async fn balls(&self, user_id: UserId, limit: u32) -> Result<Vec<BallState>, StoreError> {
@@ -945,21 +939,30 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn friends_live_balls(
+    async fn forest_home(
         &self,
         user_id: UserId,
         now: Timestamp,
-    ) -> Result<Vec<BallState>, StoreError> {
-        self.with_conn(move |conn| game::friends_live_balls(conn, user_id, now))
-            .await
+        taken_since: Timestamp,
+    ) -> Result<crate::ForestHomeRows, StoreError> {
+        self.with_conn(move |conn| {
+            let tx = conn.transaction()?;
+            Ok(crate::ForestHomeRows {
+                friends: digest::friends_digests(&tx, user_id)?,
+                wallet: wallet(&tx, user_id)?,
+                balls: game::live_balls(&tx, &[user_id], now)?,
+                taken: game::balls_taken(&tx, user_id, taken_since)?,
+            })
+        })
+        .await
     }
 
-    async fn stolen_from_friends(
+    async fn balls_taken(
         &self,
         user_id: UserId,
         since: Timestamp,
     ) -> Result<std::collections::HashSet<BallId>, StoreError> {
-        self.with_conn(move |conn| game::stolen_from_friends(conn, user_id, since))
+        self.with_conn(move |conn| game::balls_taken(conn, user_id, since))
             .await
     }
 
@@ -1437,6 +1440,19 @@ impl Store for SqliteStore {
     }
 }
 
+fn wallet(conn: &Connection, user_id: UserId) -> Result<Grams, StoreError> {
+    let key = Account::Wallet { user_id }.key();
+    let grams: Option<i64> = conn
+        .prepare_cached(
+            "SELECT grams FROM balances WHERE owner_id = ?1 AND kind = ?2 AND account_id = ?3",
+        )?
+        .query_row(params![key.owner, key.kind.code(), key.id], |row| {
+            row.get(0)
+        })
+        .optional()?;
+    Ok(Grams::new(u64::try_from(grams.unwrap_or(0)).unwrap_or(0)))
+}
+
 fn audit(conn: &mut Connection, progress: Progress) -> Result<AuditReport, StoreError> {
     // One read transaction: the journal and the balances are seen at the same instant.
     let tx = conn.transaction()?;
@@ -1478,5 +1494,11 @@ fn audit(conn: &mut Connection, progress: Progress) -> Result<AuditReport, Store
             Err(reason) => audit.unreadable(format!("balance of {owner}/{kind}/{id}"), reason),
         }
     }
-    Ok(audit.finish(balances))
+    let mut report = audit.finish(balances);
+    report.problems.extend(
+        digest::mismatches(&tx)?
+            .into_iter()
+            .map(|user_id| openforest_core::AuditProblem::DigestMismatch { user_id }),
+    );
+    Ok(report)
 }

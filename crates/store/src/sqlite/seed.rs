@@ -5,10 +5,11 @@
 //! fail.
 
 use super::{configure, configure_writer};
+use crate::digest::ForestDigest;
 use crate::error::StoreError;
 use crate::seed::{SeedChunk, SeedMovementKind, SeedReport, SequentialIds, Settlement};
 use openforest_core::{Account, EntryKind};
-use rusqlite::{Connection, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use std::path::Path;
 use uuid::Uuid;
 
@@ -27,6 +28,7 @@ pub(super) fn seed_world(path: &Path, chunk: &SeedChunk) -> Result<SeedReport, S
     write_balls(&tx, chunk, &settlement, &mut report)?;
     write_journal(&tx, chunk, &mut report)?;
     write_takes(&tx, chunk, &settlement, &mut report)?;
+    write_digests(&tx, chunk, &settlement)?;
     tx.commit()?;
     Ok(report)
 }
@@ -145,6 +147,32 @@ fn write_balls(
             key.id,
             settlement.ball_grams[n].as_i64()
         ])?;
+    }
+    Ok(())
+}
+
+/// The chunk's balls added to their owners' forest digests.
+fn write_digests(
+    tx: &Transaction<'_>,
+    chunk: &SeedChunk,
+    settlement: &Settlement,
+) -> Result<(), StoreError> {
+    let mut select = tx.prepare_cached("SELECT balls FROM forest_digests WHERE user_id = ?1")?;
+    let mut upsert = tx.prepare_cached(
+        "INSERT INTO forest_digests (user_id, balls) VALUES (?1, ?2)
+         ON CONFLICT (user_id) DO UPDATE SET balls = excluded.balls",
+    )?;
+    for (owner, digest) in settlement.digests(chunk) {
+        let stored: Option<Vec<u8>> = select
+            .query_row(params![owner.uuid()], |row| row.get(0))
+            .optional()?;
+        let digest = match stored {
+            Some(bytes) => ForestDigest::decode(&bytes)
+                .map_err(StoreError::Database)?
+                .merged(digest),
+            None => digest,
+        };
+        upsert.execute(params![owner.uuid(), digest.encode()])?;
     }
     Ok(())
 }

@@ -156,6 +156,7 @@ fn load(tx: &rusqlite::Transaction<'_>, plan: batch::Plan) -> rusqlite::Result<L
             }
         }
     }
+    loaded.digests = super::digest::load(tx, &plan.digest_owners)?;
     if !plan.steal_keys.is_empty() {
         let mut select = tx.prepare_cached(
             "SELECT 1 FROM steals WHERE owner_id = ?1 AND ball_id = ?2 AND thief_id = ?3 AND take = ?4",
@@ -286,6 +287,8 @@ fn write(tx: &rusqlite::Transaction<'_>, changes: &ChangeSet) -> rusqlite::Resul
         }
     }
     write_pledges(tx, &changes.pledges)?;
+    // After the balances and balls: a rebuild reads what this batch wrote.
+    super::digest::write(tx, &changes.digests)?;
     if !changes.feed.is_empty() {
         let mut insert_feed = tx.prepare_cached(
             "INSERT INTO feed (user_id, item_id, kind, actor_id, ball_id, grams, at_ms)
