@@ -178,12 +178,9 @@ mod tests {
             })
         });
         // The game's commands on a few balls made by watering (ball `n` of user `u`).
-        let facts = |owner: u8, ball: u8| crate::harvest::BallFacts {
+        let named = |owner: u8, ball: u8| crate::harvest::BallRef {
             owner_id: user(owner),
             ball_id: crate::ids::BallId(Uuid::from_u128(1_000 + u128::from(ball))),
-            full: Grams::new(66),
-            ripens_at: Timestamp(0),
-            expires_at: Timestamp(i64::MAX),
         };
         let water =
             (0u8..5, 0u8..5, 0usize..4, 0u8..6).prop_map(|(giver, receiver, size, ball)| {
@@ -199,27 +196,20 @@ mod tests {
         let collect = (0u8..5, 0u8..6, proptest::option::of(0u8..5)).prop_map(
             move |(owner, ball, helper)| {
                 Command::Collect(crate::harvest::Collect {
-                    ball: facts(owner, ball),
+                    ball: named(owner, ball),
                     helper: helper.map(user),
                     day: "d".into(),
                 })
             },
         );
-        let steal = (0u8..5, 0u8..6, 0u8..5, any::<bool>()).prop_map(
-            move |(owner, ball, thief, double)| {
-                Command::Steal(Box::new(crate::harvest::Steal {
-                    thief_id: user(thief),
-                    ball: facts(owner, ball),
-                    day: "d".into(),
-                    rules: crate::harvest::StealRules::default(),
-                    props: crate::harvest::StealProps {
-                        double_collect: double,
-                        multiplier_permille: if double { 1_500 } else { 1_000 },
-                        ..Default::default()
-                    },
-                }))
-            },
-        );
+        let steal = (0u8..5, 0u8..6, 0u8..5).prop_map(move |(owner, ball, thief)| {
+            Command::Steal(Box::new(crate::harvest::Steal {
+                thief_id: user(thief),
+                ball: named(owner, ball),
+                day: "d".into(),
+                rules: crate::harvest::StealRules::default(),
+            }))
+        });
         let pot = (0u8..5, 0u64..300).prop_map(|(member, grams)| {
             Command::FeedPot(crate::harvest::FeedPot {
                 member_id: user(member),
@@ -237,7 +227,28 @@ mod tests {
         fn random_sequences_of_ledger_and_game_commands_never_break_conservation(
             commands in proptest::collection::vec(command_strategy(), 1..200)
         ) {
+            // Everyone is friends with everyone; users 0 and 1 hold a double-collect card and
+            // a ×1.5 multiplier for good.
             let mut state = crate::state::BatchState::new();
+            for a in 0u8..5 {
+                for b in 0u8..5 {
+                    state.load_friendship(user(a), user(b));
+                }
+            }
+            for (thief, kind, multiplier) in [
+                (0, crate::props::DOUBLE_COLLECT, 0),
+                (1, crate::props::DOUBLE_COLLECT, 0),
+                (0, crate::props::STEAL_MULTIPLIER, 1_500),
+                (1, crate::props::STEAL_MULTIPLIER, 1_500),
+            ] {
+                state.load_effect(crate::props::PropEffect {
+                    user_id: user(thief),
+                    kind: kind.into(),
+                    active_from: Timestamp(0),
+                    active_until: Timestamp(i64::MAX),
+                    multiplier_permille: multiplier,
+                });
+            }
             let mut audit = Audit::new();
             let mut accepted_grants: i128 = 0;
             for (n, command) in commands.iter().enumerate() {

@@ -8,8 +8,8 @@ use crate::credit::{Credit, CreditedBall};
 use crate::entry::{Entry, EntryKind};
 use crate::grams::Grams;
 use crate::harvest::{
-    Collect, FeedPot, Steal, StealKey, Water, collected_keys, decide_collect, decide_feed_pot,
-    decide_steal, decide_water,
+    BallRef, Collect, FeedPot, Steal, StealKey, Water, collecting_keys, decide_collect,
+    decide_feed_pot, decide_steal, decide_water,
 };
 use crate::ids::{BallId, EntryId, PartnerId, UserId};
 use crate::methodology::{CapApplied, DedupKey};
@@ -100,6 +100,10 @@ pub enum Outcome {
         /// The owner's first collect of their local day (streak tasks are checked then).
         #[serde(default)]
         first_today: bool,
+        /// On the first collect of the day: the days in a row, this one included, on which
+        /// the owner collected energy; 0 otherwise.
+        #[serde(default)]
+        streak_days: u32,
     },
     /// Not a command's: the notice that a ball with energy left expires soon (for the
     /// `ball.expiring` webhook a push notification needs).
@@ -164,6 +168,12 @@ pub enum Rejection {
     /// A game rule said no (not ripe, already taken, a daily cap…); `rule` names it.
     #[error("{detail}")]
     Rule { rule: &'static str, detail: String },
+    /// What the command names does not exist (`what`: `ball`).
+    #[error("no such {what}")]
+    NotFound { what: &'static str },
+    /// Only friends may take from, help or water each other's forests.
+    #[error("only friends can do this")]
+    NotFriends,
 }
 
 impl Command {
@@ -201,6 +211,41 @@ impl Command {
             _ => {}
         }
         owners
+    }
+
+    /// The balls whose facts (size, ripening, expiry) the command needs.
+    pub fn ball_ref(&self) -> Option<BallRef> {
+        match self {
+            Command::Collect(collect) => Some(collect.ball),
+            Command::Steal(steal) => Some(steal.ball),
+            _ => None,
+        }
+    }
+
+    /// The pair of users who must be friends for the command to go ahead.
+    pub fn friend_pair(&self) -> Option<(UserId, UserId)> {
+        match self {
+            Command::Collect(collect) => collect
+                .helper
+                .filter(|helper| *helper != collect.ball.owner_id)
+                .map(|helper| (helper, collect.ball.owner_id)),
+            Command::Steal(steal) if steal.thief_id != steal.ball.owner_id => {
+                Some((steal.thief_id, steal.ball.owner_id))
+            }
+            Command::Water(water) if water.giver_id != water.receiver_id => {
+                Some((water.giver_id, water.receiver_id))
+            }
+            _ => None,
+        }
+    }
+
+    /// The users whose props in force the command needs (a steal: the owner's shield and the
+    /// thief's cards).
+    pub fn prop_users(&self) -> Vec<UserId> {
+        match self {
+            Command::Steal(steal) => vec![steal.ball.owner_id, steal.thief_id],
+            _ => Vec::new(),
+        }
     }
 
     /// The accounts whose balances the command reads; the store loads (and locks) them first.
@@ -260,12 +305,10 @@ impl Command {
             Command::Credit(credit) => credit.usage_keys().to_vec(),
             Command::Steal(steal) => {
                 let mut keys = vec![steal.usage_key()];
-                keys.extend(collected_keys(steal.thief_id, &steal.day));
+                keys.extend(collecting_keys(steal.thief_id, &steal.day));
                 keys
             }
-            Command::Collect(collect) => {
-                collected_keys(collect.ball.owner_id, &collect.day).to_vec()
-            }
+            Command::Collect(collect) => collecting_keys(collect.ball.owner_id, &collect.day),
             Command::Water(water) => vec![water.usage_key()],
             Command::FeedPot(feed) => vec![feed.usage_key()],
             Command::Plant(plant) => vec![quota_key(plant.item_id)],

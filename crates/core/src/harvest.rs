@@ -7,11 +7,29 @@ use crate::command::{Outcome, Rejection};
 use crate::entry::{Entry, EntryKind};
 use crate::grams::Grams;
 use crate::ids::{BallId, EntryId, UserId};
+use crate::props::StealProps;
 use crate::state::{BatchState, UsageKey};
 use serde::{Deserialize, Serialize};
 
 /// The usage action under which a thief's steals are counted per local day.
 pub const STEAL_USAGE_ACTION: &str = "steal";
+
+/// A ball as a request names it: whose it is and which. The writer loads its facts with the
+/// batch, so a take costs the caller no read of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct BallRef {
+    pub owner_id: UserId,
+    pub ball_id: BallId,
+}
+
+impl BallRef {
+    pub fn account(&self) -> Account {
+        Account::Ball {
+            user_id: self.owner_id,
+            ball_id: self.ball_id,
+        }
+    }
+}
 
 /// What a ball is, as far as taking from it goes: immutable facts read from its row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,11 +43,15 @@ pub struct BallFacts {
 }
 
 impl BallFacts {
-    fn account(&self) -> Account {
-        Account::Ball {
-            user_id: self.owner_id,
+    pub fn named(&self) -> BallRef {
+        BallRef {
+            owner_id: self.owner_id,
             ball_id: self.ball_id,
         }
+    }
+
+    fn account(&self) -> Account {
+        self.named().account()
     }
 
     /// A ball can be taken from between ripening and expiry.
@@ -54,7 +76,7 @@ impl BallFacts {
 /// helping while the ball expires within the help window (the energy still goes to the owner).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Collect {
-    pub ball: BallFacts,
+    pub ball: BallRef,
     /// The friend who helps; `None` when the owner collects.
     pub helper: Option<UserId>,
     /// The owner's local day (`2026-11-24`), for the rankings.
@@ -112,6 +134,35 @@ impl Water {
     }
 }
 
+/// The usage action whose row per local day holds, in `actions`, how many days in a row the
+/// user had collected energy by that day (the 7-day streak task reads it).
+pub const STREAK_USAGE_ACTION: &str = "collect_streak";
+
+/// The local day before `day` (`2026-11-24` → `2026-11-23`); `None` for a period that is not
+/// a day.
+pub fn previous_day(day: &str) -> Option<String> {
+    chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+        .ok()?
+        .pred_opt()
+        .map(|date| date.format("%Y-%m-%d").to_string())
+}
+
+fn streak_key(user_id: UserId, day: &str) -> UsageKey {
+    UsageKey {
+        user_id,
+        action: STREAK_USAGE_ACTION.into(),
+        period: day.into(),
+    }
+}
+
+/// The usage rows a take reads for whoever it counts as collecting: the rankings' totals for
+/// the day and all time, and the streak as of the day before.
+pub fn collecting_keys(user_id: UserId, day: &str) -> Vec<UsageKey> {
+    let mut keys = collected_keys(user_id, day).to_vec();
+    keys.extend(previous_day(day).map(|yesterday| streak_key(user_id, &yesterday)));
+    keys
+}
+
 /// The usage rows the rankings read for a user on a day.
 pub fn collected_keys(user_id: UserId, day: &str) -> [UsageKey; 2] {
     [
@@ -128,9 +179,15 @@ pub fn collected_keys(user_id: UserId, day: &str) -> [UsageKey; 2] {
     ]
 }
 
-/// Adds `grams` to a user's collected totals for the day and all time; answers whether it
-/// was the first collect of the day.
-fn count_collected(state: &mut BatchState, user_id: UserId, day: &str, grams: Grams) -> bool {
+/// Adds `grams` to a user's collected totals for the day and all time. On the first take of
+/// the day it also records the streak (days in a row with energy collected, this one
+/// included) and answers it; otherwise `None`.
+fn count_collected(
+    state: &mut BatchState,
+    user_id: UserId,
+    day: &str,
+    grams: Grams,
+) -> Option<u32> {
     let mut first_today = false;
     for (n, key) in collected_keys(user_id, day).into_iter().enumerate() {
         let mut usage = state.usage(&key);
@@ -141,7 +198,21 @@ fn count_collected(state: &mut BatchState, user_id: UserId, day: &str, grams: Gr
         usage.grams = usage.grams.checked_add(grams).unwrap_or(usage.grams);
         state.set_usage(key, usage);
     }
-    first_today
+    if !first_today {
+        return None;
+    }
+    let before = previous_day(day).map_or(0, |yesterday| {
+        state.usage(&streak_key(user_id, &yesterday)).actions
+    });
+    let streak = before.saturating_add(1);
+    state.set_usage(
+        streak_key(user_id, day),
+        crate::methodology::Usage {
+            actions: streak,
+            ..Default::default()
+        },
+    );
+    Some(streak)
 }
 
 /// The steal rules (PRODUCT.md §5), every number configurable.
@@ -178,56 +249,15 @@ impl StealRules {
     }
 }
 
-/// A friend takes part of a ripe ball into their wallet (friendship is checked before).
+/// A friend takes part of a ripe ball into their wallet. The writer loads the ball's facts,
+/// whether the two are friends and both users' props in force with the batch.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Steal {
     pub thief_id: UserId,
-    pub ball: BallFacts,
+    pub ball: BallRef,
     /// The thief's local day (`2026-11-24`), for the daily cap.
     pub day: String,
     pub rules: StealRules,
-    /// The props in force when the steal was asked.
-    pub props: StealProps,
-}
-
-/// Props that change a steal, read when it is asked (activating a prop moves no energy).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct StealProps {
-    /// The owner's shield, `(from, until)`: a ball that ripened under it, or any ball while it
-    /// is up, cannot be stolen.
-    pub owner_shield: Option<(Timestamp, Timestamp)>,
-    /// The thief's double-collect card is up: a second take from the same ball is allowed.
-    pub double_collect: bool,
-    /// The thief's steal multiplier in thousandths (1000: none; 1500: ×1.5).
-    pub multiplier_permille: u32,
-}
-
-impl Default for StealProps {
-    fn default() -> Self {
-        StealProps {
-            owner_shield: None,
-            double_collect: false,
-            multiplier_permille: 1_000,
-        }
-    }
-}
-
-impl StealProps {
-    fn shields(&self, ball: &BallFacts, at: Timestamp) -> bool {
-        shielded(self.owner_shield, ball.ripens_at, at)
-    }
-}
-
-/// Whether the owner's shield `(from, until)` protects a ball that ripens at `ripens_at` from a
-/// steal at `at`: any ball while the shield is up, and a ball that ripened under it for good.
-pub fn shielded(
-    shield: Option<(Timestamp, Timestamp)>,
-    ripens_at: Timestamp,
-    at: Timestamp,
-) -> bool {
-    shield.is_some_and(|(from, until)| {
-        (from <= at && at < until) || (from <= ripens_at && ripens_at < until)
-    })
 }
 
 /// One thief's take from one ball: `take` 1, or 2 with a double-collect card.
@@ -258,13 +288,24 @@ impl Steal {
     }
 }
 
+/// The facts of a ball the batch loaded (or made), or `NotFound`.
+fn known_ball(state: &BatchState, ball: &BallRef) -> Result<BallFacts, Rejection> {
+    state.ball(ball).ok_or(Rejection::NotFound { what: "ball" })
+}
+
 pub(crate) fn decide_collect(
     collect: &Collect,
     state: &mut BatchState,
     at: Timestamp,
     entry_id: EntryId,
 ) -> Result<(Outcome, Vec<Entry>), Rejection> {
-    let ball = &collect.ball;
+    if let Some(helper) = collect.helper
+        && helper != collect.ball.owner_id
+        && !state.are_friends(helper, collect.ball.owner_id)
+    {
+        return Err(Rejection::NotFriends);
+    }
+    let ball = &known_ball(state, &collect.ball)?;
     ball.check_ripe(at)?;
     if let Some(helper) = collect.helper {
         if helper == ball.owner_id {
@@ -301,7 +342,7 @@ pub(crate) fn decide_collect(
         reference: None,
     };
     state.book.post(std::slice::from_ref(&entry))?;
-    let first_today = count_collected(state, ball.owner_id, &collect.day, grams);
+    let streak = count_collected(state, ball.owner_id, &collect.day, grams);
     if let Some(helper) = collect.helper {
         state.add_feed(FeedNote {
             user_id: ball.owner_id,
@@ -318,7 +359,8 @@ pub(crate) fn decide_collect(
             ball_id: ball.ball_id,
             grams,
             wallet_grams: state.book.balance(&wallet),
-            first_today,
+            first_today: streak.is_some(),
+            streak_days: streak.unwrap_or(0),
         },
         vec![entry],
     ))
@@ -330,7 +372,11 @@ pub(crate) fn decide_steal(
     at: Timestamp,
     entry_id: EntryId,
 ) -> Result<(Outcome, Vec<Entry>), Rejection> {
-    let ball = &steal.ball;
+    let owner = steal.ball.owner_id;
+    if steal.thief_id != owner && !state.are_friends(steal.thief_id, owner) {
+        return Err(Rejection::NotFriends);
+    }
+    let ball = &known_ball(state, &steal.ball)?;
     if steal.thief_id == ball.owner_id {
         return Err(Rejection::Rule {
             rule: "own_ball",
@@ -338,7 +384,8 @@ pub(crate) fn decide_steal(
         });
     }
     ball.check_ripe(at)?;
-    if steal.props.shields(ball, at) {
+    let props = StealProps::in_force(state.effects(owner), state.effects(steal.thief_id), at);
+    if props.shields(ball.ripens_at, at) {
         return Err(Rejection::Rule {
             rule: "shielded",
             detail: "a shield protects this ball".into(),
@@ -346,7 +393,7 @@ pub(crate) fn decide_steal(
     }
     let take = if !state.has_stolen(&steal.key(1)) {
         1
-    } else if steal.props.double_collect && !state.has_stolen(&steal.key(2)) {
+    } else if props.double_collect && !state.has_stolen(&steal.key(2)) {
         2
     } else {
         return Err(Rejection::Rule {
@@ -369,8 +416,7 @@ pub(crate) fn decide_steal(
     let above_floor = left
         .checked_sub(steal.rules.owner_floor(ball.full))
         .unwrap_or(Grams::ZERO);
-    let share =
-        steal.rules.share(ball.full).get() * u64::from(steal.props.multiplier_permille) / 1_000;
+    let share = steal.rules.share(ball.full).get() * u64::from(props.multiplier_permille) / 1_000;
     let grams = Grams::new(share.max(1)).min(above_floor);
     if grams == Grams::ZERO {
         return Err(Rejection::Rule {
@@ -395,6 +441,7 @@ pub(crate) fn decide_steal(
     usage.actions += 1;
     usage.grams = usage.grams.checked_add(grams).unwrap_or(usage.grams);
     state.set_usage(usage_key, usage);
+    // A steal counts towards the thief's streak too; only a collect answers it.
     count_collected(state, steal.thief_id, &steal.day, grams);
     state.add_steal(steal.key(take), grams, at);
     state.add_feed(FeedNote {
@@ -429,6 +476,9 @@ pub(crate) fn decide_water(
             rule: "own_forest",
             detail: "water a friend's forest, not your own".into(),
         });
+    }
+    if !state.are_friends(water.giver_id, water.receiver_id) {
+        return Err(Rejection::NotFriends);
     }
     if !WATERING_GRAMS.contains(&water.grams.get()) {
         return Err(Rejection::Invalid {
@@ -591,6 +641,7 @@ pub const WATERING_ACTION: &str = "watering";
 mod tests {
     use super::*;
     use crate::command::Command;
+    use crate::props::{DOUBLE_COLLECT, PropEffect, SHIELD, STEAL_MULTIPLIER};
     use uuid::Uuid;
 
     const HOUR: i64 = 3_600_000;
@@ -605,20 +656,39 @@ mod tests {
         }
     }
 
+    fn user(n: u128) -> UserId {
+        UserId(Uuid::from_u128(n))
+    }
+
+    /// A batch that loaded the ball, `left` grams in it, and the owner's friendships with
+    /// users 10 to 40.
     fn state_with(ball: &BallFacts, left: u64) -> BatchState {
         let mut state = BatchState::new();
         state.book.load(ball.account(), left as i64);
+        state.load_ball(*ball);
+        for friend in 10..=40 {
+            state.load_friendship(user(friend), ball.owner_id);
+        }
         state
     }
 
     fn steal(thief: u128, ball: BallFacts) -> Command {
         Command::Steal(Box::new(Steal {
-            thief_id: UserId(Uuid::from_u128(thief)),
-            ball,
+            thief_id: user(thief),
+            ball: ball.named(),
             day: "2026-11-24".into(),
             rules: StealRules::default(),
-            props: StealProps::default(),
         }))
+    }
+
+    fn effect(owner: u128, kind: &str, from: i64, until: i64, multiplier: u32) -> PropEffect {
+        PropEffect {
+            user_id: user(owner),
+            kind: kind.into(),
+            active_from: Timestamp(from),
+            active_until: Timestamp(until),
+            multiplier_permille: multiplier,
+        }
     }
 
     fn rule_of(result: Result<(Outcome, Vec<Entry>), Rejection>) -> &'static str {
@@ -701,36 +771,21 @@ mod tests {
         );
     }
 
-    fn steal_with(thief: u128, ball: BallFacts, props: StealProps) -> Command {
-        Command::Steal(Box::new(Steal {
-            thief_id: UserId(Uuid::from_u128(thief)),
-            ball,
-            day: "2026-11-24".into(),
-            rules: StealRules::default(),
-            props,
-        }))
-    }
-
     #[test]
     fn a_shield_protects_balls_that_ripen_under_it() {
         let ball = ball(100);
-        let mut state = state_with(&ball, 100);
-        let shield = StealProps {
-            owner_shield: Some((Timestamp(0), Timestamp(10 * HOUR + 1))),
-            ..StealProps::default()
-        };
         let late = Timestamp(20 * HOUR);
         let entry = EntryId(Uuid::from_u128(9));
+        let mut state = state_with(&ball, 100);
+        state.load_effect(effect(1, SHIELD, 0, 10 * HOUR + 1, 0));
         assert_eq!(
-            rule_of(steal_with(10, ball, shield).decide(&mut state, late, entry)),
+            rule_of(steal(10, ball).decide(&mut state, late, entry)),
             "shielded"
         );
-        let earlier = StealProps {
-            owner_shield: Some((Timestamp(0), Timestamp(9 * HOUR))),
-            ..StealProps::default()
-        };
+        let mut state = state_with(&ball, 100);
+        state.load_effect(effect(1, SHIELD, 0, 9 * HOUR, 0));
         assert_eq!(
-            grams_of(steal_with(10, ball, earlier).decide(&mut state, late, entry)),
+            grams_of(steal(10, ball).decide(&mut state, late, entry)),
             30
         );
     }
@@ -739,26 +794,45 @@ mod tests {
     fn a_double_collect_card_allows_a_second_take_and_a_multiplier_takes_more() {
         let ball = ball(1_000);
         let mut state = state_with(&ball, 1_000);
+        state.load_effect(effect(10, DOUBLE_COLLECT, 0, 24 * HOUR, 0));
+        state.load_effect(effect(10, STEAL_MULTIPLIER, 0, 24 * HOUR, 1_500));
         let at = Timestamp(11 * HOUR);
-        let card = StealProps {
-            double_collect: true,
-            multiplier_permille: 1_500,
-            ..StealProps::default()
-        };
         let entry = EntryId(Uuid::from_u128(9));
-        assert_eq!(
-            grams_of(steal_with(10, ball, card).decide(&mut state, at, entry)),
-            450
-        );
+        assert_eq!(grams_of(steal(10, ball).decide(&mut state, at, entry)), 450);
         // The second take stops at the owner's 400 g.
+        assert_eq!(grams_of(steal(10, ball).decide(&mut state, at, entry)), 150);
         assert_eq!(
-            grams_of(steal_with(10, ball, card).decide(&mut state, at, entry)),
-            150
-        );
-        assert_eq!(
-            rule_of(steal_with(10, ball, card).decide(&mut state, at, entry)),
+            rule_of(steal(10, ball).decide(&mut state, at, entry)),
             "once_per_ball"
         );
+    }
+
+    #[test]
+    fn only_friends_take_from_a_ball_and_an_unknown_ball_is_not_found() {
+        let ball = ball(100);
+        let mut state = state_with(&ball, 100);
+        let at = Timestamp(11 * HOUR);
+        let entry = EntryId(Uuid::from_u128(9));
+        assert_eq!(
+            steal(99, ball).decide(&mut state, at, entry),
+            Err(Rejection::NotFriends)
+        );
+        let mut unknown = ball;
+        unknown.ball_id = BallId(Uuid::from_u128(77));
+        assert_eq!(
+            steal(10, unknown).decide(&mut state, at, entry),
+            Err(Rejection::NotFound { what: "ball" })
+        );
+        let help = Command::Collect(Collect {
+            ball: ball.named(),
+            helper: Some(user(99)),
+            day: "2026-11-24".into(),
+        });
+        assert_eq!(
+            help.decide(&mut state, Timestamp(70 * HOUR), entry),
+            Err(Rejection::NotFriends)
+        );
+        assert_eq!(state.book.balance(&ball.account()), Grams::new(100));
     }
 
     #[test]
@@ -769,6 +843,8 @@ mod tests {
             let mut facts = ball(100);
             facts.ball_id = BallId(Uuid::from_u128(100 + n));
             state.book.load(facts.account(), 100);
+            state.load_ball(facts);
+            state.load_friendship(user(10), facts.owner_id);
             let result = steal(10, facts).decide(&mut state, at, EntryId(Uuid::from_u128(200 + n)));
             if n < 20 {
                 assert_eq!(grams_of(result), 30);
@@ -776,6 +852,66 @@ mod tests {
                 assert_eq!(rule_of(result), "daily_steal_cap");
             }
         }
+    }
+
+    fn collect_on(ball: BallFacts, day: &str) -> Command {
+        Command::Collect(Collect {
+            ball: ball.named(),
+            helper: None,
+            day: day.into(),
+        })
+    }
+
+    fn streak_of(result: Result<(Outcome, Vec<Entry>), Rejection>) -> (bool, u32) {
+        match result {
+            Ok((
+                Outcome::Collected {
+                    first_today,
+                    streak_days,
+                    ..
+                },
+                _,
+            )) => (first_today, streak_days),
+            other => panic!("expected a collect, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_first_collect_of_a_day_counts_the_days_in_a_row_with_energy_collected() {
+        let mut first = ball(100);
+        let mut second = ball(100);
+        second.ball_id = BallId(Uuid::from_u128(3));
+        first.ripens_at = Timestamp(0);
+        second.ripens_at = Timestamp(0);
+        let mut state = state_with(&first, 100);
+        state.book.load(second.account(), 100);
+        state.load_ball(second);
+        // Six days in a row by 2026-11-30.
+        state.load_usage(
+            streak_key(first.owner_id, "2026-11-30"),
+            crate::methodology::Usage {
+                actions: 6,
+                ..Default::default()
+            },
+        );
+        let at = Timestamp(11 * HOUR);
+        let entry = EntryId(Uuid::from_u128(1));
+        assert_eq!(
+            streak_of(collect_on(first, "2026-12-01").decide(&mut state, at, entry)),
+            (true, 7)
+        );
+        assert_eq!(
+            streak_of(collect_on(second, "2026-12-01").decide(&mut state, at, entry)),
+            (false, 0)
+        );
+        // A day missed starts again at one.
+        let mut state = state_with(&first, 100);
+        assert_eq!(
+            streak_of(collect_on(first, "2026-12-02").decide(&mut state, at, entry)),
+            (true, 1)
+        );
+        assert_eq!(previous_day("2026-03-01").as_deref(), Some("2026-02-28"));
+        assert_eq!(previous_day("all"), None);
     }
 
     #[test]
@@ -789,7 +925,7 @@ mod tests {
             5,
         );
         let collect = Command::Collect(Collect {
-            ball,
+            ball: ball.named(),
             helper: None,
             day: "2026-11-24".into(),
         });

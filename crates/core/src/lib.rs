@@ -18,6 +18,7 @@ pub mod lineage;
 pub mod log;
 pub mod methodology;
 pub mod planting;
+pub mod props;
 pub mod species;
 pub mod state;
 
@@ -31,7 +32,7 @@ pub use credit::{Credit, CreditedBall};
 pub use entry::{Entry, EntryKind};
 pub use grams::Grams;
 pub use harvest::{
-    BallFacts, Collect, FeedNote, FeedPot, Steal, StealKey, StealProps, StealRules, Water,
+    BallFacts, BallRef, Collect, FeedNote, FeedPot, Steal, StealKey, StealRules, Water,
 };
 pub use ids::{
     BallId, BatchId, CatalogItemId, EntryId, GroupId, NgoId, OrderId, PartnerId, PledgeId, SiteId,
@@ -39,6 +40,7 @@ pub use ids::{
 };
 pub use methodology::{Methodology, MethodologyError, Quantity};
 pub use planting::{Holder, ItemKind, Plant, PlantSource, Pledge, Season};
+pub use props::{PropEffect, StealProps};
 pub use state::{BatchState, UsageKey};
 pub mod user;
 pub use user::{Handle, Role};

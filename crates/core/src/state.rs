@@ -6,10 +6,11 @@ use crate::ball::Ball;
 use crate::book::Book;
 use crate::clock::Timestamp;
 use crate::grams::Grams;
-use crate::harvest::{FeedNote, StealKey};
+use crate::harvest::{BallFacts, BallRef, FeedNote, StealKey};
 use crate::ids::UserId;
 use crate::methodology::{DedupKey, Usage};
 use crate::planting::Pledge;
+use crate::props::PropEffect;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// One user's usage of one action type in one local period (`2026-11-24` or `2026-11`).
@@ -32,6 +33,12 @@ pub struct BatchState {
     steals_new: Vec<(StealKey, Grams, Timestamp)>,
     feed_new: Vec<FeedNote>,
     pledges_new: Vec<Pledge>,
+    /// The facts of the balls the batch's commands name, and of those it made.
+    balls: HashMap<BallRef, BallFacts>,
+    /// Friendships among the pairs the batch's commands name, each as `(lower, higher)`.
+    friendships: HashSet<(UserId, UserId)>,
+    /// The props raised by the users whose steals or balls the batch decides.
+    effects: HashMap<UserId, Vec<PropEffect>>,
 }
 
 impl BatchState {
@@ -68,7 +75,44 @@ impl BatchState {
     }
 
     pub fn add_ball(&mut self, ball: Ball) {
+        self.load_ball(BallFacts {
+            owner_id: ball.user_id,
+            ball_id: ball.ball_id,
+            full: ball.grams,
+            ripens_at: ball.ripens_at,
+            expires_at: ball.expires_at,
+        });
         self.balls_new.push(ball);
+    }
+
+    /// Records a ball's facts as stored.
+    pub fn load_ball(&mut self, facts: BallFacts) {
+        self.balls.insert(facts.named(), facts);
+    }
+
+    /// The facts of a ball the batch loaded or made; `None` when no such ball exists.
+    pub fn ball(&self, ball: &BallRef) -> Option<BallFacts> {
+        self.balls.get(ball).copied()
+    }
+
+    /// Records that two users are friends (friendship goes both ways).
+    pub fn load_friendship(&mut self, a: UserId, b: UserId) {
+        self.friendships.insert((a.min(b), a.max(b)));
+    }
+
+    /// Whether the batch found these two users to be friends.
+    pub fn are_friends(&self, a: UserId, b: UserId) -> bool {
+        self.friendships.contains(&(a.min(b), a.max(b)))
+    }
+
+    /// Records a prop a user raised.
+    pub fn load_effect(&mut self, effect: PropEffect) {
+        self.effects.entry(effect.user_id).or_default().push(effect);
+    }
+
+    /// The props the user raised, as loaded.
+    pub fn effects(&self, user_id: UserId) -> &[PropEffect] {
+        self.effects.get(&user_id).map_or(&[], Vec::as_slice)
     }
 
     /// Usage rows to write, with their final values.

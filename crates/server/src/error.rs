@@ -222,6 +222,10 @@ impl From<CommandError> for ApiError {
             CommandError::Rejected(Rejection::Rule { rule, detail }) => {
                 ApiError::GameRule { rule, detail }
             }
+            CommandError::Rejected(Rejection::NotFound { what }) => ApiError::NotFound(what),
+            CommandError::Rejected(Rejection::NotFriends) => {
+                ApiError::Forbidden("only friends can do this")
+            }
             CommandError::Rejected(Rejection::Ledger(ledger)) => match ledger {
                 LedgerError::InvalidAmount { .. } => ApiError::invalid("grams", ledger.to_string()),
                 LedgerError::InsufficientEnergy { .. } => {

@@ -7,8 +7,8 @@ use crate::model::{Envelope, Executed};
 use crate::webhooks::{NewEvent, event_of};
 use openforest_core::methodology::{DedupKey, Usage};
 use openforest_core::{
-    Account, Ball, BatchState, Entry, EntryId, Grams, Outcome, StealKey, Timestamp, UsageKey,
-    UserId,
+    Account, Ball, BallFacts, BallRef, BatchState, Entry, EntryId, Grams, Outcome, PropEffect,
+    StealKey, Timestamp, UsageKey, UserId,
 };
 use std::collections::{BTreeSet, HashMap};
 
@@ -22,6 +22,12 @@ pub(crate) struct Plan {
     pub steal_keys: Vec<StealKey>,
     /// Owners of the balls the batch's commands name: their forest digests, in key order.
     pub digest_owners: Vec<UserId>,
+    /// The balls whose facts the batch's takes need.
+    pub balls: Vec<BallRef>,
+    /// Pairs of users who must be friends, `(user, friend)` as a friendship row stores them.
+    pub friend_pairs: Vec<(UserId, UserId)>,
+    /// Users whose props in force the batch's steals need.
+    pub prop_users: Vec<UserId>,
 }
 
 pub(crate) fn plan(envelopes: &[&Envelope]) -> Plan {
@@ -31,7 +37,13 @@ pub(crate) fn plan(envelopes: &[&Envelope]) -> Plan {
     let mut dedup_keys = BTreeSet::new();
     let mut steal_keys = BTreeSet::new();
     let mut digest_owners = BTreeSet::new();
+    let mut balls = BTreeSet::new();
+    let mut friend_pairs = BTreeSet::new();
+    let mut prop_users = BTreeSet::new();
     for envelope in envelopes {
+        balls.extend(envelope.command.ball_ref());
+        friend_pairs.extend(envelope.command.friend_pair());
+        prop_users.extend(envelope.command.prop_users());
         steal_keys.extend(envelope.command.steal_keys());
         usage_keys.extend(envelope.command.usage_keys());
         dedup_keys.extend(envelope.command.dedup_keys());
@@ -52,6 +64,9 @@ pub(crate) fn plan(envelopes: &[&Envelope]) -> Plan {
         dedup_keys: dedup_keys.into_iter().collect(),
         steal_keys: steal_keys.into_iter().collect(),
         digest_owners: digest_owners.into_iter().collect(),
+        balls: balls.into_iter().collect(),
+        friend_pairs: friend_pairs.into_iter().collect(),
+        prop_users: prop_users.into_iter().collect(),
     }
 }
 
@@ -67,6 +82,12 @@ pub(crate) struct Loaded {
     /// The forest digest of every planned owner (empty when the owner has no row); a row that
     /// no longer decodes is left out, so the writer rebuilds it.
     pub digests: HashMap<UserId, ForestDigest>,
+    /// The facts of the planned balls that exist.
+    pub balls: Vec<BallFacts>,
+    /// The planned pairs that are friends.
+    pub friendships: Vec<(UserId, UserId)>,
+    /// The props the planned users raised.
+    pub effects: Vec<PropEffect>,
 }
 
 /// An idempotency key as stored: the request's fingerprint and the outcome answered.
@@ -151,6 +172,15 @@ pub(crate) fn decide(
     }
     for key in loaded.steals {
         state.load_steal(key);
+    }
+    for facts in loaded.balls {
+        state.load_ball(facts);
+    }
+    for (user, friend) in loaded.friendships {
+        state.load_friendship(user, friend);
+    }
+    for effect in loaded.effects {
+        state.load_effect(effect);
     }
     let mut seen = loaded.idempotency;
     let mut changes = ChangeSet::default();

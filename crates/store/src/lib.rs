@@ -34,7 +34,7 @@ pub use methodologies::{
 pub use model::{
     AbuseReport, BallState, Envelope, Executed, FeedEntry, ForestHomeRows, FriendDigest,
     FriendRequestResult, GroupMember, IdempotencyKey, JoinResult, LinkStatus, NewUser, OperatorKey,
-    Partner, PartnerKey, PlantingGroup, PropEffect, PropStock, StealContext, User,
+    Partner, PartnerKey, PlantingGroup, PropEffect, PropStock, User,
 };
 pub use planting::{
     BatchRefusal, CatalogItem, History, NewBatch, Ngo, NgoKey, Order, OrderLine, Photo,
@@ -368,26 +368,12 @@ pub trait Store: Send + Sync {
     /// The planting records (log record ids) of a batch, oldest first.
     async fn planting_record_ids(&self, batch_id: BatchId) -> Result<Vec<uuid::Uuid>, StoreError>;
 
-    /// The immutable facts of a ball (its size and times), for collect and steal commands.
-    async fn ball_facts(
-        &self,
-        owner_id: UserId,
-        ball_id: BallId,
-    ) -> Result<Option<openforest_core::BallFacts>, StoreError>;
     /// Balls of these users not yet expired that still hold energy, oldest ripening first.
     async fn live_balls(
         &self,
         users: &[UserId],
         now: Timestamp,
     ) -> Result<Vec<BallState>, StoreError>;
-    /// Friendship, the ball's facts and the props in force for a steal, in one read.
-    async fn steal_context(
-        &self,
-        thief_id: UserId,
-        owner_id: UserId,
-        ball_id: BallId,
-        now: Timestamp,
-    ) -> Result<StealContext, StoreError>;
     /// Handles of these users, in one read (lists of friends, rankings, feeds).
     async fn handles(
         &self,

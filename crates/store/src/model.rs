@@ -250,15 +250,8 @@ pub struct PropStock {
     pub next_expiry: Timestamp,
 }
 
-/// A prop in force.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct PropEffect {
-    pub user_id: UserId,
-    pub kind: String,
-    pub active_from: Timestamp,
-    pub active_until: Timestamp,
-    pub multiplier_permille: u32,
-}
+/// A prop in force (the writer loads them with a steal; core decides what they mean).
+pub use openforest_core::props::PropEffect;
 
 /// A co-planting group.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -286,13 +279,4 @@ pub enum JoinResult {
     NotInvited,
     Full,
     AlreadyMember,
-}
-
-/// What a steal needs to know before it goes to the writer, read at once.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StealContext {
-    pub friends: bool,
-    pub ball: Option<openforest_core::BallFacts>,
-    /// The owner's and the thief's prop effects that may matter to this ball.
-    pub effects: Vec<PropEffect>,
 }

@@ -9,10 +9,10 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use futures_util::future::join_all;
+use openforest_core::harvest::previous_day;
 use openforest_core::methodology::{Tz, day_key};
 use openforest_core::{
-    BallFacts, BallId, Collect, Command, Grams, Outcome, Steal, StealRules, Timestamp, UserId,
-    Water,
+    BallId, BallRef, Collect, Command, Grams, Outcome, Steal, StealRules, Timestamp, UserId, Water,
 };
 use openforest_store::digest::DigestBall;
 use openforest_store::{BallState, Envelope, ForestHomeRows};
@@ -172,7 +172,7 @@ pub(crate) async fn forest_home(state: &AppState, me: UserId) -> ApiResult<Fores
         let mut balls = Vec::new();
         for ball in friend.digest.balls() {
             if taken.contains(&ball.ball_id)
-                || openforest_core::harvest::shielded(friend.shield, ball.ripens_at, now)
+                || openforest_core::props::shielded(friend.shield, ball.ripens_at, now)
             {
                 continue;
             }
@@ -274,7 +274,7 @@ pub(crate) async fn friend_forest(
             .map(|ball| {
                 let stolen_by_me = taken.contains(&ball.ball.ball_id);
                 let ripe = ball.ball.ripens_at <= now;
-                let shielded = openforest_core::harvest::shielded(shield, ball.ball.ripens_at, now);
+                let shielded = openforest_core::props::shielded(shield, ball.ball.ripens_at, now);
                 FriendBallView {
                     ball: ball_view(ball, now),
                     stealable_grams: if stolen_by_me || shielded {
@@ -304,14 +304,6 @@ pub struct CollectedView {
     pub wallet_grams: u64,
 }
 
-async fn facts(state: &AppState, owner: UserId, ball_id: Uuid) -> ApiResult<BallFacts> {
-    state
-        .store
-        .ball_facts(owner, BallId(ball_id))
-        .await?
-        .ok_or(ApiError::NotFound("ball"))
-}
-
 /// The operator-local day of `at`, for daily caps and rankings.
 fn local_day(state: &AppState, at: Timestamp) -> String {
     day_key(at, state.energy.current().timezone)
@@ -319,13 +311,19 @@ fn local_day(state: &AppState, at: Timestamp) -> String {
         .to_string()
 }
 
-/// The last 7 local days, today first.
+/// The last 7 local days, today first (by the calendar, so a day of 23 or 25 hours is one day).
 fn last_week(state: &AppState, now: Timestamp) -> Vec<String> {
-    (0..7)
-        .map(|days| local_day(state, now.plus_millis(-days * 24 * 3_600_000)))
-        .collect()
+    let mut days = vec![local_day(state, now)];
+    while days.len() < 7 {
+        let Some(day) = days.last().and_then(|day| previous_day(day)) else {
+            break;
+        };
+        days.push(day);
+    }
+    days
 }
 
+/// Reads that show a friend's forest check the friendship first (takes leave it to the writer).
 async fn require_friend(state: &AppState, me: UserId, friend: UserId) -> ApiResult<()> {
     if friend != me && !state.store.are_friends(me, friend).await? {
         return Err(ApiError::Forbidden("only friends can do this"));
@@ -370,24 +368,20 @@ pub(crate) async fn collect_ball(
     ball_id: Uuid,
 ) -> ApiResult<CollectedView> {
     crate::anti_abuse::take_turn(state, me).await?;
-    let ball = facts(state, me, ball_id).await?;
     let now = state.clock.now();
     let executed = state
         .store
         .execute(Envelope::new(Command::Collect(Collect {
-            ball,
+            ball: BallRef {
+                owner_id: me,
+                ball_id: BallId(ball_id),
+            },
             helper: None,
             day: local_day(state, now),
         })))
         .await?;
-    if matches!(
-        executed.outcome,
-        Outcome::Collected {
-            first_today: true,
-            ..
-        }
-    ) {
-        crate::routes::props::reward_streak(state, me, &last_week(state, now)).await?;
+    if let Outcome::Collected { streak_days, .. } = executed.outcome {
+        crate::routes::props::reward_streak(state, me, streak_days, &last_week(state, now)).await?;
     }
     collected(executed.outcome)
 }
@@ -420,13 +414,14 @@ pub(crate) async fn help_collect_ball(
     ball_id: Uuid,
 ) -> ApiResult<CollectedView> {
     crate::anti_abuse::take_turn(state, me).await?;
-    require_friend(state, me, owner).await?;
-    let ball = facts(state, owner, ball_id).await?;
     let day = local_day(state, state.clock.now());
     let executed = state
         .store
         .execute(Envelope::new(Command::Collect(Collect {
-            ball,
+            ball: BallRef {
+                owner_id: owner,
+                ball_id: BallId(ball_id),
+            },
             helper: Some(me),
             day,
         })))
@@ -478,7 +473,6 @@ pub(crate) async fn water_friend(
     friend: UserId,
     grams: u64,
 ) -> ApiResult<WateredView> {
-    require_friend(state, me, friend).await?;
     let now = state.clock.now();
     let command = Command::Water(Water {
         giver_id: me,
@@ -536,29 +530,23 @@ pub(crate) async fn collect_all_balls(state: &AppState, me: UserId) -> ApiResult
         .collect();
     let commands = ripe.iter().map(|ball| {
         state.store.execute(Envelope::new(Command::Collect(Collect {
-            ball: BallFacts {
+            ball: BallRef {
                 owner_id: me,
                 ball_id: ball.ball.ball_id,
-                full: ball.ball.grams,
-                ripens_at: ball.ball.ripens_at,
-                expires_at: ball.ball.expires_at,
             },
             helper: None,
             day: day.clone(),
         })))
     });
     let mut balls = Vec::new();
-    let mut first_today = false;
+    // The first collect of the day answers the streak; the others answer 0.
+    let mut streak = 0;
     for result in join_all(commands).await {
         match result {
             Ok(executed) => {
-                first_today |= matches!(
-                    executed.outcome,
-                    Outcome::Collected {
-                        first_today: true,
-                        ..
-                    }
-                );
+                if let Outcome::Collected { streak_days, .. } = executed.outcome {
+                    streak = streak.max(streak_days);
+                }
                 balls.push(collected(executed.outcome)?);
             }
             // Taken meanwhile (stolen to the floor and collected elsewhere, or just expired).
@@ -568,9 +556,7 @@ pub(crate) async fn collect_all_balls(state: &AppState, me: UserId) -> ApiResult
             Err(err) => return Err(err.into()),
         }
     }
-    if first_today {
-        crate::routes::props::reward_streak(state, me, &last_week(state, now)).await?;
-    }
+    crate::routes::props::reward_streak(state, me, streak, &last_week(state, now)).await?;
     let wallet_grams = state.store.wallet(me).await?.get();
     Ok(CollectedAllView {
         grams: balls.iter().map(|ball| ball.grams).sum(),
@@ -616,20 +602,15 @@ pub(crate) async fn steal_ball(
 ) -> ApiResult<StolenView> {
     crate::anti_abuse::take_turn(state, me).await?;
     let now = state.clock.now();
-    let context = state
-        .store
-        .steal_context(me, owner, BallId(ball_id), now)
-        .await?;
-    if owner != me && !context.friends {
-        return Err(ApiError::Forbidden("only friends can do this"));
-    }
-    let ball = context.ball.ok_or(ApiError::NotFound("ball"))?;
+    // The writer loads the ball's facts, the friendship and both users' props with the batch.
     let command = Command::Steal(Box::new(Steal {
         thief_id: me,
-        ball,
+        ball: BallRef {
+            owner_id: owner,
+            ball_id: BallId(ball_id),
+        },
         day: local_day(state, now),
         rules: state.config.game.steal,
-        props: crate::routes::props::steal_props(context.effects, owner, me, now),
     }));
     match state.store.execute(Envelope::new(command)).await?.outcome {
         Outcome::Stolen {

@@ -11,16 +11,12 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use openforest_core::{StealProps, Timestamp, UserId};
+pub use openforest_core::props::{DOUBLE_COLLECT, KINDS, SHIELD, STEAL_MULTIPLIER};
+use openforest_core::{Timestamp, UserId};
 use openforest_store::PropEffect;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
-
-pub const SHIELD: &str = "shield";
-pub const DOUBLE_COLLECT: &str = "double_collect";
-pub const STEAL_MULTIPLIER: &str = "steal_multiplier";
-pub const KINDS: [&str; 3] = [SHIELD, DOUBLE_COLLECT, STEAL_MULTIPLIER];
 
 const HOUR_MS: i64 = 3_600_000;
 const GRANT_COUNT_MAX: u32 = 100;
@@ -36,32 +32,6 @@ fn check_kind(kind: &str, field: &str) -> ApiResult<()> {
             format!("a prop is one of {}", KINDS.join(", ")),
         ))
     }
-}
-
-/// What the props mean for a steal of `owner`'s ball (ripe at `ripens_at`) by `thief` now:
-/// the owner's shield if it was up when the ball ripened or is up now, the thief's cards if
-/// they are up now.
-pub fn steal_props(
-    effects: Vec<PropEffect>,
-    owner: UserId,
-    thief: UserId,
-    now: Timestamp,
-) -> StealProps {
-    let mut props = StealProps::default();
-    for effect in effects {
-        let up_now = effect.active_from <= now && now < effect.active_until;
-        match (effect.kind.as_str(), effect.user_id) {
-            (SHIELD, user) if user == owner => {
-                props.owner_shield = Some((effect.active_from, effect.active_until));
-            }
-            (DOUBLE_COLLECT, user) if user == thief && up_now => props.double_collect = true,
-            (STEAL_MULTIPLIER, user) if user == thief && up_now => {
-                props.multiplier_permille = effect.multiplier_permille;
-            }
-            _ => {}
-        }
-    }
-    props
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -267,23 +237,22 @@ fn expiry(state: &AppState, now: Timestamp) -> Timestamp {
     now.plus_millis(i64::from(state.config.game.props.inventory_days) * 24 * HOUR_MS)
 }
 
-/// After a collect: a 7-day collecting streak (energy collected on each of the last 7 local
-/// days, `days` newest first) earns the configured shields and species cards, once per 7 days.
-pub async fn reward_streak(state: &AppState, user: UserId, days: &[String]) -> ApiResult<()> {
-    use openforest_core::harvest::COLLECTED_USAGE_ACTION;
+/// Days in a row with energy collected that complete the streak task.
+pub const STREAK_DAYS: u32 = 7;
+
+/// After a collect: a 7-day collecting streak (the writer answers `streak_days`, the days in a
+/// row with energy collected, on the first collect of a day; `days` are the last 7 local days,
+/// newest first) earns the configured shields and species cards, once per 7 days.
+pub async fn reward_streak(
+    state: &AppState,
+    user: UserId,
+    streak_days: u32,
+    days: &[String],
+) -> ApiResult<()> {
     let nothing_to_give = state.config.game.props.streak_reward_shields == 0
         && state.config.species.streak_reward_cards == 0;
-    if days.len() < 7 || nothing_to_give {
+    if streak_days < STREAK_DAYS || days.len() < 7 || nothing_to_give {
         return Ok(());
-    }
-    for day in days {
-        let totals = state
-            .store
-            .usage_totals(&[user], COLLECTED_USAGE_ACTION, std::slice::from_ref(day))
-            .await?;
-        if totals.get(&user).is_none_or(|grams| grams.get() == 0) {
-            return Ok(());
-        }
     }
     if state
         .store

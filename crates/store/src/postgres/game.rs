@@ -23,25 +23,71 @@ fn grams(raw: i64) -> Grams {
     Grams::new(u64::try_from(raw).unwrap_or(0))
 }
 
+/// The immutable facts of these balls (the writer loads them with the batch's takes).
 pub(super) async fn ball_facts(
-    pool: &PgPool,
-    owner_id: UserId,
-    ball_id: BallId,
-) -> Result<Option<BallFacts>, StoreError> {
-    let row: Option<(i64, i64, i64)> = sqlx::query_as(
-        "SELECT grams, ripens_at_ms, expires_at_ms FROM balls WHERE user_id = $1 AND ball_id = $2",
+    conn: &mut PgConnection,
+    balls: &[openforest_core::BallRef],
+) -> Result<Vec<BallFacts>, sqlx::Error> {
+    let rows: Vec<(Uuid, Uuid, i64, i64, i64)> = sqlx::query_as(
+        "SELECT b.user_id, b.ball_id, b.grams, b.ripens_at_ms, b.expires_at_ms
+         FROM balls b
+         JOIN UNNEST($1::uuid[], $2::uuid[]) AS k(user_id, ball_id)
+           ON b.user_id = k.user_id AND b.ball_id = k.ball_id",
     )
-    .bind(owner_id.uuid())
-    .bind(ball_id.uuid())
-    .fetch_optional(pool)
+    .bind(
+        balls
+            .iter()
+            .map(|ball| ball.owner_id.uuid())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        balls
+            .iter()
+            .map(|ball| ball.ball_id.uuid())
+            .collect::<Vec<_>>(),
+    )
+    .fetch_all(&mut *conn)
     .await?;
-    Ok(row.map(|(full, ripens, expires)| BallFacts {
-        owner_id,
-        ball_id,
-        full: grams(full),
-        ripens_at: Timestamp(ripens),
-        expires_at: Timestamp(expires),
-    }))
+    Ok(rows
+        .into_iter()
+        .map(|(owner, ball, full, ripens, expires)| BallFacts {
+            owner_id: UserId(owner),
+            ball_id: BallId(ball),
+            full: grams(full),
+            ripens_at: Timestamp(ripens),
+            expires_at: Timestamp(expires),
+        })
+        .collect())
+}
+
+/// Which of these `(user, friend)` pairs are friends.
+pub(super) async fn friendships(
+    conn: &mut PgConnection,
+    pairs: &[(UserId, UserId)],
+) -> Result<Vec<(UserId, UserId)>, sqlx::Error> {
+    let rows: Vec<(Uuid, Uuid)> = sqlx::query_as(
+        "SELECT f.user_id, f.friend_id FROM friendships f
+         JOIN UNNEST($1::uuid[], $2::uuid[]) AS k(user_id, friend_id)
+           ON f.user_id = k.user_id AND f.friend_id = k.friend_id",
+    )
+    .bind(
+        pairs
+            .iter()
+            .map(|(user, _)| user.uuid())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        pairs
+            .iter()
+            .map(|(_, friend)| friend.uuid())
+            .collect::<Vec<_>>(),
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(user, friend)| (UserId(user), UserId(friend)))
+        .collect())
 }
 
 const LIVE_BALL_COLUMNS: &str =

@@ -767,38 +767,12 @@ impl Store for PostgresStore {
         planting::history(&self.pool, user_id).await
     }
 
-    async fn ball_facts(
-        &self,
-        owner_id: UserId,
-        ball_id: BallId,
-    ) -> Result<Option<openforest_core::BallFacts>, StoreError> {
-        game::ball_facts(&self.pool, owner_id, ball_id).await
-    }
-
     async fn live_balls(
         &self,
         users: &[UserId],
         now: Timestamp,
     ) -> Result<Vec<BallState>, StoreError> {
         game::live_balls(&self.pool, users, now).await
-    }
-
-    async fn steal_context(
-        &self,
-        thief_id: UserId,
-        owner_id: UserId,
-        ball_id: BallId,
-        now: Timestamp,
-    ) -> Result<crate::StealContext, StoreError> {
-        let friends = game::are_friends(&self.pool, thief_id, owner_id).await?;
-        let ball = game::ball_facts(&self.pool, owner_id, ball_id).await?;
-        let since = ball.map_or(now, |ball| ball.ripens_at.min(now));
-        let effects = props::prop_effects(&self.pool, &[owner_id, thief_id], since).await?;
-        Ok(crate::StealContext {
-            friends,
-            ball,
-            effects,
-        })
     }
 
     async fn handles(

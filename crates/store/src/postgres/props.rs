@@ -87,6 +87,21 @@ pub(super) async fn prop_effects(
     Ok(rows.into_iter().map(to_effect).collect())
 }
 
+/// Every prop these users raised, whenever (one row per user and kind: the last one).
+pub(super) async fn raised_effects(
+    conn: &mut PgConnection,
+    users: &[UserId],
+) -> Result<Vec<PropEffect>, sqlx::Error> {
+    let rows: Vec<EffectRow> = sqlx::query_as(
+        "SELECT user_id, kind, active_from_ms, active_until_ms, multiplier_permille FROM prop_effects
+         WHERE user_id = ANY($1)",
+    )
+    .bind(users.iter().map(|user| user.uuid()).collect::<Vec<_>>())
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.into_iter().map(to_effect).collect())
+}
+
 /// The soonest-expiring usable item of a kind, locked.
 async fn next_item(
     conn: &mut PgConnection,

@@ -184,6 +184,15 @@ async fn run_batch(
     load_game_rows(&mut tx, &plan.usage_keys, &plan.dedup_keys, &mut loaded).await?;
     let (digests, stored_digests) = super::digest::load(&mut tx, &plan.digest_owners).await?;
     loaded.digests = digests;
+    if !plan.balls.is_empty() {
+        loaded.balls = super::game::ball_facts(&mut tx, &plan.balls).await?;
+    }
+    if !plan.friend_pairs.is_empty() {
+        loaded.friendships = super::game::friendships(&mut tx, &plan.friend_pairs).await?;
+    }
+    if !plan.prop_users.is_empty() {
+        loaded.effects = super::props::raised_effects(&mut tx, &plan.prop_users).await?;
+    }
     if !plan.steal_keys.is_empty() {
         let keys = &plan.steal_keys;
         let rows: Vec<(Uuid, Uuid, Uuid, i16)> = sqlx::query_as(

@@ -12,25 +12,25 @@ fn grams(raw: i64) -> Grams {
     Grams::new(u64::try_from(raw).unwrap_or(0))
 }
 
+/// A ball's immutable facts (the writer loads them with a take).
 pub(super) fn ball_facts(
     conn: &Connection,
     owner_id: UserId,
     ball_id: BallId,
-) -> Result<Option<BallFacts>, StoreError> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT grams, ripens_at_ms, expires_at_ms FROM balls WHERE user_id = ?1 AND ball_id = ?2",
-        )?
-        .query_row(params![owner_id.uuid(), ball_id.uuid()], |row| {
-            Ok(BallFacts {
-                owner_id,
-                ball_id,
-                full: grams(row.get(0)?),
-                ripens_at: Timestamp(row.get(1)?),
-                expires_at: Timestamp(row.get(2)?),
-            })
+) -> rusqlite::Result<Option<BallFacts>> {
+    conn.prepare_cached(
+        "SELECT grams, ripens_at_ms, expires_at_ms FROM balls WHERE user_id = ?1 AND ball_id = ?2",
+    )?
+    .query_row(params![owner_id.uuid(), ball_id.uuid()], |row| {
+        Ok(BallFacts {
+            owner_id,
+            ball_id,
+            full: grams(row.get(0)?),
+            ripens_at: Timestamp(row.get(1)?),
+            expires_at: Timestamp(row.get(2)?),
         })
-        .optional()?)
+    })
+    .optional()
 }
 
 /// Balls of these users that have not expired and still hold energy, oldest ripening first.
@@ -109,10 +109,9 @@ fn befriend(conn: &Connection, a: UserId, b: UserId, at: Timestamp) -> rusqlite:
     Ok(())
 }
 
-pub(super) fn are_friends(conn: &Connection, a: UserId, b: UserId) -> Result<bool, StoreError> {
-    Ok(conn
-        .prepare_cached("SELECT 1 FROM friendships WHERE user_id = ?1 AND friend_id = ?2")?
-        .exists(params![a.uuid(), b.uuid()])?)
+pub(super) fn are_friends(conn: &Connection, a: UserId, b: UserId) -> rusqlite::Result<bool> {
+    conn.prepare_cached("SELECT 1 FROM friendships WHERE user_id = ?1 AND friend_id = ?2")?
+        .exists(params![a.uuid(), b.uuid()])
 }
 
 pub(super) fn request_friend(

@@ -94,6 +94,9 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../../migrations/sqlite/0013_forest_digests.sql"
         )),
+        M::up(include_str!(
+            "../../migrations/sqlite/0014_collect_streaks.sql"
+        )),
     ])
 }
 
@@ -890,15 +893,6 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn ball_facts(
-        &self,
-        owner_id: UserId,
-        ball_id: BallId,
-    ) -> Result<Option<openforest_core::BallFacts>, StoreError> {
-        self.with_conn(move |conn| game::ball_facts(conn, owner_id, ball_id))
-            .await
-    }
-
     async fn live_balls(
         &self,
         users: &[UserId],
@@ -907,27 +901,6 @@ impl Store for SqliteStore {
         let users = users.to_vec();
         self.with_conn(move |conn| game::live_balls(conn, &users, now))
             .await
-    }
-
-    async fn steal_context(
-        &self,
-        thief_id: UserId,
-        owner_id: UserId,
-        ball_id: BallId,
-        now: Timestamp,
-    ) -> Result<crate::StealContext, StoreError> {
-        self.with_conn(move |conn| {
-            let friends = game::are_friends(conn, thief_id, owner_id)?;
-            let ball = game::ball_facts(conn, owner_id, ball_id)?;
-            let since = ball.map_or(now, |ball| ball.ripens_at.min(now));
-            let effects = props::prop_effects(conn, &[owner_id, thief_id], since)?;
-            Ok(crate::StealContext {
-                friends,
-                ball,
-                effects,
-            })
-        })
-        .await
     }
 
     async fn handles(
@@ -1005,7 +978,7 @@ impl Store for SqliteStore {
     }
 
     async fn are_friends(&self, a: UserId, b: UserId) -> Result<bool, StoreError> {
-        self.with_conn(move |conn| game::are_friends(conn, a, b))
+        self.with_conn(move |conn| Ok(game::are_friends(conn, a, b)?))
             .await
     }
 
@@ -1501,4 +1474,48 @@ fn audit(conn: &mut Connection, progress: Progress) -> Result<AuditReport, Store
             .map(|user_id| openforest_core::AuditProblem::DigestMismatch { user_id }),
     );
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::migrations;
+    use rusqlite::{Connection, params};
+
+    #[test]
+    fn streaks_already_played_are_derived_from_the_days_with_energy_collected()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let mut conn = Connection::open_in_memory()?;
+        migrations().to_version(&mut conn, 13)?;
+        let user = uuid::Uuid::from_u128(7);
+        for (period, actions) in [
+            ("2026-11-20", 2),
+            ("2026-11-21", 1),
+            ("2026-11-22", 4),
+            ("2026-11-24", 1),
+            ("all", 8),
+        ] {
+            conn.execute(
+                "INSERT INTO usage (user_id, action, period, actions, quantity_milli, grams)
+                 VALUES (?1, 'collected', ?2, ?3, 0, 10)",
+                params![user, period, actions],
+            )?;
+        }
+        migrations().to_latest(&mut conn)?;
+        let streaks: Vec<(String, u32)> = conn
+            .prepare(
+                "SELECT period, actions FROM usage WHERE user_id = ?1 AND action = 'collect_streak'
+                 ORDER BY period",
+            )?
+            .query_map(params![user], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        let expected = [
+            ("2026-11-20", 1),
+            ("2026-11-21", 2),
+            ("2026-11-22", 3),
+            ("2026-11-24", 1),
+        ]
+        .map(|(period, days)| (period.to_string(), days));
+        assert_eq!(streaks, expected);
+        Ok(())
+    }
 }

@@ -87,6 +87,16 @@ pub(super) fn prop_effects(
     Ok(effects)
 }
 
+/// Every prop the user raised, whenever (one row per kind: the last one).
+pub(super) fn raised_effects(conn: &Connection, user: UserId) -> rusqlite::Result<Vec<PropEffect>> {
+    conn.prepare_cached(
+        "SELECT user_id, kind, active_from_ms, active_until_ms, multiplier_permille FROM prop_effects
+         WHERE user_id = ?1",
+    )?
+    .query_map(params![user.uuid()], effect_row)?
+    .collect()
+}
+
 /// The soonest-expiring usable item of a kind.
 fn next_item(
     conn: &Connection,

@@ -157,6 +157,21 @@ fn load(tx: &rusqlite::Transaction<'_>, plan: batch::Plan) -> rusqlite::Result<L
         }
     }
     loaded.digests = super::digest::load(tx, &plan.digest_owners)?;
+    for ball in &plan.balls {
+        loaded
+            .balls
+            .extend(super::game::ball_facts(tx, ball.owner_id, ball.ball_id)?);
+    }
+    for (user, friend) in &plan.friend_pairs {
+        if super::game::are_friends(tx, *user, *friend)? {
+            loaded.friendships.push((*user, *friend));
+        }
+    }
+    for user in &plan.prop_users {
+        loaded
+            .effects
+            .extend(super::props::raised_effects(tx, *user)?);
+    }
     if !plan.steal_keys.is_empty() {
         let mut select = tx.prepare_cached(
             "SELECT 1 FROM steals WHERE owner_id = ?1 AND ball_id = ?2 AND thief_id = ?3 AND take = ?4",
