@@ -56,6 +56,17 @@ fn connect_options(url: &str) -> Result<PgConnectOptions, StoreError> {
         .map_err(|err| StoreError::InvalidUrl(err.to_string()))
 }
 
+/// A writer lane's connection. The writer reads only by key, a few hundred keys at a time
+/// (`JOIN UNNEST(…)`); with hash and merge joins allowed, the planner sometimes hashes a whole
+/// table instead of probing its primary key (seen on `steals` and `usage` under the harvest
+/// rush), a plan whose cost grows with the table. Nested loops keep every batch's reads at
+/// one index probe per key, whatever the table's size.
+fn writer_connect_options(connect: &PgConnectOptions) -> PgConnectOptions {
+    connect
+        .clone()
+        .options([("enable_hashjoin", "off"), ("enable_mergejoin", "off")])
+}
+
 /// The URL without its password, for logs.
 fn masked(url: &str) -> String {
     match url::Url::parse(url) {
@@ -87,11 +98,12 @@ impl PostgresStore {
         let entry_ids = Arc::new(crate::EntryIds::default());
         let (lanes, receivers) = Lanes::new(options.postgres_writers, options.queue_depth);
         let mut writers = Vec::with_capacity(receivers.len());
+        let writer_connect = writer_connect_options(&connect);
         for lane in receivers {
-            let conn = PgConnection::connect_with(&connect).await?;
+            let conn = PgConnection::connect_with(&writer_connect).await?;
             writers.push(tokio::spawn(writer::run(
                 conn,
-                connect.clone(),
+                writer_connect.clone(),
                 lane,
                 options.batch_max,
                 clock.clone(),
