@@ -604,6 +604,16 @@ mod tests {
     }
 
     #[test]
+    fn a_config_written_as_toml_reads_back_the_same() {
+        let mut config = Config::default();
+        config.game.collect_interval_ms = 0;
+        config.database_url = "postgres://bench@127.0.0.1/world".into();
+        let written = toml::to_string(&config).expect("a config is written as TOML");
+        let read: Config = toml::from_str(&written).expect("and read back");
+        assert_eq!(read, config);
+    }
+
+    #[test]
     fn without_a_database_url_sqlite_lives_in_the_data_dir() {
         let config = Config {
             data_dir: PathBuf::from("/var/lib/openforest"),

@@ -8,6 +8,7 @@ mod ingest;
 mod ledger;
 mod log;
 mod seed;
+mod server;
 
 use clap::{Subcommand, ValueEnum};
 use hdrhistogram::Histogram;
@@ -289,17 +290,9 @@ pub fn print_header(unit: &str) {
     println!("{:<34} {unit:>14} {:>9} {:>9}", "", "p50 ms", "p99 ms");
 }
 
-/// Resets this process's peak resident memory to what it holds now (Linux: `/proc/self/clear_refs`),
-/// so that [`peak_rss_mb`] then measures the peak of the phases that follow.
-pub fn reset_peak_rss() {
-    if let Err(err) = std::fs::write("/proc/self/clear_refs", "5") {
-        eprintln!("cannot reset the peak RSS ({err}); it will include the seeding");
-    }
-}
-
-/// This process's peak resident memory in MiB (`VmHWM`), where the OS reports it.
-pub fn peak_rss_mb() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+/// The peak resident memory in MiB (`VmHWM`) in a `/proc/…/status` file.
+pub fn peak_rss_mb_of(status_path: &str) -> Option<f64> {
+    let status = std::fs::read_to_string(status_path).ok()?;
     let kib: f64 = status
         .lines()
         .find_map(|line| line.strip_prefix("VmHWM:"))?
