@@ -433,7 +433,7 @@ async fn ripe_balls(
                 // Not everyone has the same: a little more for the later players.
                 chunk.balls.push(SeedBall {
                     owner_id: player.user_id,
-                    ball_id: BallId(openforest_store::new_id(now)),
+                    ball_id: BallId(openforest_store::new_ball_id(*ripens_at)),
                     grams: Grams::new(base + 4 * index as u64),
                     created_at: now,
                     ripens_at: *ripens_at,

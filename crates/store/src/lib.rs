@@ -760,6 +760,12 @@ pub fn new_id(at: Timestamp) -> uuid::Uuid {
     uuid::Uuid::new_v7(ts)
 }
 
+/// A ball's id: a UUIDv7 stamped with the instant the ball ripens, so that the balls of one
+/// ripening day are one range of ids (PostgreSQL partitions `balls` by it).
+pub fn new_ball_id(ripens_at: Timestamp) -> uuid::Uuid {
+    new_id(ripens_at)
+}
+
 /// The wall clock, for production.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SystemClock;

@@ -161,6 +161,13 @@ async fn a_reported_action_becomes_a_ball_that_ripens_at_seven_the_next_morning(
         "today's energy ripens tomorrow"
     );
 
+    // The ball's id is stamped with its ripening instant (PostgreSQL partitions balls by it).
+    let ball_id: uuid::Uuid = credit["ball"]["ball_id"].as_str().unwrap().parse().unwrap();
+    let (seconds, nanos) = ball_id.get_timestamp().unwrap().to_unix();
+    assert_eq!(
+        i64::try_from(seconds).unwrap() * 1_000 + i64::from(nanos / 1_000_000),
+        ripens.timestamp_millis()
+    );
     let balls = json_of(app.get("/v1/me/balls", Some(&token)).await, StatusCode::OK).await;
     assert_eq!(balls[0]["state"], "ripening");
     assert_eq!(balls[0]["remaining_grams"], 52);

@@ -1,6 +1,7 @@
 //! Going past one machine: reads that may lag go to a PostgreSQL streaming replica.
 
 use crate::support::{TestApp, TestDatabase, json_of};
+use openforest_core::Clock;
 use openforest_testkit::PgCluster;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -243,9 +244,13 @@ async fn the_postgres_schema_keeps_the_rules_for_distributing_it_by_user() {
     store.shutdown().await;
     let mut conn = PgConnection::connect(&database.url).await.unwrap();
     let tables: Vec<String> = sqlx::query_scalar(
-        "SELECT table_name::text FROM information_schema.tables
+        // A partition is placed with its table: balls' day partitions go where balls go.
+        "SELECT table_name::text FROM information_schema.tables t
          WHERE table_schema = 'public' AND table_type = 'BASE TABLE'
-           AND table_name <> '_sqlx_migrations' ORDER BY 1",
+           AND table_name <> '_sqlx_migrations'
+           AND NOT EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                           WHERE c.relname = t.table_name)
+         ORDER BY 1",
     )
     .fetch_all(&mut conn)
     .await
@@ -300,4 +305,138 @@ async fn the_postgres_schema_keeps_the_rules_for_distributing_it_by_user() {
         problems.push(format!("{column}: takes its value from a sequence"));
     }
     assert!(problems.is_empty(), "{problems:#?}");
+}
+
+/// PostgreSQL keeps balls in one partition per UTC day of ripening (a ball's id is stamped
+/// with its ripening instant): the coming days' partitions exist before any ball needs them,
+/// a ball goes to its day's partition, a read by owner and id touches that partition alone,
+/// and the balls from before partitioning stay where they were, readable and audited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn balls_live_in_the_partition_of_their_ripening_day() {
+    const DAY_MS: i64 = 86_400_000;
+    let Some(database) = TestDatabase::new(crate::support::Backend::Postgres).await else {
+        return;
+    };
+    // The schema as it was before partitioning, with one ball in it.
+    let mut conn = PgConnection::connect(&database.url).await.unwrap();
+    let mut before = sqlx::migrate!("../store/migrations/postgres");
+    before.migrations = before
+        .migrations
+        .iter()
+        .filter(|migration| migration.version < 16)
+        .cloned()
+        .collect::<Vec<_>>()
+        .into();
+    before.run(&mut conn).await.unwrap();
+    let now = openforest_store::SystemClock.now();
+    let owner = uuid::Uuid::now_v7();
+    let old_ball = openforest_store::new_id(now.plus_millis(-DAY_MS));
+    conn.execute(
+        sqlx::query(
+            "INSERT INTO balls (user_id, ball_id, grams, ripens_at_ms, expires_at_ms, partner_id,
+                                action, methodology, methodology_version, created_at_ms)
+             VALUES ($1, $2, 80, $3, $4, $5, 'bus_ride', 'classic', 1, $3)",
+        )
+        .bind(owner)
+        .bind(old_ball)
+        .bind(now.millis() - DAY_MS)
+        .bind(now.millis() + 2 * DAY_MS)
+        .bind(uuid::Uuid::nil()),
+    )
+    .await
+    .unwrap();
+
+    let store = openforest_store::open(
+        &database.url,
+        openforest_store::WriterOptions::default(),
+        std::sync::Arc::new(openforest_store::SystemClock),
+    )
+    .await
+    .unwrap();
+    let partition_of = |ball: uuid::Uuid| {
+        sqlx::query_scalar::<_, String>(
+            "SELECT tableoid::regclass::text FROM balls WHERE ball_id = $1",
+        )
+        .bind(ball)
+    };
+    assert_eq!(
+        partition_of(old_ball).fetch_one(&mut conn).await.unwrap(),
+        "balls_before_days"
+    );
+    // Tomorrow and the six days after have their partitions (today belongs to the balls from
+    // before, whose partition reaches the next midnight).
+    let today_ms = now.millis().div_euclid(DAY_MS) * DAY_MS;
+    let day_name = |start_ms: i64| {
+        format!(
+            "balls_{}",
+            chrono::DateTime::from_timestamp_millis(start_ms)
+                .unwrap()
+                .format("%Y%m%d")
+        )
+    };
+    for day in 1..=7 {
+        let name = day_name(today_ms + day * DAY_MS);
+        let exists: Option<String> = sqlx::query_scalar("SELECT to_regclass($1)::text")
+            .bind(&name)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(exists.as_deref(), Some(name.as_str()));
+    }
+
+    // A ball that ripens at 07:00 tomorrow, written as the store writes balls.
+    let ripens_at = openforest_core::Timestamp(today_ms + DAY_MS + 7 * 3_600_000);
+    let ball = openforest_store::new_ball_id(ripens_at);
+    let mut chunk = openforest_store::seed::SeedChunk {
+        partner_id: openforest_core::PartnerId(uuid::Uuid::nil()),
+        action: "walking".into(),
+        methodology: "classic".into(),
+        methodology_version: 1,
+        created_at: now,
+        session_expires_at: now,
+        users: Vec::new(),
+        friendships: Vec::new(),
+        balls: Vec::new(),
+        movements: Vec::new(),
+        usage: Vec::new(),
+        last: false,
+    };
+    chunk.balls.push(openforest_store::seed::SeedBall {
+        owner_id: openforest_core::UserId(owner),
+        ball_id: openforest_core::BallId(ball),
+        grams: openforest_core::Grams::new(200),
+        created_at: now,
+        ripens_at,
+        expires_at: ripens_at.plus_millis(72 * 3_600_000),
+    });
+    store.seed_world(&chunk).await.unwrap();
+    let tomorrow = day_name(today_ms + DAY_MS);
+    assert_eq!(
+        partition_of(ball).fetch_one(&mut conn).await.unwrap(),
+        tomorrow
+    );
+    let plan: Vec<String> = sqlx::query_scalar(&format!(
+        "EXPLAIN SELECT grams FROM balls WHERE user_id = '{owner}' AND ball_id = '{ball}'"
+    ))
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    let plan = plan.join("\n");
+    assert!(
+        plan.contains(&tomorrow) && !plan.contains("balls_before_days") && !plan.contains("Append"),
+        "a read by owner and id scans one partition:\n{plan}"
+    );
+    let live = store
+        .live_balls(&[openforest_core::UserId(owner)], now)
+        .await
+        .unwrap();
+    // The earlier ball was written without a balance (so it holds nothing): only the new one
+    // is live, read through the partitioned table.
+    assert_eq!(
+        live.iter()
+            .map(|ball| ball.ball.ball_id.uuid())
+            .collect::<Vec<_>>(),
+        vec![ball]
+    );
+    store.shutdown().await;
 }

@@ -478,7 +478,8 @@ pub(crate) async fn water_friend(
         giver_id: me,
         receiver_id: friend,
         grams: Grams::new(grams),
-        ball_id: BallId(openforest_store::new_id(now)),
+        // A watering ball ripens at once.
+        ball_id: BallId(openforest_store::new_ball_id(now)),
         day: local_day(state, now),
         daily_per_friend: state.config.game.waterings_per_friend_per_day,
     });

@@ -192,7 +192,7 @@ async fn prepare(
     Ok(Credit {
         partner_id: partner.partner_id,
         user_id,
-        ball_id: BallId(openforest_store::new_id(now)),
+        ball_id: BallId(openforest_store::new_ball_id(ripens_at)),
         rule: Arc::clone(rule),
         methodology: energy.methodology.name().to_string(),
         methodology_version: energy.methodology.version(),

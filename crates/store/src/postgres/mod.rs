@@ -7,6 +7,7 @@ mod groups;
 mod impact;
 mod log;
 mod methodologies;
+mod partitions;
 mod partners;
 mod planting;
 mod props;
@@ -44,6 +45,8 @@ pub struct PostgresStore {
     pool: PgPool,
     lanes: Lanes,
     writers: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// Makes the coming days' ball partitions (none on a replica).
+    upkeep: Mutex<Option<tokio::task::JoinHandle<()>>>,
     clock: Arc<dyn Clock>,
     /// Whether any webhook endpoint is enabled: the writer lanes record outbox events only then.
     events_wanted: Arc<AtomicBool>,
@@ -94,6 +97,9 @@ impl PostgresStore {
             .connect_with(connect.clone())
             .await?;
         Self::run_migrations(&pool).await?;
+        // Before any writer runs: every ball of the coming days has its day's partition.
+        partitions::ensure_ball_days(&pool, clock.now()).await?;
+        let upkeep = partitions::spawn_upkeep(pool.clone(), clock.clone());
         let events_wanted = Arc::new(AtomicBool::new(webhooks::any_enabled(&pool).await?));
         let entry_ids = Arc::new(crate::EntryIds::default());
         let (lanes, receivers) = Lanes::new(options.postgres_writers, options.queue_depth);
@@ -116,6 +122,7 @@ impl PostgresStore {
             pool,
             lanes,
             writers: Mutex::new(writers),
+            upkeep: Mutex::new(Some(upkeep)),
             clock,
             events_wanted,
             entry_ids,
@@ -143,6 +150,7 @@ impl PostgresStore {
             pool,
             lanes,
             writers: Mutex::new(Vec::new()),
+            upkeep: Mutex::new(None),
             clock,
             events_wanted: Arc::new(AtomicBool::new(false)),
             entry_ids: Arc::new(crate::EntryIds::default()),
@@ -1277,6 +1285,9 @@ impl Store for PostgresStore {
     }
 
     async fn shutdown(&self) {
+        if let Some(upkeep) = self.upkeep.lock().ok().and_then(|mut upkeep| upkeep.take()) {
+            upkeep.abort();
+        }
         self.lanes.close();
         let writers = self
             .writers

@@ -306,7 +306,7 @@ pub(super) async fn balls(
                 b.methodology_version, b.created_at_ms, coalesce(bal.grams, 0) AS remaining
          FROM balls b
          LEFT JOIN balances bal ON bal.owner_id = b.user_id AND bal.kind = $2 AND bal.account_id = b.ball_id
-         WHERE b.user_id = $1 ORDER BY b.ball_id DESC LIMIT $3",
+         WHERE b.user_id = $1 ORDER BY b.created_at_ms DESC, b.ball_id DESC LIMIT $3",
     )
     .bind(user_id.uuid())
     .bind(AccountKind::Ball.code())
