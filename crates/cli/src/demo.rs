@@ -414,20 +414,13 @@ async fn ripe_balls(
     ];
     for (chunk_index, (ripens_at, grams)) in moments.iter().enumerate() {
         let (action, _) = &partner.actions[chunk_index % partner.actions.len()];
-        let mut chunk = SeedChunk {
-            partner_id: partner.partner_id,
-            action: action.clone(),
-            methodology: partner.methodology.clone(),
-            methodology_version: partner.methodology_version,
-            created_at: now,
-            session_expires_at: now,
-            users: Vec::new(),
-            friendships: Vec::new(),
-            balls: Vec::new(),
-            movements: Vec::new(),
-            usage: Vec::new(),
-            last: false,
-        };
+        let mut chunk = SeedChunk::new(
+            partner.partner_id,
+            action,
+            &partner.methodology,
+            partner.methodology_version,
+            now,
+        );
         for (index, player) in players.iter().enumerate() {
             for &base in grams.iter().filter(|&&grams| grams > 0) {
                 // Not everyone has the same: a little more for the later players.

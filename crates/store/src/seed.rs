@@ -201,6 +201,31 @@ pub(crate) struct SeedEntry {
 }
 
 impl SeedChunk {
+    /// A chunk with nothing in it yet, its balls credited by `partner_id` for `action` under
+    /// the methodology's `version`, made `now`.
+    pub fn new(
+        partner_id: PartnerId,
+        action: &str,
+        methodology: &str,
+        methodology_version: u32,
+        now: Timestamp,
+    ) -> SeedChunk {
+        SeedChunk {
+            partner_id,
+            action: action.into(),
+            methodology: methodology.into(),
+            methodology_version,
+            created_at: now,
+            session_expires_at: now,
+            users: Vec::new(),
+            friendships: Vec::new(),
+            balls: Vec::new(),
+            movements: Vec::new(),
+            usage: Vec::new(),
+            last: false,
+        }
+    }
+
     /// The chunk's journal entries, owner by owner and ball by ball: the ball's issuance,
     /// then its movements in time order.
     pub(crate) fn entries(&self) -> Vec<SeedEntry> {

@@ -387,20 +387,13 @@ async fn balls_live_in_the_partition_of_their_ripening_day() {
     // A ball that ripens at 07:00 tomorrow, written as the store writes balls.
     let ripens_at = openforest_core::Timestamp(today_ms + DAY_MS + 7 * 3_600_000);
     let ball = openforest_store::new_ball_id(ripens_at);
-    let mut chunk = openforest_store::seed::SeedChunk {
-        partner_id: openforest_core::PartnerId(uuid::Uuid::nil()),
-        action: "walking".into(),
-        methodology: "classic".into(),
-        methodology_version: 1,
-        created_at: now,
-        session_expires_at: now,
-        users: Vec::new(),
-        friendships: Vec::new(),
-        balls: Vec::new(),
-        movements: Vec::new(),
-        usage: Vec::new(),
-        last: false,
-    };
+    let mut chunk = openforest_store::seed::SeedChunk::new(
+        openforest_core::PartnerId(uuid::Uuid::nil()),
+        "walking",
+        "classic",
+        1,
+        now,
+    );
     chunk.balls.push(openforest_store::seed::SeedBall {
         owner_id: openforest_core::UserId(owner),
         ball_id: openforest_core::BallId(ball),
