@@ -29,6 +29,17 @@ pub struct DigestBall {
 }
 
 impl DigestBall {
+    /// The ball as a digest lists it, holding `remaining`.
+    pub fn of(ball: &Ball, remaining: Grams) -> DigestBall {
+        DigestBall {
+            ball_id: ball.ball_id,
+            grams: ball.grams,
+            remaining,
+            ripens_at: ball.ripens_at,
+            expires_at: ball.expires_at,
+        }
+    }
+
     fn order(&self) -> (Timestamp, BallId) {
         (self.ripens_at, self.ball_id)
     }
@@ -173,13 +184,7 @@ pub(crate) fn changes(
             match made.get(&ball_id) {
                 Some(ball) => {
                     if remaining > Grams::ZERO {
-                        digest.insert(DigestBall {
-                            ball_id,
-                            grams: ball.grams,
-                            remaining,
-                            ripens_at: ball.ripens_at,
-                            expires_at: ball.expires_at,
-                        });
+                        digest.insert(DigestBall::of(ball, remaining));
                     }
                 }
                 None => known = false,

@@ -130,17 +130,6 @@ fn stealable(ball: &DigestBall, rules: &StealRules, now: Timestamp) -> Grams {
     rules.share(ball.grams).min(above_floor)
 }
 
-/// A ball as a steal sees it.
-fn digest_ball(ball: &BallState) -> DigestBall {
-    DigestBall {
-        ball_id: ball.ball.ball_id,
-        grams: ball.ball.grams,
-        remaining: ball.remaining,
-        ripens_at: ball.ball.ripens_at,
-        expires_at: ball.ball.expires_at,
-    }
-}
-
 /// Forest home: one read on every app open.
 #[utoipa::path(get, path = "/v1/me/forest", tag = "forest", security(("session" = [])),
     responses((status = 200, body = ForestHomeView)))]
@@ -280,7 +269,7 @@ pub(crate) async fn friend_forest(
                     stealable_grams: if stolen_by_me || shielded {
                         0
                     } else {
-                        stealable(&digest_ball(ball), &rules, now).get()
+                        stealable(&DigestBall::of(&ball.ball, ball.remaining), &rules, now).get()
                     },
                     stolen_by_me,
                     shielded,
@@ -312,7 +301,7 @@ fn local_day(state: &AppState, at: Timestamp) -> String {
 }
 
 /// The last 7 local days, today first (by the calendar, so a day of 23 or 25 hours is one day).
-fn last_week(state: &AppState, now: Timestamp) -> Vec<String> {
+pub(crate) fn last_week(state: &AppState, now: Timestamp) -> Vec<String> {
     let mut days = vec![local_day(state, now)];
     while days.len() < 7 {
         let Some(day) = days.last().and_then(|day| previous_day(day)) else {
@@ -381,7 +370,7 @@ pub(crate) async fn collect_ball(
         })))
         .await?;
     if let Outcome::Collected { streak_days, .. } = executed.outcome {
-        crate::routes::props::reward_streak(state, me, streak_days, &last_week(state, now)).await?;
+        crate::routes::props::reward_streak(state, me, streak_days, now).await?;
     }
     collected(executed.outcome)
 }
@@ -557,7 +546,7 @@ pub(crate) async fn collect_all_balls(state: &AppState, me: UserId) -> ApiResult
             Err(err) => return Err(err.into()),
         }
     }
-    crate::routes::props::reward_streak(state, me, streak, &last_week(state, now)).await?;
+    crate::routes::props::reward_streak(state, me, streak, now).await?;
     let wallet_grams = state.store.wallet(me).await?.get();
     Ok(CollectedAllView {
         grams: balls.iter().map(|ball| ball.grams).sum(),

@@ -241,17 +241,22 @@ fn expiry(state: &AppState, now: Timestamp) -> Timestamp {
 pub const STREAK_DAYS: u32 = 7;
 
 /// After a collect: a 7-day collecting streak (the writer answers `streak_days`, the days in a
-/// row with energy collected, on the first collect of a day; `days` are the last 7 local days,
-/// newest first) earns the configured shields and species cards, once per 7 days.
+/// row with energy collected, on the first collect of a day) earns the configured shields and
+/// species cards, once per 7 days. Anything shorter returns at once, reading nothing.
 pub async fn reward_streak(
     state: &AppState,
     user: UserId,
     streak_days: u32,
-    days: &[String],
+    now: Timestamp,
 ) -> ApiResult<()> {
     let nothing_to_give = state.config.game.props.streak_reward_shields == 0
         && state.config.species.streak_reward_cards == 0;
-    if streak_days < STREAK_DAYS || days.len() < 7 || nothing_to_give {
+    if streak_days < STREAK_DAYS || nothing_to_give {
+        return Ok(());
+    }
+    // The last 7 local days, newest first.
+    let days = crate::routes::forest::last_week(state, now);
+    if days.len() < 7 {
         return Ok(());
     }
     if state
@@ -261,7 +266,6 @@ pub async fn reward_streak(
     {
         return Ok(());
     }
-    let now = state.clock.now();
     if state
         .store
         .reward_task(user, STREAK_TASK, &days[0], now)

@@ -134,7 +134,6 @@ pub(super) async fn live_balls(
     rows.iter().map(to_ball_state).collect()
 }
 
-/// The live balls of all the user's friends, in one statement.
 /// The balls the user took from since `since` (through the thief's index).
 pub(super) async fn balls_taken(
     pool: &PgPool,

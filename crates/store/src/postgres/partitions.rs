@@ -12,19 +12,19 @@ use uuid::Uuid;
 
 /// Days after today whose partitions exist ahead of their balls (a report's ball ripens the
 /// next morning; a fixed ripening delay may be longer).
-pub(super) const DAYS_AHEAD: i64 = 7;
+const DAYS_AHEAD: i64 = 7;
 /// How often the store checks that the coming days have their partitions.
 const CHECK_EVERY: Duration = Duration::from_secs(3_600);
 const DAY_MS: i64 = 86_400_000;
 
 /// The smallest ball id of a UTC day: its first millisecond, then zeros.
-pub(super) fn day_start_id(day_start_ms: i64) -> Uuid {
+fn day_start_id(day_start_ms: i64) -> Uuid {
     let millis = u128::from(u64::try_from(day_start_ms).unwrap_or(0)) & ((1 << 48) - 1);
     Uuid::from_u128(millis << 80)
 }
 
 /// The partition name of the UTC day starting at `day_start_ms`: `balls_20261205`.
-pub(super) fn partition_name(day_start_ms: i64) -> String {
+fn partition_name(day_start_ms: i64) -> String {
     let day = chrono::DateTime::from_timestamp_millis(day_start_ms)
         .map(|at| at.format("%Y%m%d").to_string())
         .unwrap_or_else(|| "19700101".into());
