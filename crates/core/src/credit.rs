@@ -51,8 +51,8 @@ impl Credit {
     pub fn usage_keys(&self) -> [UsageKey; 2] {
         let key = |period: &str| UsageKey {
             user_id: self.user_id,
-            action: self.rule.key().as_str().to_string(),
-            period: period.to_string(),
+            action: self.rule.key().as_str().into(),
+            period: period.into(),
         };
         [key(self.day.as_str()), key(self.month.as_str())]
     }
@@ -91,7 +91,7 @@ impl Credit {
                        cap_applied: Option<CapApplied>| Outcome::Credited {
             out_biz_no: self.out_biz_no.clone(),
             user_id: self.user_id,
-            action: self.rule.key().as_str().to_string(),
+            action: self.rule.key().as_str().into(),
             requested_grams: decision.requested,
             credited_grams: credited,
             cap_applied,
@@ -131,7 +131,7 @@ impl Credit {
             ripens_at: self.ripens_at,
             expires_at: self.expires_at,
             partner_id: self.partner_id,
-            action: self.rule.key().as_str().to_string(),
+            action: self.rule.key().as_str().into(),
             methodology: self.methodology.clone(),
             methodology_version: self.methodology_version,
             created_at: at,

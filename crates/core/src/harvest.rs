@@ -2,6 +2,7 @@
 //! decided here, inside the writer batch, so concurrent requests cannot get around it.
 
 use crate::account::Account;
+use crate::ball::Ball;
 use crate::clock::Timestamp;
 use crate::command::{Outcome, Rejection};
 use crate::entry::{Entry, EntryKind};
@@ -10,6 +11,7 @@ use crate::ids::{BallId, EntryId, UserId};
 use crate::props::StealProps;
 use crate::state::{BatchState, UsageKey};
 use serde::{Deserialize, Serialize};
+use smol_str::SmolStr;
 
 /// The usage action under which a thief's steals are counted per local day.
 pub const STEAL_USAGE_ACTION: &str = "steal";
@@ -43,6 +45,17 @@ pub struct BallFacts {
 }
 
 impl BallFacts {
+    /// The facts of a ball as made.
+    pub fn of(ball: &Ball) -> BallFacts {
+        BallFacts {
+            owner_id: ball.user_id,
+            ball_id: ball.ball_id,
+            full: ball.grams,
+            ripens_at: ball.ripens_at,
+            expires_at: ball.expires_at,
+        }
+    }
+
     pub fn named(&self) -> BallRef {
         BallRef {
             owner_id: self.owner_id,
@@ -80,7 +93,7 @@ pub struct Collect {
     /// The friend who helps; `None` when the owner collects.
     pub helper: Option<UserId>,
     /// The owner's local day (`2026-11-24`), for the rankings.
-    pub day: String,
+    pub day: SmolStr,
 }
 
 /// A friend may help collect a ball this long before it expires.
@@ -120,7 +133,7 @@ pub struct Water {
     pub grams: Grams,
     pub ball_id: BallId,
     /// The giver's local day, for the per-friend daily cap.
-    pub day: String,
+    pub day: SmolStr,
     pub daily_per_friend: u32,
 }
 
@@ -128,7 +141,7 @@ impl Water {
     pub fn usage_key(&self) -> UsageKey {
         UsageKey {
             user_id: self.giver_id,
-            action: format!("water:{}", self.receiver_id.uuid()),
+            action: smol_str::format_smolstr!("water:{}", self.receiver_id.uuid()),
             period: self.day.clone(),
         }
     }
@@ -256,7 +269,7 @@ pub struct Steal {
     pub thief_id: UserId,
     pub ball: BallRef,
     /// The thief's local day (`2026-11-24`), for the daily cap.
-    pub day: String,
+    pub day: SmolStr,
     pub rules: StealRules,
 }
 
@@ -559,7 +572,7 @@ pub struct FeedPot {
     pub group_id: crate::ids::GroupId,
     pub grams: Grams,
     /// The member's local day, for the daily cap.
-    pub day: String,
+    pub day: SmolStr,
     pub daily_cap: Grams,
 }
 
@@ -574,7 +587,7 @@ impl FeedPot {
     pub fn usage_key(&self) -> UsageKey {
         UsageKey {
             user_id: self.member_id,
-            action: format!("pot:{}", self.group_id.uuid()),
+            action: smol_str::format_smolstr!("pot:{}", self.group_id.uuid()),
             period: self.day.clone(),
         }
     }

@@ -55,7 +55,7 @@ pub const SQUARE_METRES_PER_PLEDGE_MAX: u64 = 10_000;
 pub fn quota_key(item_id: CatalogItemId) -> UsageKey {
     UsageKey {
         user_id: UserId(Uuid::nil()),
-        action: format!("quota:{}", item_id.uuid()),
+        action: smol_str::format_smolstr!("quota:{}", item_id.uuid()),
         period: crate::harvest::ALL_TIME.into(),
     }
 }

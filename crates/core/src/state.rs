@@ -11,14 +11,16 @@ use crate::ids::UserId;
 use crate::methodology::{DedupKey, Usage};
 use crate::planting::Pledge;
 use crate::props::PropEffect;
+use smol_str::SmolStr;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-/// One user's usage of one action type in one local period (`2026-11-24` or `2026-11`).
+/// One user's usage of one action type in one local period (`2026-11-24` or `2026-11`). Both
+/// are short: kept inline, so that the writer clones keys without allocating.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct UsageKey {
     pub user_id: UserId,
-    pub action: String,
-    pub period: String,
+    pub action: SmolStr,
+    pub period: SmolStr,
 }
 
 #[derive(Debug, Default)]
@@ -75,13 +77,7 @@ impl BatchState {
     }
 
     pub fn add_ball(&mut self, ball: Ball) {
-        self.load_ball(BallFacts {
-            owner_id: ball.user_id,
-            ball_id: ball.ball_id,
-            full: ball.grams,
-            ripens_at: ball.ripens_at,
-            expires_at: ball.expires_at,
-        });
+        self.load_ball(BallFacts::of(&ball));
         self.balls_new.push(ball);
     }
 

@@ -17,6 +17,7 @@ use openforest_core::{
 use openforest_store::digest::DigestBall;
 use openforest_store::{BallState, Envelope, ForestHomeRows};
 use serde::{Deserialize, Serialize};
+use smol_str::SmolStr;
 use std::collections::{HashMap, HashSet};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -294,15 +295,13 @@ pub struct CollectedView {
 }
 
 /// The operator-local day of `at`, for daily caps and rankings.
-fn local_day(state: &AppState, at: Timestamp) -> String {
-    day_key(at, state.energy.current().timezone)
-        .as_str()
-        .to_string()
+fn local_day(state: &AppState, at: Timestamp) -> SmolStr {
+    day_key(at, state.energy.current().timezone).as_str().into()
 }
 
 /// The last 7 local days, today first (by the calendar, so a day of 23 or 25 hours is one day).
 pub(crate) fn last_week(state: &AppState, now: Timestamp) -> Vec<String> {
-    let mut days = vec![local_day(state, now)];
+    let mut days = vec![local_day(state, now).to_string()];
     while days.len() < 7 {
         let Some(day) = days.last().and_then(|day| previous_day(day)) else {
             break;
@@ -726,7 +725,7 @@ pub async fn rankings(
 pub(crate) async fn ranking(state: &AppState, me: UserId, board: &str) -> ApiResult<Vec<RankView>> {
     use openforest_core::harvest::{ALL_TIME, COLLECTED_USAGE_ACTION, STEAL_USAGE_ACTION};
     let now = state.clock.now();
-    let today = local_day(state, now);
+    let today = local_day(state, now).to_string();
     let (action, periods) = match board {
         "collected_today" => (COLLECTED_USAGE_ACTION, vec![today]),
         "collected_week" => (COLLECTED_USAGE_ACTION, last_week(state, now)),

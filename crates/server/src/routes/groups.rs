@@ -358,7 +358,7 @@ pub(crate) async fn feed_group_pot(
         grams: Grams::new(grams),
         day: day_key(now, state.energy.current().timezone)
             .as_str()
-            .to_string(),
+            .into(),
         daily_cap: Grams::new(state.config.game.pot_daily_grams_per_member),
     });
     match state.store.execute(Envelope::new(command)).await?.outcome {

@@ -202,8 +202,8 @@ pub(super) async fn create_catalog_item(
          VALUES ($1, $2, $3, 0, 0, 0) ON CONFLICT DO NOTHING",
     )
     .bind(key.user_id.uuid())
-    .bind(&key.action)
-    .bind(&key.period)
+    .bind(key.action.as_str())
+    .bind(key.period.as_str())
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -235,8 +235,8 @@ async fn to_item(pool: &PgPool, row: ItemRow) -> Result<CatalogItem, StoreError>
         "SELECT quantity_milli FROM usage WHERE user_id = $1 AND action = $2 AND period = $3",
     )
     .bind(key.user_id.uuid())
-    .bind(&key.action)
-    .bind(&key.period)
+    .bind(key.action.as_str())
+    .bind(key.period.as_str())
     .fetch_optional(pool)
     .await?;
     Ok(CatalogItem {

@@ -338,8 +338,8 @@ async fn write_takes(
 
     let usage = &settlement.usage;
     let users: Vec<Uuid> = usage.iter().map(|u| u.key.user_id.uuid()).collect();
-    let actions: Vec<String> = usage.iter().map(|u| u.key.action.clone()).collect();
-    let periods: Vec<String> = usage.iter().map(|u| u.key.period.clone()).collect();
+    let actions: Vec<String> = usage.iter().map(|u| u.key.action.to_string()).collect();
+    let periods: Vec<String> = usage.iter().map(|u| u.key.period.to_string()).collect();
     let counts: Vec<i64> = usage.iter().map(|u| i64::from(u.usage.actions)).collect();
     let quantities: Vec<i64> = usage
         .iter()

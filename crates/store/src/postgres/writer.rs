@@ -349,13 +349,13 @@ async fn load_game_rows(
         .bind(
             usage_keys
                 .iter()
-                .map(|key| key.action.clone())
+                .map(|key| key.action.as_str())
                 .collect::<Vec<_>>(),
         )
         .bind(
             usage_keys
                 .iter()
-                .map(|key| key.period.clone())
+                .map(|key| key.period.as_str())
                 .collect::<Vec<_>>(),
         )
         .fetch_all(&mut *tx)
@@ -363,8 +363,8 @@ async fn load_game_rows(
         for (user_id, action, period, actions, quantity_milli, grams) in rows {
             let key = UsageKey {
                 user_id: UserId(user_id),
-                action,
-                period,
+                action: action.into(),
+                period: period.into(),
             };
             let actions = u32::try_from(actions).unwrap_or(0);
             loaded.usage.push((
@@ -421,8 +421,8 @@ async fn write_game_rows(tx: &mut PgConnection, changes: &ChangeSet) -> Result<(
              SET actions = EXCLUDED.actions, quantity_milli = EXCLUDED.quantity_milli, grams = EXCLUDED.grams",
         )
         .bind(usage.iter().map(|(key, _)| key.user_id.uuid()).collect::<Vec<_>>())
-        .bind(usage.iter().map(|(key, _)| key.action.clone()).collect::<Vec<_>>())
-        .bind(usage.iter().map(|(key, _)| key.period.clone()).collect::<Vec<_>>())
+        .bind(usage.iter().map(|(key, _)| key.action.as_str()).collect::<Vec<_>>())
+        .bind(usage.iter().map(|(key, _)| key.period.as_str()).collect::<Vec<_>>())
         .bind(usage.iter().map(|(_, usage)| i64::from(usage.actions)).collect::<Vec<_>>())
         .bind(usage.iter().map(|(_, usage)| i64::try_from(usage.quantity_milli).unwrap_or(i64::MAX)).collect::<Vec<_>>())
         .bind(usage.iter().map(|(_, usage)| usage.grams.as_i64()).collect::<Vec<_>>())

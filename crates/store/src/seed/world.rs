@@ -466,8 +466,8 @@ impl World {
             chunk.usage.push(SeedUsage {
                 key: UsageKey {
                     user_id,
-                    action: self.spec.rule.key().as_str().to_string(),
-                    period: self.calendar.month_keys[month_index].clone(),
+                    action: self.spec.rule.key().as_str().into(),
+                    period: self.calendar.month_keys[month_index].as_str().into(),
                 },
                 usage,
             });
@@ -477,8 +477,8 @@ impl World {
     fn usage_key(&self, user_id: UserId, action: &str, day: usize) -> UsageKey {
         UsageKey {
             user_id,
-            action: action.to_string(),
-            period: self.calendar.day_keys[day].clone(),
+            action: action.into(),
+            period: self.calendar.day_keys[day].as_str().into(),
         }
     }
 

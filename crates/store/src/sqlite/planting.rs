@@ -189,7 +189,7 @@ pub(super) fn create_catalog_item(
     tx.execute(
         "INSERT INTO usage (period, action, user_id, actions, quantity_milli, grams)
          VALUES (?1, ?2, ?3, 0, 0, 0) ON CONFLICT DO NOTHING",
-        params![key.period, key.action, key.user_id.uuid()],
+        params![key.period.as_str(), key.action.as_str(), key.user_id.uuid()],
     )?;
     tx.commit()?;
     Ok(())
@@ -224,9 +224,10 @@ fn with_taken(conn: &Connection, mut item: CatalogItem) -> rusqlite::Result<Cata
         .prepare_cached(
             "SELECT quantity_milli FROM usage WHERE period = ?1 AND action = ?2 AND user_id = ?3",
         )?
-        .query_row(params![key.period, key.action, key.user_id.uuid()], |row| {
-            row.get(0)
-        })
+        .query_row(
+            params![key.period.as_str(), key.action.as_str(), key.user_id.uuid()],
+            |row| row.get(0),
+        )
         .optional()?;
     item.taken_units = unsigned(taken.unwrap_or(0)) / 1000;
     Ok(item)

@@ -289,8 +289,8 @@ fn write_takes(
     for seeded in usage {
         count.execute(params![
             seeded.key.user_id.uuid(),
-            seeded.key.action,
-            seeded.key.period,
+            seeded.key.action.as_str(),
+            seeded.key.period.as_str(),
             seeded.usage.actions,
             i64::try_from(seeded.usage.quantity_milli).unwrap_or(i64::MAX),
             seeded.usage.grams.as_i64()

@@ -136,9 +136,10 @@ fn load(tx: &rusqlite::Transaction<'_>, plan: batch::Plan) -> rusqlite::Result<L
         )?;
         for key in plan.usage_keys {
             let row: Option<(u32, i64, i64)> = select
-                .query_row(params![key.user_id.uuid(), key.action, key.period], |row| {
-                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-                })
+                .query_row(
+                    params![key.user_id.uuid(), key.action.as_str(), key.period.as_str()],
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                )
                 .optional()?;
             if let Some((actions, quantity_milli, grams)) = row {
                 loaded.usage.push((
@@ -268,8 +269,8 @@ fn write(tx: &rusqlite::Transaction<'_>, changes: &ChangeSet) -> rusqlite::Resul
     for (key, usage) in &changes.usage {
         upsert_usage.execute(params![
             key.user_id.uuid(),
-            key.action,
-            key.period,
+            key.action.as_str(),
+            key.period.as_str(),
             usage.actions,
             i64::try_from(usage.quantity_milli).unwrap_or(i64::MAX),
             usage.grams.as_i64(),
