@@ -1111,6 +1111,62 @@ async fn shields_cards_and_multipliers_change_what_a_steal_takes(app: TestApp) {
     assert_ledger_sound(&app).await;
 }
 
+/// A card or a shield raised, or a friendship ended, between two takes counts for the second
+/// (whatever the writer keeps from one batch to the next).
+async fn a_take_counts_the_props_and_friendships_changed_since_the_last_take(app: TestApp) {
+    let buses = setup(&app).await;
+    let admin = admin_session(&app).await;
+    let owner = player(&app, &buses, "owner").await;
+    let thief = player(&app, &buses, "thief").await;
+    befriend(&app, &thief, "owner", &owner).await;
+    grant(&app, &admin, &owner, "shield", 1).await;
+    grant(&app, &admin, &thief, "double_collect", 1).await;
+    let mut balls = Vec::new();
+    for ride in ["ride-1", "ride-2", "ride-3"] {
+        balls.push(ball(&app, &buses, &owner, ride).await);
+    }
+    app.advance(DAY);
+    let first = json_of(steal(&app, &thief, &owner, &balls[0]).await, StatusCode::OK).await;
+    assert_eq!(first["grams"], 24);
+    assert_eq!(
+        rule_of(steal(&app, &thief, &owner, &balls[0]).await).await,
+        "once_per_ball"
+    );
+    json_of(
+        use_prop(&app, &thief, "double_collect").await,
+        StatusCode::OK,
+    )
+    .await;
+    let second = json_of(steal(&app, &thief, &owner, &balls[0]).await, StatusCode::OK).await;
+    assert_eq!(
+        second["wallet_grams"], 48,
+        "the card raised after the first take counts"
+    );
+    json_of(use_prop(&app, &owner, "shield").await, StatusCode::OK).await;
+    assert_eq!(
+        rule_of(steal(&app, &thief, &owner, &balls[1]).await).await,
+        "shielded",
+        "the shield raised after the last take counts"
+    );
+    let removed = app
+        .http
+        .delete(app.url(&format!("/v1/me/friends/{}", thief.user_id)))
+        .bearer_auth(&owner.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), StatusCode::NO_CONTENT);
+    app.advance(DAY);
+    problem_of(
+        steal(&app, &thief, &owner, &balls[2]).await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    let collected = collect_all(&app, &owner).await;
+    assert_eq!(collected["grams"], 32 + 80 + 80);
+    assert_ledger_sound(&app).await;
+}
+
 async fn a_seven_day_collecting_streak_earns_a_shield(app: TestApp) {
     let buses = setup(&app).await;
     let ana = player(&app, &buses, "ana").await;
@@ -1266,6 +1322,7 @@ async fn a_co_planting_group_pot_is_fed_by_members_within_a_daily_cap(app: TestA
 crate::on_both_backends!(
     a_co_planting_group_pot_is_fed_by_members_within_a_daily_cap,
     shields_cards_and_multipliers_change_what_a_steal_takes,
+    a_take_counts_the_props_and_friendships_changed_since_the_last_take,
     a_seven_day_collecting_streak_earns_a_shield,
     friends_are_asked_by_invite_code_and_a_block_ends_it_for_good,
     a_random_simulation_of_days_of_play_keeps_every_gram_accounted_for,
