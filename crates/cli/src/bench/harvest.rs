@@ -136,6 +136,10 @@ pub async fn run(config: &Config, args: HarvestArgs) -> anyhow::Result<ExitCode>
     world.base = server.base.clone();
     let world = Arc::new(world);
     let duration = Duration::from_secs(args.seconds.max(1));
+    // Each phase starts on a server at rest: the sequencer has logged what is there (the
+    // seeded world first), so that no phase pays for another's backlog.
+    let log_interval = Duration::from_millis(config.transparency.sequence_interval_ms);
+    settle(&world, log_interval).await?;
 
     let (ceiling_per_s, ceiling) = run_load(
         "HTTP ceiling (GET /healthz)",
@@ -154,8 +158,19 @@ pub async fn run(config: &Config, args: HarvestArgs) -> anyhow::Result<ExitCode>
         Load::Rush(counters.clone()),
     )
     .await?;
+    // Forest home twice: at once, while the server still logs the rush's entries (as someone
+    // opening the app at 7:01 finds it), and once it is at rest, which is the read's own cost.
+    let (busy_home_per_s, busy_home) = run_load(
+        "forest home after the rush",
+        args.home_concurrency,
+        duration,
+        &world,
+        Load::Home(args.popular_friends),
+    )
+    .await?;
+    let settle_seconds = settle(&world, log_interval).await?.as_secs_f64();
     let (home_per_s, home) = run_load(
-        "forest home",
+        "forest home at rest",
         args.home_concurrency,
         duration,
         &world,
@@ -202,6 +217,19 @@ pub async fn run(config: &Config, args: HarvestArgs) -> anyhow::Result<ExitCode>
     extra.insert("home_per_s".into(), json!(round(home_per_s)));
     extra.insert("home_p50_ms".into(), json!(home.percentile_ms(50.0)));
     extra.insert("home_p99_ms".into(), json!(home.percentile_ms(99.0)));
+    extra.insert(
+        "home_after_rush_per_s".into(),
+        json!(round(busy_home_per_s)),
+    );
+    extra.insert(
+        "home_after_rush_p50_ms".into(),
+        json!(busy_home.percentile_ms(50.0)),
+    );
+    extra.insert(
+        "home_after_rush_p99_ms".into(),
+        json!(busy_home.percentile_ms(99.0)),
+    );
+    extra.insert("settle_seconds".into(), json!(round(settle_seconds)));
     extra.insert("popular_friends".into(), json!(args.popular_friends));
     extra.insert("collects".into(), json!(collects));
     extra.insert("steals".into(), json!(steals));
@@ -237,8 +265,13 @@ pub async fn run(config: &Config, args: HarvestArgs) -> anyhow::Result<ExitCode>
     print_row("HTTP ceiling (requests)", ceiling_per_s, &ceiling);
     print_row("rush (collects and steals)", rush_per_s, &figures.latencies);
     print_row(
+        &format!("home after the rush ({} friends)", args.popular_friends),
+        busy_home_per_s,
+        &busy_home,
+    );
+    print_row(
         &format!(
-            "forest home ({} friends, {} conn.)",
+            "home at rest ({} friends, {} conn.)",
             args.popular_friends, args.home_concurrency
         ),
         home_per_s,
@@ -285,8 +318,9 @@ pub async fn run(config: &Config, args: HarvestArgs) -> anyhow::Result<ExitCode>
     }
     let home_p99 = home.percentile_ms(99.0);
     println!(
-        "target: forest home p99 ≤ 5 ms with {} friends: {home_p99:.2} ms: {}",
+        "target: forest home p99 ≤ 5 ms with {} friends: {home_p99:.2} ms at rest ({:.2} ms right after the rush, while the log took {settle_seconds:.1} s to catch up): {}",
         args.popular_friends,
+        busy_home.percentile_ms(99.0),
         verdict(home_p99 <= 5.0)
     );
     Ok(super::finish(&figures, args.target.json, report.is_sound()))
@@ -592,6 +626,47 @@ async fn run_load(
         }
     })
     .await
+}
+
+/// Waits until the server is at rest: its writer has no command left and, if the sequencer
+/// runs (`log_interval` > 0), the transparency log has stopped growing for a whole sequencing
+/// interval, i.e. it holds every committed entry. Answers how long that took.
+async fn settle(world: &World, log_interval: Duration) -> anyhow::Result<Duration> {
+    const GIVE_UP_AFTER: Duration = Duration::from_secs(600);
+    let started = Instant::now();
+    let poll = log_interval.max(Duration::from_millis(250)) + Duration::from_millis(250);
+    let mut last = None;
+    loop {
+        let text = world
+            .http
+            .get(format!("{}/metrics", world.base))
+            .send()
+            .await?
+            .error_for_status()?
+            .text()
+            .await?;
+        let now = (
+            metric(&text, "openforest_writer_commands_total"),
+            metric(&text, "openforest_log_tree_size"),
+        );
+        if last == Some(now) {
+            return Ok(started.elapsed().saturating_sub(poll));
+        }
+        anyhow::ensure!(
+            started.elapsed() < GIVE_UP_AFTER,
+            "the server did not come to rest within {GIVE_UP_AFTER:?}"
+        );
+        last = Some(now);
+        tokio::time::sleep(poll).await;
+    }
+}
+
+/// A metric's value in Prometheus' text format (`None` before it was first recorded).
+fn metric(text: &str, name: &str) -> Option<f64> {
+    text.lines().find_map(|line| {
+        let (key, value) = line.split_once(' ')?;
+        (key == name).then(|| value.trim().parse().ok()).flatten()
+    })
 }
 
 /// pgbench tpcb-like on the benchmark's PostgreSQL server, in a database of its own: scale 10,
