@@ -137,7 +137,7 @@ impl World {
     /// The `n`th pledge of a connection: while it has not heard that the scarce item sold out,
     /// every other pledge asks for it; the rest go round the ample items, land by 1 to 10 m².
     fn planting(&self, n: u64, scarce_open: bool) -> Planting {
-        if scarce_open && n % 2 == 0 {
+        if scarce_open && n.is_multiple_of(2) {
             return Planting {
                 item: SCARCE,
                 units: 1,
