@@ -7,6 +7,7 @@ mod harvest;
 mod ingest;
 mod ledger;
 mod log;
+mod plant;
 mod seed;
 mod server;
 
@@ -36,6 +37,11 @@ pub enum BenchCommand {
     /// The transparency log against the ledger: entries written through the writer, then
     /// integrated by the sequencer; can the log keep up?
     Log(log::LogArgs),
+    /// Planting under load: users with energy in their wallets pledge trees and land over
+    /// HTTP, one item with a quota smaller than the demand (never oversold), against the same
+    /// pledges each in a transaction of its own; the run ends with the quota check and the
+    /// conservation audit.
+    Plant(plant::PlantArgs),
     /// Builds a realistic world and keeps it: power-law friendships (up to 1,000 friends), a
     /// month of play with balls in every state, every gram in the journal; prints where it is,
     /// for the other scenarios' `--database-url`.
@@ -49,6 +55,7 @@ pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<ExitC
         BenchCommand::Harvest(args) => harvest::run(config, args).await,
         BenchCommand::Log(args) => log::run(config, args).await,
         BenchCommand::Expire(args) => expire::run(config, args).await,
+        BenchCommand::Plant(args) => plant::run(config, args).await,
         BenchCommand::Seed(args) => seed::run(config, args).await,
     }
 }

@@ -7,6 +7,7 @@ mod browser;
 mod support;
 
 mod api;
+mod bench;
 mod harvest;
 mod ledger;
 mod methodologies;
