@@ -265,6 +265,11 @@ pub struct JobsConfig {
     pub expiry_interval_seconds: u64,
     /// How long before expiry a ball with energy left is announced (`ball.expiring` webhook).
     pub expiring_notice_minutes: u64,
+    /// PostgreSQL: a UTC day's partition of balls is dropped once it ended this many days ago
+    /// and every ball in it is settled (0: days are never dropped).
+    pub ball_days_retention_days: u32,
+    /// How often days of balls past their retention are looked for.
+    pub ball_days_cleanup_interval_seconds: u64,
 }
 
 impl Default for JobsConfig {
@@ -272,6 +277,29 @@ impl Default for JobsConfig {
         JobsConfig {
             expiry_interval_seconds: 60,
             expiring_notice_minutes: 120,
+            ball_days_retention_days: 30,
+            ball_days_cleanup_interval_seconds: 3_600,
+        }
+    }
+}
+
+impl JobsConfig {
+    /// How long a day of settled balls is kept after it ended; `None` keeps every day. Shorter
+    /// than a ball's life is refused: such a day could not be settled yet, and the partition
+    /// maker, which makes today's and the coming days' partitions, must never meet a dropped day.
+    pub fn ball_days_retention(&self) -> anyhow::Result<Option<std::time::Duration>> {
+        const DAY_MS: i64 = 86_400_000;
+        let lifetime_ms = openforest_core::methodology::BALL_LIFETIME_MS;
+        let lifetime_days = (lifetime_ms + DAY_MS - 1) / DAY_MS;
+        match self.ball_days_retention_days {
+            0 => Ok(None),
+            days if i64::from(days) < lifetime_days => anyhow::bail!(
+                "jobs.ball_days_retention_days = {days}: a ball lives {lifetime_days} days, so \
+                 keep days at least that long (or 0 to never drop them)"
+            ),
+            days => Ok(Some(std::time::Duration::from_secs(
+                u64::from(days) * 86_400,
+            ))),
         }
     }
 }
@@ -482,6 +510,14 @@ expiry_interval_seconds = 60
 # Balls with energy left are announced this long before they expire (the ball.expiring
 # webhook, for a push notification), once per ball.
 expiring_notice_minutes = 120
+# PostgreSQL keeps balls in one partition per UTC day of ripening. A day's partition is
+# dropped (detached, then dropped whole) once the day ended this many days ago and every ball
+# in it is settled: collected, stolen or expired, holding 0 g. Certificates keep their lineage
+# and the impact dashboard its sums (both are kept first); GET /v1/me/balls no longer lists the
+# day's balls. At least 3 (a ball lives 72 hours); 0 never drops a day. SQLite drops nothing.
+ball_days_retention_days = 30
+# How often days past their retention are looked for (and dropped if settled).
+ball_days_cleanup_interval_seconds = 3600
 
 [partners]
 # Signed requests each partner may send per second, and in a burst above that; beyond them the
@@ -611,6 +647,22 @@ mod tests {
         let written = toml::to_string(&config).expect("a config is written as TOML");
         let read: Config = toml::from_str(&written).expect("and read back");
         assert_eq!(read, config);
+    }
+
+    #[test]
+    fn a_ball_day_retention_shorter_than_a_balls_life_is_refused() {
+        let mut jobs = JobsConfig::default();
+        assert_eq!(
+            jobs.ball_days_retention().unwrap(),
+            Some(std::time::Duration::from_secs(30 * 86_400))
+        );
+        jobs.ball_days_retention_days = 0;
+        assert_eq!(jobs.ball_days_retention().unwrap(), None);
+        jobs.ball_days_retention_days = 2;
+        let refused = jobs.ball_days_retention().unwrap_err().to_string();
+        assert!(refused.contains("a ball lives 3 days"), "{refused}");
+        jobs.ball_days_retention_days = 3;
+        assert!(jobs.ball_days_retention().unwrap().is_some());
     }
 
     #[test]

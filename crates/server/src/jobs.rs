@@ -1,10 +1,14 @@
 //! Background jobs. Expiry: balls 72 h past ripening give what they still hold to the expired
 //! account, through the writer like every other movement (a journal entry, never a delete).
+//! Cleanup of settled days: on PostgreSQL, a day of balls that all hold 0 g is dropped whole
+//! once it is older than the retention (what lineage and the impact dashboard need is kept).
 
 use futures_util::future::join_all;
 use openforest_core::methodology::BALL_LIFETIME_MS;
 use openforest_core::{Clock, Command, Expire, Grams, Outcome, Timestamp};
-use openforest_store::{CommandError, DueCursor, Envelope, Store, StoreError};
+use openforest_store::{
+    BallDaysCleanup, CleanupStopped, CommandError, DueCursor, Envelope, Store, StoreError,
+};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -166,6 +170,64 @@ pub fn spawn_expiry(
             }
             if let Err(err) = notices.run(&store, &clock, notice).await {
                 tracing::warn!(error = %err, "expiry notices failed");
+            }
+        }
+    })
+}
+
+/// Drops the days of balls that are over: on PostgreSQL, each day partition that ended
+/// `retention` ago and whose balls all hold 0 g. Logs what it dropped, the days it kept because
+/// a ball still holds energy, and why it stopped early, if it did.
+pub async fn drop_settled_ball_days(
+    store: &Arc<dyn Store>,
+    clock: &Arc<dyn Clock>,
+    retention: Duration,
+) -> Result<BallDaysCleanup, StoreError> {
+    let cleanup = store.drop_settled_ball_days(clock.now(), retention).await?;
+    for day in &cleanup.dropped {
+        tracing::info!(
+            partition = %day.partition,
+            balls = day.balls,
+            grams = day.grams,
+            balances = day.balances,
+            "dropped a settled day of balls"
+        );
+    }
+    for day in &cleanup.holding {
+        tracing::warn!(
+            partition = %day.partition,
+            balls_holding = day.balls_holding,
+            "a day of balls past its retention still holds energy; it stays until expired"
+        );
+    }
+    match &cleanup.stopped {
+        Some(CleanupStopped::AnotherServer) => {
+            tracing::info!("another server is dropping days of balls; trying at the next run")
+        }
+        Some(CleanupStopped::BallsBusy { partition }) => tracing::warn!(
+            partition = %partition,
+            "balls stayed busy, so the day was not detached; trying at the next run"
+        ),
+        None => {}
+    }
+    Ok(cleanup)
+}
+
+/// Drops settled days of balls every `interval` until aborted, the first an interval after the
+/// start (a benchmark that starts a server runs without it).
+pub fn spawn_ball_days_cleanup(
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    interval: Duration,
+    retention: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            if let Err(err) = drop_settled_ball_days(&store, &clock, retention).await {
+                tracing::warn!(error = %err, "dropping settled days of balls failed");
             }
         }
     })

@@ -300,6 +300,9 @@ pub struct Application {
     expiry_interval: std::time::Duration,
     expiring_notice: std::time::Duration,
     order_interval: Option<std::time::Duration>,
+    /// How often settled days of balls are dropped, and how long they are kept; none when
+    /// days are kept for ever.
+    ball_days: Option<(std::time::Duration, std::time::Duration)>,
     /// The webhook dispatcher and how often it runs; none when turned off.
     webhooks: Option<(webhooks::Dispatcher, std::time::Duration)>,
     /// The transparency log's sequencer and how often it runs; none when turned off.
@@ -324,6 +327,10 @@ impl Application {
             std::time::Duration::from_secs(config.jobs.expiring_notice_minutes.saturating_mul(60));
         let order_interval = (config.planting.order_interval_seconds > 0)
             .then(|| std::time::Duration::from_secs(config.planting.order_interval_seconds));
+        let ball_days = config.jobs.ball_days_retention()?.map(|retention| {
+            let interval = config.jobs.ball_days_cleanup_interval_seconds.max(1);
+            (std::time::Duration::from_secs(interval), retention)
+        });
         let link_secret = store
             .server_secret("partner-link-hmac", 32)
             .await
@@ -403,6 +410,7 @@ impl Application {
             expiry_interval,
             expiring_notice,
             order_interval,
+            ball_days,
             webhooks,
             sequencer,
         })
@@ -427,6 +435,14 @@ impl Application {
         let ordering = self
             .order_interval
             .map(|interval| jobs::spawn_ordering(self.store.clone(), self.clock.clone(), interval));
+        let ball_days = self.ball_days.map(|(interval, retention)| {
+            jobs::spawn_ball_days_cleanup(
+                self.store.clone(),
+                self.clock.clone(),
+                interval,
+                retention,
+            )
+        });
         let dispatcher = self
             .webhooks
             .map(|(dispatcher, interval)| webhooks::spawn(dispatcher, interval));
@@ -439,6 +455,9 @@ impl Application {
         expiry.abort();
         if let Some(ordering) = ordering {
             ordering.abort();
+        }
+        if let Some(ball_days) = ball_days {
+            ball_days.abort();
         }
         if let Some(dispatcher) = dispatcher {
             dispatcher.abort();

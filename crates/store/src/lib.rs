@@ -3,6 +3,7 @@
 //! Every energy-moving command goes through the group-commit [`writer`].
 #![forbid(unsafe_code)]
 
+pub mod ball_days;
 mod batch;
 pub mod digest;
 pub mod error;
@@ -26,6 +27,7 @@ use openforest_core::{
 use std::sync::Arc;
 use uuid::Uuid;
 
+pub use ball_days::{BallDaysCleanup, CleanupStopped, DroppedBallDay, HoldingBallDay};
 pub use error::{CommandError, StoreError};
 pub use impact::{CreditedSum, ImpactFigures, PledgedSum};
 pub use methodologies::{
@@ -680,6 +682,16 @@ pub trait Store: Send + Sync {
 
     /// A named server secret, made (`len` random bytes) and kept on first use.
     async fn server_secret(&self, name: &str, len: usize) -> Result<Vec<u8>, StoreError>;
+
+    /// Drops the days of balls that are over: on PostgreSQL, every day partition of `balls` that
+    /// ended `retention` or longer before `now` and whose balls all hold 0 g, keeping first what
+    /// certificate lineage and the impact dashboard read of them (see `postgres/partitions.rs`).
+    /// A day with a ball still holding energy stays. SQLite has no partitions: nothing to do.
+    async fn drop_settled_ball_days(
+        &self,
+        now: Timestamp,
+        retention: std::time::Duration,
+    ) -> Result<BallDaysCleanup, StoreError>;
 
     /// Replays the whole journal and compares it with the maintained balances.
     async fn audit(&self, progress: Progress) -> Result<AuditReport, StoreError>;

@@ -385,12 +385,21 @@ impl SequentialIds {
     }
 
     pub fn next_id(&mut self) -> Uuid {
+        self.id_with_millis(self.millis)
+    }
+
+    /// The next id, stamped with `at` instead (the counter goes on, so ids stay unique).
+    pub fn next_id_at(&mut self, at: Timestamp) -> Uuid {
+        self.id_with_millis(u64::try_from(at.millis()).unwrap_or(0) & ((1 << 48) - 1))
+    }
+
+    fn id_with_millis(&mut self, millis: u64) -> Uuid {
         let counter = self.counter & ((1 << COUNTER_BITS) - 1);
         self.counter += 1;
         let rand_a = (counter >> 62) & 0xfff;
         let rand_b = counter & ((1 << 62) - 1);
         Uuid::from_u128(
-            (u128::from(self.millis) << 80) | (0x7 << 76) | (rand_a << 64) | (0b10 << 62) | rand_b,
+            (u128::from(millis) << 80) | (0x7 << 76) | (rand_a << 64) | (0b10 << 62) | rand_b,
         )
     }
 }
@@ -465,5 +474,19 @@ mod tests {
             .map(|ts| ts.to_unix())
             .unwrap_or_default();
         assert_eq!(secs, 1_764_000_000);
+    }
+
+    #[test]
+    fn a_balls_seeded_id_is_stamped_with_its_ripening_instant() {
+        let mut ids = SequentialIds::new(Timestamp::from_millis(1_764_000_000_000));
+        let ripens_at = Timestamp::from_millis(1_764_025_200_000);
+        let ball = ids.next_id_at(ripens_at);
+        let other = ids.next_id_at(ripens_at);
+        assert_eq!(ball.get_version_num(), 7);
+        assert_ne!(ball, other);
+        assert_eq!(
+            ball.get_timestamp().map(|ts| ts.to_unix()),
+            Some((1_764_025_200, 0))
+        );
     }
 }

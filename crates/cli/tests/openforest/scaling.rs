@@ -1,11 +1,17 @@
-//! Going past one machine: reads that may lag go to a PostgreSQL streaming replica.
+//! Going past one machine: reads that may lag go to a PostgreSQL streaming replica; the schema
+//! stays ready for distribution by user; balls live in day partitions, and settled days are
+//! dropped whole.
 
-use crate::support::{TestApp, TestDatabase, json_of};
+use crate::harvest::{Player, ball, befriend, collect_all, player, setup};
+use crate::partners::assert_ledger_sound;
+use crate::support::{TestApp, TestDatabase, json_of, problem_of};
+use futures_util::future::join_all;
 use openforest_core::Clock;
 use openforest_testkit::PgCluster;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::{Connection, Executor, PgConnection};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A primary with one database and a streaming replica of it, or `None` after skipping.
@@ -193,6 +199,7 @@ const PLACEMENTS: &[(&str, Placement)] = &[
     ("species_cards", Placement::ByUser("user_id")),
     ("species_draws", Placement::ByUser("user_id")),
     ("species_set_rewards", Placement::ByUser("user_id")),
+    ("ball_origins", Placement::ByUser("user_id")),
     ("user_handles", Placement::Lookup("handle")),
     ("external_users", Placement::Lookup("external_id")),
     ("sessions", Placement::Lookup("token_hash")),
@@ -227,6 +234,8 @@ const PLACEMENTS: &[(&str, Placement)] = &[
     ("photos", Placement::Coordinator),
     ("log_leaves", Placement::Coordinator),
     ("log_heads", Placement::Coordinator),
+    ("credited_days", Placement::Coordinator),
+    ("dropped_ball_days", Placement::Coordinator),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -313,7 +322,6 @@ async fn the_postgres_schema_keeps_the_rules_for_distributing_it_by_user() {
 /// and the balls from before partitioning stay where they were, readable and audited.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn balls_live_in_the_partition_of_their_ripening_day() {
-    const DAY_MS: i64 = 86_400_000;
     let Some(database) = TestDatabase::new(crate::support::Backend::Postgres).await else {
         return;
     };
@@ -432,4 +440,397 @@ async fn balls_live_in_the_partition_of_their_ripening_day() {
         vec![ball]
     );
     store.shutdown().await;
+}
+
+// Dropping settled days of balls (PostgreSQL; `postgres/partitions.rs`). The tests drive the
+// cleanup and the expiry themselves, on the test's clock.
+
+const DAY_MS: i64 = 86_400_000;
+/// Shorter than the default, so the users' sessions (30 days) outlive it.
+const RETENTION: Duration = Duration::from_secs(7 * 86_400);
+
+/// The app on PostgreSQL with the cleanup and expiry jobs left to the test.
+async fn app_with_days_dropped_by_hand() -> Option<TestApp> {
+    TestApp::spawn_with(crate::support::Backend::Postgres, |config| {
+        config.jobs.ball_days_retention_days = 0;
+        config.jobs.expiry_interval_seconds = 86_400;
+    })
+    .await
+}
+
+async fn drop_days(app: &TestApp) -> openforest_store::BallDaysCleanup {
+    let clock: Arc<dyn Clock> = app.clock.clone();
+    openforest_server::jobs::drop_settled_ball_days(&app.store, &clock, RETENTION)
+        .await
+        .unwrap()
+}
+
+async fn expire(app: &TestApp) -> u64 {
+    let clock: Arc<dyn Clock> = app.clock.clone();
+    openforest_server::jobs::expire_due_balls(&app.store, &clock)
+        .await
+        .unwrap()
+        .balls
+}
+
+async fn connect(app: &TestApp) -> PgConnection {
+    PgConnection::connect(&app.database.url).await.unwrap()
+}
+
+/// The partitions holding these users' balls.
+async fn partitions_of(app: &TestApp, users: &[&Player]) -> Vec<String> {
+    let users: Vec<uuid::Uuid> = users
+        .iter()
+        .map(|player| player.user_id.parse().unwrap())
+        .collect();
+    sqlx::query_scalar(
+        "SELECT DISTINCT tableoid::regclass::text FROM balls WHERE user_id = ANY($1) ORDER BY 1",
+    )
+    .bind(&users)
+    .fetch_all(&mut connect(app).await)
+    .await
+    .unwrap()
+}
+
+async fn table_exists(app: &TestApp, name: &str) -> bool {
+    sqlx::query_scalar::<_, bool>("SELECT to_regclass($1) IS NOT NULL")
+        .bind(name)
+        .fetch_one(&mut connect(app).await)
+        .await
+        .unwrap()
+}
+
+/// The instant a ball ripens: its id is a UUIDv7 stamped with it.
+fn ripens_at_ms(ball_id: &str) -> i64 {
+    let id: uuid::Uuid = ball_id.parse().unwrap();
+    i64::try_from(id.as_u128() >> 80).unwrap()
+}
+
+async fn plant(app: &TestApp, token: &str, item_id: &str, units: u64) -> String {
+    json_of(
+        app.post(
+            "/v1/me/plantings",
+            Some(token),
+            &json!({"item_id": item_id, "units": units}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await["certificate_no"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn certificate(app: &TestApp, number: &str) -> Value {
+    json_of(
+        app.get(&format!("/v1/certificates/{number}"), None).await,
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn my_balls(app: &TestApp, who: &Player) -> Vec<Value> {
+    json_of(
+        app.get("/v1/me/balls", Some(&who.token)).await,
+        StatusCode::OK,
+    )
+    .await
+    .as_array()
+    .unwrap()
+    .clone()
+}
+
+/// A day whose balls all hold 0 g is detached and dropped once older than the retention, while
+/// writers go on crediting new balls. Certificates read the same lineage as before (the thief's
+/// too, through a stolen ball, and a friend's watering), the impact dashboard the same sums,
+/// and the ledger still balances without the balls' 0 g balance rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_settled_day_of_balls_is_dropped_and_certificates_keep_their_lineage() {
+    let Some(app) = app_with_days_dropped_by_hand().await else {
+        return;
+    };
+    let world = crate::planting::world(&app).await;
+    let ana = player(&app, &world.partner, "ana").await;
+    let ben = player(&app, &world.partner, "ben").await;
+    let cyd = player(&app, &world.partner, "cyd").await;
+    befriend(&app, &ana, "ben", &ben).await;
+    let mut rides = Vec::new();
+    for n in 0..3 {
+        rides.push(ball(&app, &world.partner, &ana, &format!("ana-{n}")).await);
+    }
+    ball(&app, &world.partner, &ben, "ben-0").await;
+    app.advance(DAY_MS);
+    collect_all(&app, &ben).await;
+    json_of(
+        app.post(
+            &format!("/v1/friends/{}/water", ana.user_id),
+            Some(&ben.token),
+            &json!({"grams": 33}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let steal_path = |ball: &str| format!("/v1/friends/{}/balls/{ball}/steal", ana.user_id);
+    json_of(
+        app.post(&steal_path(&rides[0]), Some(&ben.token), &Value::Null)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    collect_all(&app, &ana).await;
+    assert_eq!(app.wallet(&ana.token).await, 80 - 24 + 80 + 80 + 33);
+    assert_eq!(app.wallet(&ben.token).await, 80 - 33 + 24);
+    let certificates = [
+        plant(&app, &ana.token, &world.tree_id, 1).await,
+        plant(&app, &ana.token, &world.land_id, 9).await,
+        plant(&app, &ben.token, &world.land_id, 14).await,
+    ];
+    let mut before = Vec::new();
+    for number in &certificates {
+        before.push(certificate(&app, number).await);
+    }
+    let sources: Vec<&str> = before[..2]
+        .iter()
+        .flat_map(|certificate| certificate["lineage"].as_array().unwrap())
+        .map(|part| part["source"].as_str().unwrap())
+        .collect();
+    assert!(
+        sources.contains(&"action") && sources.contains(&"watering") && !sources.contains(&"other"),
+        "{sources:?}"
+    );
+    let days = partitions_of(&app, &[&ana, &ben]).await;
+    assert!(
+        !days.is_empty() && days.iter().all(|day| day.starts_with("balls_20")),
+        "{days:?}"
+    );
+    let impact = app.store.impact_figures().await.unwrap();
+
+    app.advance(10 * DAY_MS);
+    assert_eq!(expire(&app).await, 0, "every ball was collected");
+    // Cyd's rides are credited while the days are dropped: the writer lanes insert balls.
+    let out_biz_nos: Vec<String> = (0..40).map(|n| format!("cyd-{n}")).collect();
+    let reports = join_all(
+        out_biz_nos
+            .iter()
+            .map(|out_biz_no| ball(&app, &world.partner, &cyd, out_biz_no)),
+    );
+    let (cleanup, _) = tokio::join!(drop_days(&app), reports);
+    assert_eq!(cleanup.holding, vec![]);
+    assert_eq!(cleanup.stopped, None);
+    for day in &days {
+        let dropped = cleanup
+            .dropped
+            .iter()
+            .find(|dropped| &dropped.partition == day);
+        assert!(dropped.is_some(), "{day} not in {:?}", cleanup.dropped);
+        assert!(!table_exists(&app, day).await, "{day} is gone");
+    }
+    assert_eq!(
+        cleanup.dropped.iter().map(|day| day.balls).sum::<u64>(),
+        5,
+        "ana's three rides and her watering ball, ben's ride"
+    );
+
+    for (number, before) in certificates.iter().zip(&before) {
+        assert_eq!(&certificate(&app, number).await, before, "{number}");
+    }
+    let after = app.store.impact_figures().await.unwrap();
+    let today = app.now().millis().div_euclid(DAY_MS);
+    assert_eq!(
+        after
+            .credited
+            .iter()
+            .filter(|credited| credited.day != today)
+            .cloned()
+            .collect::<Vec<_>>(),
+        impact.credited,
+        "the dashboard sums what it summed, and cyd's rides of today"
+    );
+    assert_eq!(after.pledged, impact.pledged);
+    assert_eq!(my_balls(&app, &ana).await, Vec::<Value>::new());
+    assert_eq!(my_balls(&app, &cyd).await.len(), 40);
+    let ball_balances: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM balances WHERE owner_id = ANY($1) AND kind = $2")
+            .bind(vec![
+                ana.user_id.parse::<uuid::Uuid>().unwrap(),
+                ben.user_id.parse::<uuid::Uuid>().unwrap(),
+            ])
+            .bind(openforest_core::AccountKind::Ball.code())
+            .fetch_one(&mut connect(&app).await)
+            .await
+            .unwrap();
+    assert_eq!(ball_balances, 0, "the 0 g balances went with their balls");
+    assert_ledger_sound(&app).await;
+    // A take naming a dropped ball finds no ball; home and the dashboard page still answer.
+    problem_of(
+        app.post(&steal_path(&rides[1]), Some(&ben.token), &Value::Null)
+            .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    json_of(
+        app.get("/v1/me/forest", Some(&ana.token)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(app.get("/impact", None).await.status(), StatusCode::OK);
+    app.stop().await;
+}
+
+/// A day past its retention stays while one of its balls still holds energy (the expiry job has
+/// not given it to `expired`); once that ball expired, the day goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_day_with_a_ball_holding_energy_is_not_dropped() {
+    let Some(app) = app_with_days_dropped_by_hand().await else {
+        return;
+    };
+    let buses = setup(&app).await;
+    let ana = player(&app, &buses, "ana").await;
+    let ride = ball(&app, &buses, &ana, "ana-0").await;
+    let days = partitions_of(&app, &[&ana]).await;
+    let [day] = days.as_slice() else {
+        panic!("one ball, one day: {days:?}");
+    };
+    app.advance(10 * DAY_MS);
+
+    let cleanup = drop_days(&app).await;
+    assert_eq!(
+        cleanup.holding,
+        vec![openforest_store::HoldingBallDay {
+            partition: day.clone(),
+            balls_holding: 1
+        }]
+    );
+    assert!(
+        cleanup
+            .dropped
+            .iter()
+            .all(|dropped| &dropped.partition != day)
+    );
+    assert!(table_exists(&app, day).await);
+    let balls = my_balls(&app, &ana).await;
+    assert_eq!(
+        (balls[0]["ball_id"].as_str(), &balls[0]["remaining_grams"]),
+        (Some(ride.as_str()), &json!(80))
+    );
+
+    assert_eq!(expire(&app).await, 1);
+    let cleanup = drop_days(&app).await;
+    assert_eq!(cleanup.holding, vec![]);
+    assert!(
+        cleanup.dropped.contains(&openforest_store::DroppedBallDay {
+            partition: day.clone(),
+            balls: 1,
+            grams: 80,
+            balances: 1,
+        }),
+        "{:?}",
+        cleanup.dropped
+    );
+    assert!(!table_exists(&app, day).await);
+    assert_ledger_sound(&app).await;
+    app.stop().await;
+}
+
+/// A settled day stays for the whole retention after it ended, and goes at its end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_settled_day_is_kept_until_its_retention_is_over() {
+    let Some(app) = app_with_days_dropped_by_hand().await else {
+        return;
+    };
+    let buses = setup(&app).await;
+    let ana = player(&app, &buses, "ana").await;
+    let ride = ball(&app, &buses, &ana, "ana-0").await;
+    let days = partitions_of(&app, &[&ana]).await;
+    app.advance(DAY_MS);
+    collect_all(&app, &ana).await;
+    let day_ends_ms = ripens_at_ms(&ride).div_euclid(DAY_MS) * DAY_MS + DAY_MS;
+    let retention_ms = i64::try_from(RETENTION.as_millis()).unwrap();
+
+    app.clock
+        .set(openforest_core::Timestamp(day_ends_ms + retention_ms - 1));
+    let cleanup = drop_days(&app).await;
+    assert!(
+        cleanup
+            .dropped
+            .iter()
+            .all(|dropped| dropped.partition != days[0]),
+        "{:?}",
+        cleanup.dropped
+    );
+    assert!(table_exists(&app, &days[0]).await);
+
+    app.clock
+        .set(openforest_core::Timestamp(day_ends_ms + retention_ms));
+    let cleanup = drop_days(&app).await;
+    assert!(
+        cleanup
+            .dropped
+            .iter()
+            .any(|dropped| dropped.partition == days[0]),
+        "{:?}",
+        cleanup.dropped
+    );
+    assert!(!table_exists(&app, &days[0]).await);
+    app.stop().await;
+}
+
+/// The partition maker (at start and every hour) never makes a dropped day again, even with
+/// the clock back on that day; a ball of that day then lands in the default partition and is
+/// a ball like any other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_day_is_never_made_again() {
+    let Some(app) = app_with_days_dropped_by_hand().await else {
+        return;
+    };
+    let buses = setup(&app).await;
+    let ana = player(&app, &buses, "ana").await;
+    let ride = ball(&app, &buses, &ana, "ana-0").await;
+    let days = partitions_of(&app, &[&ana]).await;
+    app.advance(DAY_MS);
+    collect_all(&app, &ana).await;
+    app.advance(10 * DAY_MS);
+    let cleanup = drop_days(&app).await;
+    assert!(
+        cleanup
+            .dropped
+            .iter()
+            .any(|dropped| dropped.partition == days[0])
+    );
+
+    // Twelve hours before that day began: opening the store makes this day's partition and
+    // the next seven days', the dropped one among them.
+    let day_starts_ms = ripens_at_ms(&ride).div_euclid(DAY_MS) * DAY_MS;
+    app.clock
+        .set(openforest_core::Timestamp(day_starts_ms - 12 * 3_600_000));
+    let app = app
+        .restart_with(|config| {
+            config.jobs.ball_days_retention_days = 0;
+            config.jobs.expiry_interval_seconds = 86_400;
+        })
+        .await
+        .unwrap();
+    assert!(
+        !table_exists(&app, &days[0]).await,
+        "{} made again",
+        days[0]
+    );
+    // The partner's client knew the old address: a second partner, and a user linked to it.
+    let admin = crate::harvest::admin_session(&app).await;
+    let buses = crate::partners::partner(&app, &admin, "buses-again", &["bus_ride"]).await;
+    let ana = player(&app, &buses, "anita").await;
+    let again = ball(&app, &buses, &ana, "ana-1").await;
+    assert_eq!(
+        ripens_at_ms(&again).div_euclid(DAY_MS),
+        day_starts_ms.div_euclid(DAY_MS),
+        "the new ball ripens on the dropped day"
+    );
+    assert_eq!(partitions_of(&app, &[&ana]).await, vec!["balls_default"]);
+    let balls = my_balls(&app, &ana).await;
+    assert_eq!(balls.len(), 1);
+    assert_eq!(balls[0]["remaining_grams"], 80);
+    assert_ledger_sound(&app).await;
+    app.stop().await;
 }

@@ -17,9 +17,15 @@ pub(super) async fn impact_figures(pool: &PgPool) -> Result<ImpactFigures, Store
     let users: i64 = sqlx::query_scalar("SELECT count(*)::int8 FROM users")
         .fetch_one(pool)
         .await?;
+    // The balls of dropped days (postgres/partitions.rs) left their sums in credited_days.
     let credited: Vec<(i64, Uuid, String, i64, i64)> = sqlx::query_as(
-        "SELECT created_at_ms / $1, partner_id, action, sum(grams)::int8, count(*)::int8
-         FROM balls WHERE action <> $2 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+        "SELECT day, partner_id, action, sum(grams)::int8, sum(actions)::int8 FROM (
+             SELECT created_at_ms / $1, partner_id, action, sum(grams), count(*)
+             FROM balls WHERE action <> $2 GROUP BY 1, 2, 3
+             UNION ALL
+             SELECT day, partner_id, action, grams, actions FROM credited_days WHERE action <> $2
+         ) AS credited (day, partner_id, action, grams, actions)
+         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
     )
     .bind(DAY_MS)
     .bind(WATERING_ACTION)

@@ -1212,6 +1212,15 @@ impl Store for PostgresStore {
         partners::server_secret(&self.pool, name, len).await
     }
 
+    async fn drop_settled_ball_days(
+        &self,
+        now: Timestamp,
+        retention: Duration,
+    ) -> Result<crate::BallDaysCleanup, StoreError> {
+        let retention_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+        partitions::drop_settled_days(&self.pool, now, retention_ms).await
+    }
+
     async fn audit(&self, progress: Progress) -> Result<AuditReport, StoreError> {
         let mut tx = self.pool.begin().await?;
         // One snapshot: the journal and the balances are seen at the same instant.

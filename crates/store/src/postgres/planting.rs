@@ -830,10 +830,16 @@ pub(super) async fn history(pool: &PgPool, user_id: UserId) -> Result<History, S
             _ => None,
         })
         .unzip();
+    // A ball of a dropped day (postgres/partitions.rs) left its action in ball_origins, in the
+    // transaction that dropped it: one statement sees it in one place or the other.
     let origins: Vec<(Uuid, String)> = sqlx::query_as(
         "SELECT b.ball_id, b.action FROM balls b
          JOIN UNNEST($1::uuid[], $2::uuid[]) AS k(user_id, ball_id)
-           ON b.user_id = k.user_id AND b.ball_id = k.ball_id",
+           ON b.user_id = k.user_id AND b.ball_id = k.ball_id
+         UNION ALL
+         SELECT o.ball_id, o.action FROM ball_origins o
+         JOIN UNNEST($1::uuid[], $2::uuid[]) AS k(user_id, ball_id)
+           ON o.user_id = k.user_id AND o.ball_id = k.ball_id",
     )
     .bind(&owners)
     .bind(&balls)

@@ -12,6 +12,12 @@ use uuid::Uuid;
 pub(super) async fn seed_world(pool: &PgPool, chunk: &SeedChunk) -> Result<SeedReport, StoreError> {
     let settlement = chunk.settle()?;
     let mut report = SeedReport::default();
+    // A world of past days: each day's balls go to their day's partition, as they would have.
+    super::partitions::ensure_days_of_balls(
+        pool,
+        chunk.balls.iter().map(|ball| ball.ball_id.uuid()),
+    )
+    .await?;
     let mut tx = pool.begin().await?;
     write_users(&mut tx, chunk, &mut report).await?;
     write_friendships(&mut tx, chunk, &mut report).await?;

@@ -515,12 +515,14 @@ impl World {
     ) {
         let spec = &self.spec;
         let owner_id = self.user_ids[owner as usize];
-        let ball_id = BallId(self.ball_ids.next_id());
-        self.ball_serial += 1;
         let ripens_at = match spec.rule.ripening() {
             Ripening::NextMorning => self.calendar.next_mornings[day],
             other => other.ripens_at(created_at, spec.timezone, spec.ripening_time),
         };
+        // Stamped with its ripening instant, as the server makes a ball's id (`new_ball_id`), so
+        // each day's balls go to that day's partition on PostgreSQL.
+        let ball_id = BallId(self.ball_ids.next_id_at(ripens_at));
+        self.ball_serial += 1;
         let expires_at = expires_at(ripens_at);
         chunk.balls.push(SeedBall {
             owner_id,

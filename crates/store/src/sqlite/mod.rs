@@ -1382,6 +1382,15 @@ impl Store for SqliteStore {
         self.with_conn(|conn| impact::impact_figures(conn)).await
     }
 
+    async fn drop_settled_ball_days(
+        &self,
+        _now: Timestamp,
+        _retention: std::time::Duration,
+    ) -> Result<crate::BallDaysCleanup, StoreError> {
+        // One table of balls, no partitions to drop: settled balls stay where they are.
+        Ok(crate::BallDaysCleanup::default())
+    }
+
     async fn server_secret(&self, name: &str, len: usize) -> Result<Vec<u8>, StoreError> {
         let name = name.to_string();
         self.with_conn(move |conn| partners::server_secret(conn, &name, len))
