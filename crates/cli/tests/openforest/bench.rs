@@ -42,8 +42,9 @@ async fn bench_plant_never_oversells_a_scarce_quota_and_keeps_every_gram(backend
         "plant",
         "--database-url",
         &database.url,
+        // Enough wallets that no phase runs out of energy however fast the machine pledges.
         "--users",
-        "16",
+        "1000",
         "--concurrency",
         "4",
         "--seconds",
