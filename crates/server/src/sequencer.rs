@@ -140,9 +140,17 @@ impl Sequencer {
     /// One round: up to `batch_max` records, kinds in [`RecordKind::ALL`] order, each kind in
     /// id order; then a signed head if the tree grew (or none was ever published).
     pub async fn run_once(&self) -> Result<SequenceRun, StoreError> {
+        self.round(&mut Resume::default()).await
+    }
+
+    /// A round that looks for each kind's records from `resume` on, where the previous round
+    /// of the same run stopped, rather than from the start of the late-commit window again: a
+    /// backlog of many rounds (after downtime, or a world seeded at one instant) is read once,
+    /// not once per round.
+    async fn round(&self, resume: &mut Resume) -> Result<SequenceRun, StoreError> {
         let start = self.log.catch_up(self.store.as_ref()).await?;
         let mut records = Vec::new();
-        for kind in RecordKind::ALL {
+        for (index, kind) in RecordKind::ALL.into_iter().enumerate() {
             let budget = self
                 .settings
                 .batch_max
@@ -150,13 +158,22 @@ impl Sequencer {
             if budget == 0 {
                 break;
             }
-            let floor = window_start(
-                self.store.as_ref(),
-                kind,
-                self.settings.late_commit_grace_ms,
-            )
-            .await?;
-            records.extend(self.store.unlogged_records(kind, floor, budget).await?);
+            let floor = match resume.after[index] {
+                Some(last) => last,
+                None => {
+                    window_start(
+                        self.store.as_ref(),
+                        kind,
+                        self.settings.late_commit_grace_ms,
+                    )
+                    .await?
+                }
+            };
+            let found = self.store.unlogged_records(kind, floor, budget).await?;
+            if let Some(last) = found.last() {
+                resume.after[index] = Some(last.record_id());
+            }
+            records.extend(found);
         }
         let latest = self.store.latest_log_head().await?;
         if records.is_empty() && latest.is_some_and(|head| head.head.tree_size == start) {
@@ -202,11 +219,22 @@ impl Sequencer {
         })
     }
 
-    /// Runs rounds until one finds nothing new (tests, and catching up after downtime).
+    /// Runs rounds until one is not full: what the server does at every tick, so that the log
+    /// keeps up with a writer that commits more than `batch_max` records per interval.
     pub async fn run_until_caught_up(&self) -> Result<SequenceRun, StoreError> {
+        self.run_until_caught_up_observed(|_| {}).await
+    }
+
+    /// `run_until_caught_up`, telling `round_done` of every round (the benchmark times them).
+    pub async fn run_until_caught_up_observed(
+        &self,
+        mut round_done: impl FnMut(&SequenceRun),
+    ) -> Result<SequenceRun, StoreError> {
         let mut total = SequenceRun::default();
+        let mut resume = Resume::default();
         loop {
-            let run = self.run_once().await?;
+            let run = self.round(&mut resume).await?;
+            round_done(&run);
             total.records += run.records;
             total.published = run.published.or(total.published);
             if run.records < u64::from(self.settings.batch_max) {
@@ -214,6 +242,14 @@ impl Sequencer {
             }
         }
     }
+}
+
+/// Where one run's rounds stopped, per record kind (in [`RecordKind::ALL`] order): the id of the
+/// last record the run took. A record that commits behind it during the run is found by the
+/// next run, which starts from the late-commit window again.
+#[derive(Default)]
+struct Resume {
+    after: [Option<uuid::Uuid>; RecordKind::ALL.len()],
 }
 
 fn len_u32(len: usize) -> u32 {
@@ -227,7 +263,7 @@ pub fn spawn(sequencer: Sequencer, interval: Duration) -> tokio::task::JoinHandl
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;
-            if let Err(err) = sequencer.run_once().await {
+            if let Err(err) = sequencer.run_until_caught_up().await {
                 tracing::warn!(error = %err, "log sequencing failed; retrying at the next tick");
             }
         }

@@ -1,6 +1,7 @@
 //! `openforest bench log`: can the transparency log keep up with the ledger? Clients write
 //! journal entries through the group-commit writer for a while (the baseline: entries per
-//! second); then the sequencer integrates them all, round after round as the server would, and
+//! second); then the sequencer integrates them all, round after round as the server does at
+//! each tick, and
 //! the log is audited. A ratio of at least 1 means the log integrates faster than the writer
 //! writes, so it never falls behind for long.
 
@@ -50,7 +51,7 @@ pub async fn run(config: &Config, args: LogArgs) -> anyhow::Result<ExitCode> {
     let log = LogState::load(store.as_ref()).await?;
     let sequencer = Sequencer::new(store.clone(), clock, log, config.transparency.clone());
     let backlog_started = Instant::now();
-    let (backlog, _) = drain(&sequencer, config.transparency.batch_max).await?;
+    let (backlog, _) = drain(&sequencer).await?;
     let backlog_s = backlog_started.elapsed().as_secs_f64();
     if backlog > 0 {
         eprintln!(
@@ -89,7 +90,7 @@ pub async fn run(config: &Config, args: LogArgs) -> anyhow::Result<ExitCode> {
     let entries = write_latencies.count();
 
     let started = Instant::now();
-    let (leaves, rounds) = drain(&sequencer, config.transparency.batch_max).await?;
+    let (leaves, rounds) = drain(&sequencer).await?;
     let sequenced_per_s = leaves as f64 / started.elapsed().as_secs_f64().max(1e-9);
 
     let audit_started = Instant::now();
@@ -144,18 +145,16 @@ pub async fn run(config: &Config, args: LogArgs) -> anyhow::Result<ExitCode> {
     Ok(super::finish(&figures, args.target.json, sound))
 }
 
-/// Runs the sequencer round after round until it has everything committed; answers the
-/// records it logged and each round's latency.
-async fn drain(sequencer: &Sequencer, batch_max: u32) -> anyhow::Result<(u64, Latencies)> {
+/// Runs the sequencer as the server does at each tick, round after round until it has
+/// everything committed; answers the records it logged and each round's latency.
+async fn drain(sequencer: &Sequencer) -> anyhow::Result<(u64, Latencies)> {
     let mut rounds = Latencies::new()?;
-    let mut records = 0u64;
-    loop {
-        let round = Instant::now();
-        let run = sequencer.run_once().await?;
-        rounds.record(round.elapsed());
-        records += run.records;
-        if run.records < u64::from(batch_max) {
-            return Ok((records, rounds));
-        }
-    }
+    let mut round_started = Instant::now();
+    let run = sequencer
+        .run_until_caught_up_observed(|_| {
+            rounds.record(round_started.elapsed());
+            round_started = Instant::now();
+        })
+        .await?;
+    Ok((run.records, rounds))
 }

@@ -365,6 +365,36 @@ async fn entries_not_yet_sequenced_are_pending_not_problems(app: TestApp) {
     app.stop().await;
 }
 
+/// At each tick the server's sequencer runs rounds until one is not full, each round going on
+/// from where the last stopped: a backlog of many rounds, all at one instant (as a seeded
+/// world's), is logged whole, in order, every entry once.
+async fn a_backlog_of_many_rounds_is_logged_in_one_run(app: TestApp) {
+    let writes = (1..=230u128).map(|n| grant(&app, n, 10));
+    futures_util::future::join_all(writes).await;
+    let log = LogState::load(app.store.as_ref()).await.unwrap();
+    let sequencer = Sequencer::new(
+        app.store.clone(),
+        app.clock.clone(),
+        log.clone(),
+        TransparencyConfig {
+            batch_max: 50,
+            ..TransparencyConfig::default()
+        },
+    );
+    let mut rounds = Vec::new();
+    let run = sequencer
+        .run_until_caught_up_observed(|round| rounds.push(round.records))
+        .await
+        .unwrap();
+    assert_eq!(run.records, 230);
+    assert_eq!(rounds, [50, 50, 50, 50, 30]);
+    assert_eq!(log.size(), 230);
+    let report = log_audit(&app).await;
+    assert!(report.is_sound(), "{:?}", report.problems);
+    assert_eq!((report.leaves, report.pending_records), (230, 0));
+    app.stop().await;
+}
+
 async fn an_entry_older_than_the_window_that_the_log_lacks_is_a_problem(app: TestApp) {
     grant(&app, 1, 500).await;
     sequence(&app).await;
@@ -447,6 +477,7 @@ crate::on_both_backends!(
     a_changed_leaf_hash_fails_verify_naming_the_leaf,
     a_deleted_journal_row_fails_verify,
     entries_not_yet_sequenced_are_pending_not_problems,
+    a_backlog_of_many_rounds_is_logged_in_one_run,
     an_entry_older_than_the_window_that_the_log_lacks_is_a_problem,
     bad_log_queries_are_client_problems_not_server_errors,
 );
