@@ -287,8 +287,10 @@ fn afternoon_offset_hours(now: Timestamp) -> i32 {
     let hour = chrono::DateTime::from_timestamp_millis(now.millis())
         .map(|time| chrono::Timelike::hour(&time))
         .unwrap_or(12);
-    // Zones reach UTC+14.
-    (18 - hour as i32).min(14)
+    // Zones reach from UTC-12 to UTC+14: past +14 the afternoon is the day before's, a day
+    // (24 h) further west (at 00:xx UTC it is 18:xx at UTC-6).
+    let offset = 18 - hour as i32;
+    if offset > 14 { offset - 24 } else { offset }
 }
 
 /// The IANA name of a whole-hour offset: UTC+k is written `Etc/GMT-k`.

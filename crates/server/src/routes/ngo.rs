@@ -323,7 +323,7 @@ pub struct NewBatchRequest {
     pub item_id: Uuid,
     /// Trees planted, or m² protected: whole pledges, oldest first.
     pub units: u64,
-    /// `YYYY-MM-DD`, not in the future.
+    /// `YYYY-MM-DD`, where it was planted: not later than today anywhere on earth (UTC+14).
     pub planted_on: String,
     /// Where: a GPS point (also required with a polygon, as its marker).
     pub location: GpsPoint,
@@ -419,12 +419,15 @@ pub(crate) async fn record_planting_batch(
     }
     let planted_on = chrono::NaiveDate::parse_from_str(request.planted_on.trim(), "%Y-%m-%d")
         .map_err(|_| ApiError::invalid("planted_on", "a date written YYYY-MM-DD"))?;
+    // The NGO writes the date where it planted, which may be a day ahead of the operator's
+    // zone: the latest date anywhere on earth now (UTC+14) is the bound.
     let now = state.clock.now();
-    let today = chrono::DateTime::from_timestamp_millis(now.millis())
-        .unwrap_or_default()
-        .with_timezone(&state.energy.current().timezone)
-        .date_naive();
-    if planted_on > today {
+    const EASTERNMOST_OFFSET_MS: i64 = 14 * 3_600_000;
+    let today_somewhere =
+        chrono::DateTime::from_timestamp_millis(now.millis().saturating_add(EASTERNMOST_OFFSET_MS))
+            .unwrap_or_default()
+            .date_naive();
+    if planted_on > today_somewhere {
         return Err(ApiError::invalid(
             "planted_on",
             "a planting date cannot be in the future",
