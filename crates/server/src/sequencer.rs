@@ -3,12 +3,14 @@
 //! grew. It runs beside the ledger writer, never in it: hashing never slows a commit.
 //!
 //! [`LogState`] is the tree in memory (rebuilt from the stored leaf hashes at start), shared
-//! with the public endpoints, which prove inclusion and consistency from it.
+//! with the public endpoints, which prove inclusion and consistency from it. It keeps only
+//! the hashes of complete chunks of 1,024 stored leaves (and what lies above them): a proof
+//! that reaches inside a chunk reads that chunk's leaves back from storage.
 
 use crate::config::TransparencyConfig;
 use openforest_core::Clock;
 use openforest_core::log::{Hash, LogKey, ProofError, RecordKind, Tree, TreeHead};
-use openforest_store::log::{LEAF_PAGE, StoredLeaf, signing_key, window_start};
+use openforest_store::log::{LEAF_PAGE, StoredLeaf, signing_key, window_start, with_pruned_chunks};
 use openforest_store::{Store, StoreError};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
@@ -60,8 +62,11 @@ impl LogState {
                 }
                 tree.push(leaf.leaf_hash);
             }
+            // All of it read from storage: storage can give any chunk back.
+            let stored = tree.len();
+            tree.prune_below(stored);
             if leaves.len() < LEAF_PAGE as usize {
-                return Ok(tree.len());
+                return Ok(stored);
             }
         }
     }
@@ -74,20 +79,51 @@ impl LogState {
         Ok(())
     }
 
-    pub fn root_at(&self, tree_size: u64) -> Result<Hash, ProofError> {
-        self.read().root_at(tree_size)
+    /// The root at `tree_size` (the outer error is storage's, the inner one the request's).
+    pub async fn root_at(
+        &self,
+        store: &dyn Store,
+        tree_size: u64,
+    ) -> Result<Result<Hash, ProofError>, StoreError> {
+        with_pruned_chunks(
+            store,
+            || self.read(),
+            |tree, chunks| tree.root_at_with(tree_size, chunks),
+        )
+        .await
     }
 
-    pub fn inclusion_proof(
+    pub async fn inclusion_proof(
         &self,
+        store: &dyn Store,
         leaf_index: u64,
         tree_size: u64,
-    ) -> Result<Vec<Hash>, ProofError> {
-        self.read().inclusion_proof(leaf_index, tree_size)
+    ) -> Result<Result<Vec<Hash>, ProofError>, StoreError> {
+        with_pruned_chunks(
+            store,
+            || self.read(),
+            |tree, chunks| tree.inclusion_proof_with(leaf_index, tree_size, chunks),
+        )
+        .await
     }
 
-    pub fn consistency_proof(&self, first: u64, second: u64) -> Result<Vec<Hash>, ProofError> {
-        self.read().consistency_proof(first, second)
+    pub async fn consistency_proof(
+        &self,
+        store: &dyn Store,
+        first: u64,
+        second: u64,
+    ) -> Result<Result<Vec<Hash>, ProofError>, StoreError> {
+        with_pruned_chunks(
+            store,
+            || self.read(),
+            |tree, chunks| tree.consistency_proof_with(first, second, chunks),
+        )
+        .await
+    }
+
+    /// Hashes the tree holds in memory (the `openforest_log_tree_hashes` gauge).
+    pub fn hashes_held(&self) -> usize {
+        self.read().hashes_held()
     }
 
     // A poisoned lock only means a panic elsewhere mid-read; the tree itself is only changed
@@ -208,9 +244,20 @@ impl Sequencer {
         };
         let signed = self.log.key.sign(head);
         if let Err(err) = self.store.append_log(&leaves, &signed).await {
-            self.log.write().truncate(start);
+            let mut tree = self.log.write();
+            if tree.truncate(start).is_err() {
+                // Only stored leaves are ever pruned, so this cannot happen; if it did, the
+                // tree is read again from storage at the next round.
+                *tree = Tree::new();
+            }
             return Err(err);
         }
+        let hashes_held = {
+            let mut tree = self.log.write();
+            tree.prune_below(head.tree_size);
+            tree.hashes_held()
+        };
+        metrics::gauge!("openforest_log_tree_hashes").set(hashes_held as f64);
         metrics::counter!("openforest_log_records_total").increment(leaves.len() as u64);
         metrics::gauge!("openforest_log_tree_size").set(head.tree_size as f64);
         Ok(SequenceRun {

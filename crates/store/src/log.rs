@@ -4,10 +4,11 @@
 use crate::{Progress, Store, StoreError};
 use openforest_core::Timestamp;
 use openforest_core::log::{
-    Hash, LogAuditReport, LogKey, LogProblem, LogRecord, RecordKind, SignedTreeHead, Tree,
-    verify_head, window_floor,
+    CHUNK_LEAVES, ChunkMismatch, Chunks, Hash, LogAuditReport, LogKey, LogProblem, LogRecord,
+    ProofError, RecordKind, SignedTreeHead, Tree, verify_head, window_floor,
 };
 use std::collections::HashMap;
+use std::ops::Deref;
 use uuid::Uuid;
 
 /// The server secret the log's Ed25519 signing key is made from.
@@ -59,6 +60,36 @@ pub async fn window_start(
         .map_or(Uuid::nil(), |newest| window_floor(newest, grace_ms)))
 }
 
+/// Answers `ask` from a tree that may have pruned the chunks the answer reaches into: reads
+/// each chunk it asks for from the stored leaves, checks them against the tree's hash of the
+/// chunk, and asks again. `read` gives the tree (a lock guard may be held only while asking,
+/// never across a read from storage). A proof needs at most two chunks.
+pub async fn with_pruned_chunks<T, G: Deref<Target = Tree>>(
+    store: &dyn Store,
+    read: impl Fn() -> G,
+    ask: impl Fn(&Tree, &Chunks) -> Result<T, ProofError>,
+) -> Result<Result<T, ProofError>, StoreError> {
+    let mut chunks = Chunks::default();
+    loop {
+        let chunk = match ask(&read(), &chunks) {
+            Err(ProofError::ChunkPruned { chunk }) if !chunks.contains(chunk) => chunk,
+            answer => return Ok(answer),
+        };
+        let first = chunk.saturating_mul(CHUNK_LEAVES);
+        let leaves = store.log_leaves(first, CHUNK_LEAVES as u32).await?;
+        let in_order = leaves
+            .iter()
+            .zip(first..)
+            .all(|(leaf, index)| leaf.leaf_index == index);
+        let restored = if in_order {
+            read().restore_chunk(&mut chunks, chunk, leaves.iter().map(|leaf| leaf.leaf_hash))
+        } else {
+            Err(ChunkMismatch { chunk })
+        };
+        restored.map_err(|err| StoreError::Database(err.to_string()))?;
+    }
+}
+
 /// Checks the log against the records and its signed head: every logged record still hashes
 /// to its leaf, the leaves add up to the latest signed head, the head's signature verifies,
 /// and no record older than the sequencer's window is missing from the log. Records inside the
@@ -82,6 +113,8 @@ pub async fn audit_log(
         };
         let last_index = last.leaf_index;
         check_leaves(store, &leaves, &mut tree, &mut report).await?;
+        // Read back from storage: only the chunk hashes need to stay in memory.
+        tree.prune_below(tree.len());
         progress(tree.len(), report.signed_tree_size.max(tree.len()));
         if leaves.len() < LEAF_PAGE as usize || tree.len() != last_index + 1 {
             break;
@@ -89,7 +122,7 @@ pub async fn audit_log(
     }
     report.leaves = tree.len();
     if let Some(head) = head {
-        check_head(&head, &tree, &key, &mut report);
+        check_head(store, &head, &tree, &key, &mut report).await?;
     }
     for kind in RecordKind::ALL {
         let floor = window_start(store, kind, grace_ms).await?;
@@ -168,7 +201,13 @@ async fn check_leaves(
     Ok(())
 }
 
-fn check_head(head: &SignedTreeHead, tree: &Tree, key: &LogKey, report: &mut LogAuditReport) {
+async fn check_head(
+    store: &dyn Store,
+    head: &SignedTreeHead,
+    tree: &Tree,
+    key: &LogKey,
+    report: &mut LogAuditReport,
+) -> Result<(), StoreError> {
     let tree_size = head.head.tree_size;
     if let Err(err) = verify_head(head, &key.verifying_key()) {
         report.problems.push(LogProblem::BadHeadSignature {
@@ -176,7 +215,13 @@ fn check_head(head: &SignedTreeHead, tree: &Tree, key: &LogKey, report: &mut Log
             reason: err.to_string(),
         });
     }
-    match tree.root_at(tree_size) {
+    let root = with_pruned_chunks(
+        store,
+        || tree,
+        |tree, chunks| tree.root_at_with(tree_size, chunks),
+    )
+    .await?;
+    match root {
         Ok(leaves_root) if leaves_root != head.head.root => {
             report.problems.push(LogProblem::RootMismatch {
                 tree_size,
@@ -190,6 +235,7 @@ fn check_head(head: &SignedTreeHead, tree: &Tree, key: &LogKey, report: &mut Log
             leaves: tree.len(),
         }),
     }
+    Ok(())
 }
 
 /// A leaf from its columns, whatever the backend.

@@ -5,8 +5,8 @@ use crate::support::{TestApp, json_of, tamper};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use openforest_core::log::{
-    Hash, LogKey, LogProblem, LogRecord, RecordKind, SignedTreeHead, TreeHead, leaf_hash,
-    verify_consistency, verify_head, verify_inclusion,
+    CHUNK_LEAVES, Hash, LogKey, LogProblem, LogRecord, RecordKind, SignedTreeHead, Tree, TreeHead,
+    leaf_hash, verify_consistency, verify_head, verify_inclusion,
 };
 use openforest_core::{Command, Grams, Grant, UserId};
 use openforest_server::config::TransparencyConfig;
@@ -395,6 +395,90 @@ async fn a_backlog_of_many_rounds_is_logged_in_one_run(app: TestApp) {
     app.stop().await;
 }
 
+async fn a_log_of_several_chunks_proves_from_storage_what_memory_forgot(app: TestApp) {
+    const LEAVES: u64 = 2 * CHUNK_LEAVES + 52;
+    let writes = (1..=u128::from(LEAVES)).map(|n| grant(&app, n, 10));
+    futures_util::future::join_all(writes).await;
+    sequence(&app).await;
+    let log = LogState::load(app.store.as_ref()).await.unwrap();
+    assert_eq!(log.size(), LEAVES);
+    // Two chunk hashes and their parent, then the last 52 leaves and their parents: not the
+    // 4,200 hashes of a whole tree.
+    assert!(log.hashes_held() < 120, "{} hashes held", log.hashes_held());
+
+    let stored = app.store.log_leaves(0, LEAVES as u32).await.unwrap();
+    let whole = Tree::from_leaf_hashes(stored.iter().map(|leaf| leaf.leaf_hash));
+    let head = signed_head(&app).await;
+    assert_eq!(
+        (head.head.tree_size, head.head.root),
+        (LEAVES, whole.root())
+    );
+    for (index, tree_size) in [(5, LEAVES), (1_500, LEAVES), (5, 700), (2_090, LEAVES)] {
+        let proof = get_json(
+            &app,
+            &format!("/v1/log/proofs/inclusion?leaf_index={index}&tree_size={tree_size}"),
+        )
+        .await;
+        assert_eq!(
+            hashes(&proof["audit_path"]),
+            whole.inclusion_proof(index, tree_size).unwrap()
+        );
+        assert_eq!(
+            verify_inclusion(
+                &stored[index as usize].leaf_hash,
+                index,
+                tree_size,
+                &hashes(&proof["audit_path"]),
+                &whole.root_at(tree_size).unwrap(),
+            ),
+            Ok(())
+        );
+    }
+    let proof = get_json(
+        &app,
+        &format!("/v1/log/proofs/consistency?first=1500&second={LEAVES}"),
+    )
+    .await;
+    let first_root = whole.root_at(1_500).unwrap();
+    assert_eq!(hash(&proof["first_root_hash"]), first_root);
+    assert_eq!(
+        verify_consistency(
+            1_500,
+            LEAVES,
+            &first_root,
+            &head.head.root,
+            &hashes(&proof["consistency_path"])
+        ),
+        Ok(())
+    );
+    let report = log_audit(&app).await;
+    assert!(report.is_sound(), "{:?}", report.problems);
+    assert_eq!(report.leaves, LEAVES);
+
+    // A leaf rewritten in storage inside a forgotten chunk cannot feed a proof.
+    tamper(
+        &app.database.url,
+        &format!(
+            "UPDATE log_leaves SET leaf_hash = {} WHERE leaf_index = 7",
+            zero_hash(&app)
+        ),
+    )
+    .await;
+    let refused = app.get("/v1/log/proofs/inclusion?leaf_index=7", None).await;
+    assert_eq!(refused.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(!log_audit(&app).await.is_sound());
+    app.stop().await;
+}
+
+fn zero_hash(app: &TestApp) -> String {
+    let zeros = "00".repeat(32);
+    if is_postgres(app) {
+        format!("decode('{zeros}', 'hex')")
+    } else {
+        format!("x'{zeros}'")
+    }
+}
+
 async fn an_entry_older_than_the_window_that_the_log_lacks_is_a_problem(app: TestApp) {
     grant(&app, 1, 500).await;
     sequence(&app).await;
@@ -478,6 +562,7 @@ crate::on_both_backends!(
     a_deleted_journal_row_fails_verify,
     entries_not_yet_sequenced_are_pending_not_problems,
     a_backlog_of_many_rounds_is_logged_in_one_run,
+    a_log_of_several_chunks_proves_from_storage_what_memory_forgot,
     an_entry_older_than_the_window_that_the_log_lacks_is_a_problem,
     bad_log_queries_are_client_problems_not_server_errors,
 );

@@ -2,13 +2,26 @@
 //! separation, an append-only in-memory tree that proves inclusion and consistency for any
 //! tree size it has reached, and the offline verifiers (RFC 9162 §2.1.3.2 and §2.1.4.2).
 //!
+//! The tree can forget the inside of its complete chunks of [`CHUNK_LEAVES`] leaves once
+//! storage holds them ([`Tree::prune_below`]): it then keeps about two hashes per chunk instead
+//! of two per leaf (a log of 12 million leaves in under a megabyte instead of 800 MB), and a
+//! proof that reaches inside a forgotten chunk asks for its leaves back
+//! ([`ProofError::ChunkPruned`], [`Tree::restore_chunk`]), which are checked against the
+//! chunk's hash the tree kept.
+//!
 //! Why not the `ct-merkle` crate: its tree proves only against its current size (no proof for
 //! the size of an older signed head), rebuilds only from leaf values (not stored leaf hashes),
 //! and 0.3 pulls a second `sha2`/`digest` generation into the build.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::fmt;
+
+/// The level of a chunk's hash: chunks are the aligned subtrees of 2^10 leaves.
+pub const CHUNK_LEVEL: usize = 10;
+/// Leaves in a chunk, the unit in which a pruned tree forgets and reads back its leaves.
+pub const CHUNK_LEAVES: u64 = 1 << CHUNK_LEVEL;
 
 /// A SHA-256 output: a leaf hash, a node hash or a root. Written as lowercase hex.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -118,6 +131,29 @@ pub enum ProofError {
     TreeTooLarge { tree_size: u64, log_size: u64 },
     #[error("first tree size {first} must be at least 1 and at most second tree size {second}")]
     BadConsistencyRange { first: u64, second: u64 },
+    /// The answer needs the hashes inside chunk `chunk`, which the tree pruned: read the
+    /// chunk's leaves from storage, [`Tree::restore_chunk`] them and ask again.
+    #[error("the hashes inside chunk {chunk} were pruned from memory")]
+    ChunkPruned { chunk: u64 },
+}
+
+/// Leaves read back from storage that do not hash to the chunk hash the tree kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the stored leaves of log chunk {chunk} do not hash to the tree's hash of that chunk")]
+pub struct ChunkMismatch {
+    pub chunk: u64,
+}
+
+/// Pruned chunks brought back for one answer, each a whole tree of its leaves.
+#[derive(Clone, Debug, Default)]
+pub struct Chunks {
+    trees: HashMap<u64, Tree>,
+}
+
+impl Chunks {
+    pub fn contains(&self, chunk: u64) -> bool {
+        self.trees.contains_key(&chunk)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -131,9 +167,14 @@ pub enum VerifyError {
 /// An append-only tree kept as the hashes of every complete, aligned subtree: `levels[k][i]`
 /// covers leaves `i·2^k .. (i+1)·2^k`. About two hashes per leaf; every subtree hash of any
 /// earlier tree size is at most O(log n) node hashes away.
+///
+/// Below [`CHUNK_LEVEL`], the hashes of the first `pruned_chunks` chunks may be gone: there
+/// `levels[k][i]` covers the subtree `i + (pruned_chunks << (CHUNK_LEVEL - k))`.
 #[derive(Clone, Debug, Default)]
 pub struct Tree {
     levels: Vec<Vec<Hash>>,
+    len: u64,
+    pruned_chunks: u64,
 }
 
 impl Tree {
@@ -152,24 +193,35 @@ impl Tree {
 
     /// Leaves in the tree.
     pub fn len(&self) -> u64 {
-        self.levels.first().map_or(0, |leaves| leaves.len() as u64)
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.len == 0
     }
 
+    /// Leaves whose hashes the tree no longer keeps (a multiple of [`CHUNK_LEAVES`]).
+    pub fn pruned_leaves(&self) -> u64 {
+        self.pruned_chunks << CHUNK_LEVEL
+    }
+
+    /// Hashes held in memory, leaves and interior nodes: what the tree costs.
+    pub fn hashes_held(&self) -> usize {
+        self.levels.iter().map(Vec::len).sum()
+    }
+
+    /// A leaf hash, unless it is past the end or pruned.
     pub fn leaf(&self, index: u64) -> Option<Hash> {
-        self.levels
-            .first()?
-            .get(usize::try_from(index).ok()?)
-            .copied()
+        self.stored(0, index)
     }
 
     /// Appends a leaf by its leaf hash.
     pub fn push(&mut self, leaf: Hash) {
+        // Below the chunk level a pruned prefix is an even number of hashes, so the parity of
+        // each level's vector is the parity of the level itself.
         let mut level = 0;
         let mut hash = leaf;
+        self.len += 1;
         loop {
             if self.levels.len() == level {
                 self.levels.push(Vec::new());
@@ -187,29 +239,96 @@ impl Tree {
         }
     }
 
-    /// Drops every leaf from `size` on (an append the database refused).
-    pub fn truncate(&mut self, size: u64) {
-        for (level, hashes) in self.levels.iter_mut().enumerate() {
-            let keep = usize::try_from(size >> level).unwrap_or(usize::MAX);
-            hashes.truncate(keep);
+    /// Drops every leaf from `size` on (an append the database refused). A size inside the
+    /// pruned prefix cannot be gone back to: `ChunkPruned`, and the tree is unchanged.
+    pub fn truncate(&mut self, size: u64) -> Result<(), ProofError> {
+        if size >= self.len {
+            return Ok(());
+        }
+        if size < self.pruned_leaves() {
+            return Err(ProofError::ChunkPruned {
+                chunk: size >> CHUNK_LEVEL,
+            });
+        }
+        for level in 0..self.levels.len() {
+            let keep = (size >> level).saturating_sub(self.offset(level));
+            self.levels[level].truncate(usize::try_from(keep).unwrap_or(usize::MAX));
         }
         while self.levels.last().is_some_and(Vec::is_empty) {
             self.levels.pop();
         }
+        self.len = size;
+        Ok(())
     }
 
-    /// The root of the whole tree.
+    /// Forgets the hashes inside every complete chunk below leaf `size` (what storage holds
+    /// durably), keeping each chunk's own hash and everything above it.
+    pub fn prune_below(&mut self, size: u64) {
+        let chunks = size.min(self.len) >> CHUNK_LEVEL;
+        if chunks <= self.pruned_chunks {
+            return;
+        }
+        let newly = chunks - self.pruned_chunks;
+        for (level, hashes) in self.levels.iter_mut().enumerate().take(CHUNK_LEVEL) {
+            let drop = usize::try_from(newly << (CHUNK_LEVEL - level)).unwrap_or(usize::MAX);
+            hashes.drain(..drop.min(hashes.len()));
+        }
+        self.pruned_chunks = chunks;
+    }
+
+    /// Brings chunk `chunk` back into `chunks` from its leaf hashes as storage holds them,
+    /// if they hash to the chunk hash this tree kept.
+    pub fn restore_chunk(
+        &self,
+        chunks: &mut Chunks,
+        chunk: u64,
+        leaves: impl IntoIterator<Item = Hash>,
+    ) -> Result<(), ChunkMismatch> {
+        let restored = Tree::from_leaf_hashes(leaves);
+        let kept = self.stored(CHUNK_LEVEL, chunk);
+        if restored.len() != CHUNK_LEAVES
+            || kept.is_none()
+            || kept != restored.stored(CHUNK_LEVEL, 0)
+        {
+            return Err(ChunkMismatch { chunk });
+        }
+        chunks.trees.insert(chunk, restored);
+        Ok(())
+    }
+
+    /// Where `levels[level]` starts, in subtrees of that level.
+    fn offset(&self, level: usize) -> u64 {
+        if level < CHUNK_LEVEL {
+            self.pruned_chunks << (CHUNK_LEVEL - level)
+        } else {
+            0
+        }
+    }
+
+    /// The hash of the aligned subtree `index` of `level`, if the tree holds it.
+    fn stored(&self, level: usize, index: u64) -> Option<Hash> {
+        let local = usize::try_from(index.checked_sub(self.offset(level))?).ok()?;
+        self.levels.get(level)?.get(local).copied()
+    }
+
+    /// The root of the whole tree. Never needs a pruned chunk: the tree keeps every complete
+    /// chunk's hash and the whole of its last, incomplete chunk.
     pub fn root(&self) -> Hash {
-        self.root_at(self.len()).unwrap_or_else(|_| empty_root())
+        self.root_at(self.len).unwrap_or_else(|_| empty_root())
     }
 
     /// The root the tree had when it held `tree_size` leaves.
     pub fn root_at(&self, tree_size: u64) -> Result<Hash, ProofError> {
+        self.root_at_with(tree_size, &Chunks::default())
+    }
+
+    /// `root_at`, reading pruned hashes from `chunks`.
+    pub fn root_at_with(&self, tree_size: u64, chunks: &Chunks) -> Result<Hash, ProofError> {
         self.check_size(tree_size)?;
         if tree_size == 0 {
             return Ok(empty_root());
         }
-        Ok(self.subtree(0, tree_size))
+        self.subtree(0, tree_size, chunks)
     }
 
     /// The audit path of leaf `leaf_index` in the tree of `tree_size` leaves (RFC 6962 §2.1.1),
@@ -219,6 +338,16 @@ impl Tree {
         leaf_index: u64,
         tree_size: u64,
     ) -> Result<Vec<Hash>, ProofError> {
+        self.inclusion_proof_with(leaf_index, tree_size, &Chunks::default())
+    }
+
+    /// `inclusion_proof`, reading pruned hashes from `chunks`.
+    pub fn inclusion_proof_with(
+        &self,
+        leaf_index: u64,
+        tree_size: u64,
+        chunks: &Chunks,
+    ) -> Result<Vec<Hash>, ProofError> {
         self.check_size(tree_size)?;
         if leaf_index >= tree_size {
             return Err(ProofError::LeafOutOfRange {
@@ -227,81 +356,121 @@ impl Tree {
             });
         }
         let mut proof = Vec::new();
-        self.path(leaf_index, 0, tree_size, &mut proof);
+        self.path(leaf_index, 0, tree_size, chunks, &mut proof)?;
         Ok(proof)
     }
 
     /// The proof that the tree of `first` leaves is a prefix of the tree of `second` leaves
     /// (RFC 6962 §2.1.2). `first == second` has an empty proof.
     pub fn consistency_proof(&self, first: u64, second: u64) -> Result<Vec<Hash>, ProofError> {
+        self.consistency_proof_with(first, second, &Chunks::default())
+    }
+
+    /// `consistency_proof`, reading pruned hashes from `chunks`.
+    pub fn consistency_proof_with(
+        &self,
+        first: u64,
+        second: u64,
+        chunks: &Chunks,
+    ) -> Result<Vec<Hash>, ProofError> {
         self.check_size(second)?;
         if first == 0 || first > second {
             return Err(ProofError::BadConsistencyRange { first, second });
         }
         let mut proof = Vec::new();
-        self.subproof(first, 0, second, true, &mut proof);
+        self.subproof(first, 0, second, true, chunks, &mut proof)?;
         Ok(proof)
     }
 
     fn check_size(&self, tree_size: u64) -> Result<(), ProofError> {
-        if tree_size > self.len() {
+        if tree_size > self.len {
             return Err(ProofError::TreeTooLarge {
                 tree_size,
-                log_size: self.len(),
+                log_size: self.len,
             });
         }
         Ok(())
     }
 
     /// MTH(D[start..end]); `start..end` is a range the RFC recursion reaches, so every left
-    /// part is a complete aligned subtree stored in `levels`.
-    fn subtree(&self, start: u64, end: u64) -> Hash {
+    /// part is a complete aligned subtree, stored in `levels` or inside a pruned chunk.
+    fn subtree(&self, start: u64, end: u64, chunks: &Chunks) -> Result<Hash, ProofError> {
         let n = end - start;
         if n.is_power_of_two() && start.is_multiple_of(n) {
             let level = n.trailing_zeros() as usize;
-            let index = usize::try_from(start >> level).unwrap_or(usize::MAX);
-            if let Some(hash) = self.levels.get(level).and_then(|hashes| hashes.get(index)) {
-                return *hash;
+            if let Some(hash) = self.stored(level, start >> level) {
+                return Ok(hash);
+            }
+            if level < CHUNK_LEVEL && start < self.pruned_leaves() {
+                let chunk = start >> CHUNK_LEVEL;
+                let base = chunk << CHUNK_LEVEL;
+                return match chunks.trees.get(&chunk) {
+                    Some(leaves) => leaves.subtree(start - base, end - base, &Chunks::default()),
+                    None => Err(ProofError::ChunkPruned { chunk }),
+                };
             }
         }
+        if n < 2 {
+            return Err(ProofError::TreeTooLarge {
+                tree_size: end,
+                log_size: self.len,
+            });
+        }
         let k = split_point(n);
-        node_hash(
-            &self.subtree(start, start + k),
-            &self.subtree(start + k, end),
-        )
+        Ok(node_hash(
+            &self.subtree(start, start + k, chunks)?,
+            &self.subtree(start + k, end, chunks)?,
+        ))
     }
 
-    fn path(&self, m: u64, start: u64, end: u64, proof: &mut Vec<Hash>) {
+    fn path(
+        &self,
+        m: u64,
+        start: u64,
+        end: u64,
+        chunks: &Chunks,
+        proof: &mut Vec<Hash>,
+    ) -> Result<(), ProofError> {
         let n = end - start;
         if n == 1 {
-            return;
+            return Ok(());
         }
         let k = split_point(n);
         if m < k {
-            self.path(m, start, start + k, proof);
-            proof.push(self.subtree(start + k, end));
+            self.path(m, start, start + k, chunks, proof)?;
+            proof.push(self.subtree(start + k, end, chunks)?);
         } else {
-            self.path(m - k, start + k, end, proof);
-            proof.push(self.subtree(start, start + k));
+            self.path(m - k, start + k, end, chunks, proof)?;
+            proof.push(self.subtree(start, start + k, chunks)?);
         }
+        Ok(())
     }
 
-    fn subproof(&self, m: u64, start: u64, end: u64, whole: bool, proof: &mut Vec<Hash>) {
+    fn subproof(
+        &self,
+        m: u64,
+        start: u64,
+        end: u64,
+        whole: bool,
+        chunks: &Chunks,
+        proof: &mut Vec<Hash>,
+    ) -> Result<(), ProofError> {
         let n = end - start;
         if m == n {
             if !whole {
-                proof.push(self.subtree(start, end));
+                proof.push(self.subtree(start, end, chunks)?);
             }
-            return;
+            return Ok(());
         }
         let k = split_point(n);
         if m <= k {
-            self.subproof(m, start, start + k, whole, proof);
-            proof.push(self.subtree(start + k, end));
+            self.subproof(m, start, start + k, whole, chunks, proof)?;
+            proof.push(self.subtree(start + k, end, chunks)?);
         } else {
-            self.subproof(m - k, start + k, end, false, proof);
-            proof.push(self.subtree(start, start + k));
+            self.subproof(m - k, start + k, end, false, chunks, proof)?;
+            proof.push(self.subtree(start, start + k, chunks)?);
         }
+        Ok(())
     }
 }
 
@@ -566,11 +735,144 @@ mod tests {
     fn a_truncated_tree_is_the_tree_it_was() {
         let leaves = data(20);
         let mut tree = tree_of(&leaves);
-        tree.truncate(13);
+        tree.truncate(13).unwrap();
         assert_eq!(tree.len(), 13);
         assert_eq!(tree.root(), reference_root(&leaves[..13]));
         tree.push(leaf_hash(&leaves[13]));
         assert_eq!(tree.root(), reference_root(&leaves[..14]));
+    }
+
+    /// A pruned tree with the chunks it asks for brought back, as the sequencer does it.
+    fn answer<T>(
+        pruned: &Tree,
+        full: &Tree,
+        mut ask: impl FnMut(&Chunks) -> Result<T, ProofError>,
+    ) -> Result<T, ProofError> {
+        let mut chunks = Chunks::default();
+        loop {
+            match ask(&chunks) {
+                Err(ProofError::ChunkPruned { chunk }) if !chunks.contains(chunk) => {
+                    let start = chunk * CHUNK_LEAVES;
+                    let leaves = (start..start + CHUNK_LEAVES).map(|i| full.leaf(i).unwrap());
+                    pruned.restore_chunk(&mut chunks, chunk, leaves).unwrap();
+                }
+                other => return other,
+            }
+        }
+    }
+
+    #[test]
+    fn a_pruned_tree_proves_what_the_whole_tree_proves() {
+        let size = 3 * CHUNK_LEAVES + 77;
+        let full = tree_of(&data(size));
+        let mut pruned = Tree::new();
+        for index in 0..size {
+            pruned.push(full.leaf(index).unwrap());
+            if index % 500 == 0 {
+                pruned.prune_below(index);
+            }
+        }
+        pruned.prune_below(size);
+        assert_eq!(pruned.pruned_leaves(), 3 * CHUNK_LEAVES);
+        assert_eq!(pruned.root(), full.root());
+        assert!(matches!(
+            pruned.inclusion_proof(5, size),
+            Err(ProofError::ChunkPruned { chunk: 0 })
+        ));
+        let sizes = [
+            1,
+            2,
+            1000,
+            1024,
+            1025,
+            2048,
+            2049,
+            3000,
+            3072,
+            size - 1,
+            size,
+        ];
+        for tree_size in sizes {
+            assert_eq!(
+                answer(&pruned, &full, |chunks| pruned
+                    .root_at_with(tree_size, chunks)),
+                full.root_at(tree_size),
+                "root at {tree_size}"
+            );
+            for index in [0, 1, 511, 1023, 1024, 2047, 2500, 3071, 3072, size - 1] {
+                assert_eq!(
+                    answer(&pruned, &full, |chunks| pruned
+                        .inclusion_proof_with(index, tree_size, chunks)),
+                    full.inclusion_proof(index, tree_size),
+                    "leaf {index} in {tree_size}"
+                );
+            }
+            for first in sizes {
+                assert_eq!(
+                    answer(&pruned, &full, |chunks| pruned
+                        .consistency_proof_with(first, tree_size, chunks)),
+                    full.consistency_proof(first, tree_size),
+                    "{first} → {tree_size}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_pruned_tree_holds_about_two_hashes_per_chunk() {
+        let size = 64 * CHUNK_LEAVES + 5;
+        let mut tree = Tree::new();
+        for index in 0..size {
+            tree.push(leaf_hash(&index.to_be_bytes()));
+            if index % 5_000 == 0 {
+                tree.prune_below(index);
+            }
+        }
+        assert!(tree.hashes_held() > 2 * CHUNK_LEAVES as usize);
+        tree.prune_below(size);
+        // 127 chunk-level-and-above hashes, and the last 5 leaves with their 3 parents.
+        assert_eq!(tree.hashes_held(), 127 + 5 + 3);
+        assert_eq!(tree.leaf(3), None);
+        assert_eq!(
+            tree.leaf(size - 1),
+            Some(leaf_hash(&(size - 1).to_be_bytes()))
+        );
+    }
+
+    #[test]
+    fn leaves_that_do_not_hash_to_the_kept_chunk_are_refused() {
+        let full = tree_of(&data(2 * CHUNK_LEAVES));
+        let mut pruned = full.clone();
+        pruned.prune_below(2 * CHUNK_LEAVES);
+        let mut chunks = Chunks::default();
+        let mut forged: Vec<Hash> = (0..CHUNK_LEAVES).map(|i| full.leaf(i).unwrap()).collect();
+        forged[9] = leaf_hash(b"rewritten");
+        assert_eq!(
+            pruned.restore_chunk(&mut chunks, 0, forged),
+            Err(ChunkMismatch { chunk: 0 })
+        );
+        let short = (0..10).map(|i| full.leaf(i).unwrap());
+        assert!(pruned.restore_chunk(&mut chunks, 0, short).is_err());
+        assert!(!chunks.contains(0));
+    }
+
+    #[test]
+    fn a_pruned_tree_truncates_above_its_pruned_leaves_only() {
+        let leaves = data(CHUNK_LEAVES + 40);
+        let mut tree = tree_of(&leaves);
+        tree.prune_below(CHUNK_LEAVES + 10);
+        assert!(tree.truncate(CHUNK_LEAVES - 1).is_err());
+        assert_eq!(tree.len(), CHUNK_LEAVES + 40);
+        tree.truncate(CHUNK_LEAVES + 3).unwrap();
+        assert_eq!(
+            tree.root(),
+            reference_root(&leaves[..CHUNK_LEAVES as usize + 3])
+        );
+        tree.push(leaf_hash(&leaves[CHUNK_LEAVES as usize + 3]));
+        assert_eq!(
+            tree.root(),
+            reference_root(&leaves[..CHUNK_LEAVES as usize + 4])
+        );
     }
 
     #[test]

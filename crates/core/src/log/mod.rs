@@ -12,8 +12,8 @@ pub use head::{
     HeadError, LogKey, SignedTreeHead, TreeHead, key_id, spki_der, spki_pem, verify_head,
 };
 pub use merkle::{
-    Hash, ProofError, Tree, VerifyError, empty_root, leaf_hash, node_hash, verify_consistency,
-    verify_inclusion,
+    CHUNK_LEAVES, ChunkMismatch, Chunks, Hash, ProofError, Tree, VerifyError, empty_root,
+    leaf_hash, node_hash, verify_consistency, verify_inclusion,
 };
 pub use record::{
     AccountColumns, JournalRecord, LogRecord, PlantingEvent, PlantingRecord, RecordKind,

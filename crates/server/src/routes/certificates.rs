@@ -71,7 +71,8 @@ pub async fn document(state: &AppState, record: &PledgeRecord) -> ApiResult<Cert
             };
             let proof = state
                 .log
-                .inclusion_proof(leaf.leaf_index, tree_size)
+                .inclusion_proof(state.store.as_ref(), leaf.leaf_index, tree_size)
+                .await?
                 .map_err(|err| ApiError::Internal(format!("inclusion proof: {err}")))?;
             records.push(RecordEvidence {
                 record: found.clone(),

@@ -237,13 +237,16 @@ pub async fn inclusion_proof(
         .log
         .ensure_size(state.store.as_ref(), tree_size)
         .await?;
+    let store = state.store.as_ref();
     let audit_path = state
         .log
-        .inclusion_proof(leaf_index, tree_size)
+        .inclusion_proof(store, leaf_index, tree_size)
+        .await?
         .map_err(|err| proof_error(err, "leaf_index"))?;
     let root = state
         .log
-        .root_at(tree_size)
+        .root_at(store, tree_size)
+        .await?
         .map_err(|err| proof_error(err, "tree_size"))?;
     let leaf_hash = state
         .store
@@ -281,17 +284,21 @@ pub async fn consistency_proof(
     };
     let first = query.first;
     state.log.ensure_size(state.store.as_ref(), second).await?;
+    let store = state.store.as_ref();
     let path = state
         .log
-        .consistency_proof(first, second)
+        .consistency_proof(store, first, second)
+        .await?
         .map_err(|err| proof_error(err, "first"))?;
     let first_root = state
         .log
-        .root_at(first)
+        .root_at(store, first)
+        .await?
         .map_err(|err| proof_error(err, "first"))?;
     let second_root = state
         .log
-        .root_at(second)
+        .root_at(store, second)
+        .await?
         .map_err(|err| proof_error(err, "second"))?;
     Ok(Json(ConsistencyProofView {
         first,
@@ -315,6 +322,10 @@ fn proof_error(err: ProofError, field: &str) -> ApiError {
         ProofError::TreeTooLarge { .. } => "tree_size",
         ProofError::LeafOutOfRange { .. } => "leaf_index",
         ProofError::BadConsistencyRange { .. } => field,
+        // `LogState` reads pruned chunks back itself; one still missing is the server's fault.
+        ProofError::ChunkPruned { .. } => {
+            return ApiError::Internal(format!("log proof: {err}"));
+        }
     };
     ApiError::invalid(field, err.to_string())
 }
