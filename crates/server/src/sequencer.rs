@@ -65,6 +65,7 @@ impl LogState {
             // All of it read from storage: storage can give any chunk back.
             let stored = tree.len();
             tree.prune_below(stored);
+            metrics::gauge!("openforest_log_tree_size").set(stored as f64);
             if leaves.len() < LEAF_PAGE as usize {
                 return Ok(stored);
             }
@@ -310,8 +311,12 @@ pub fn spawn(sequencer: Sequencer, interval: Duration) -> tokio::task::JoinHandl
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;
-            if let Err(err) = sequencer.run_until_caught_up().await {
-                tracing::warn!(error = %err, "log sequencing failed; retrying at the next tick");
+            match sequencer.run_until_caught_up().await {
+                // A run that ended: the log held everything committed when it looked.
+                Ok(_) => metrics::counter!("openforest_log_runs_total").increment(1),
+                Err(err) => {
+                    tracing::warn!(error = %err, "log sequencing failed; retrying at the next tick")
+                }
             }
         }
     })
