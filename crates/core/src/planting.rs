@@ -87,6 +87,9 @@ pub struct Plant {
     pub source: PlantSource,
     /// The planting season the pledge falls in (`2027 spring`), which groups it into an order.
     pub season: String,
+    /// The planter's Amazing Species card for this pledge, drawn before it is sent: the writer
+    /// logs it with the pledge, in the same transaction, if the planter holds a share.
+    pub card: Option<crate::species::SpeciesDraw>,
 }
 
 /// A pledge as the writer records it, with who holds how much of it.
@@ -250,6 +253,14 @@ pub(crate) fn decide_plant(
         created_at: at,
     };
     state.add_pledge(pledge.clone());
+    if let Some(card) = &plant.card
+        && pledge
+            .holders
+            .iter()
+            .any(|holder| holder.user_id == card.user_id)
+    {
+        state.add_species_draw(card.clone());
+    }
     let wallet_grams = state.book.balance(&Account::Wallet {
         user_id: plant.planter_id,
     });

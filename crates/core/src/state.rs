@@ -35,6 +35,7 @@ pub struct BatchState {
     steals_new: Vec<(StealKey, Grams, Timestamp)>,
     feed_new: Vec<FeedNote>,
     pledges_new: Vec<Pledge>,
+    species_draws_new: Vec<crate::species::SpeciesDraw>,
     /// The facts of the balls the batch's commands name, and of those it made.
     balls: HashMap<BallRef, BallFacts>,
     /// Friendships among the pairs the batch's commands name, each as `(lower, higher)`.
@@ -154,6 +155,15 @@ impl BatchState {
     /// Pledges the batch made.
     pub fn pledges_new(&self) -> &[Pledge] {
         &self.pledges_new
+    }
+
+    pub fn add_species_draw(&mut self, draw: crate::species::SpeciesDraw) {
+        self.species_draws_new.push(draw);
+    }
+
+    /// Species cards drawn with the batch's pledges, to log with them.
+    pub fn species_draws_new(&self) -> &[crate::species::SpeciesDraw] {
+        &self.species_draws_new
     }
 
     /// Steals to write: who took how much from which ball, and when.

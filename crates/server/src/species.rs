@@ -173,20 +173,8 @@ impl Species {
         reason: &CardReason,
         now: Timestamp,
     ) -> Result<Award, StoreError> {
-        let key = reason.key();
-        let seed = self.seed(user, &key);
-        let species_id = draw(&seed, &self.table)
-            .ok_or_else(|| StoreError::Config("the species catalog is empty".into()))?;
         let (logged, new) = store
-            .record_species_draw(&SpeciesDraw {
-                draw_id: openforest_store::new_id(now),
-                user_id: user,
-                reason: key,
-                seed: seed.0,
-                species_id: species_id.to_string(),
-                pool: self.pool.clone(),
-                at: now,
-            })
+            .record_species_draw(&self.draw_for(user, reason, now)?)
             .await?;
         let completed_sets = if new {
             self.reward_completed_sets(store, user, now).await?
@@ -197,6 +185,29 @@ impl Species {
             draw: logged,
             new,
             completed_sets,
+        })
+    }
+
+    /// `user`'s draw for `reason`, made but not logged: `award_card` logs it on its own, a
+    /// pledge sends it to the writer with the pledge.
+    pub fn draw_for(
+        &self,
+        user: UserId,
+        reason: &CardReason,
+        now: Timestamp,
+    ) -> Result<SpeciesDraw, StoreError> {
+        let key = reason.key();
+        let seed = self.seed(user, &key);
+        let species_id = draw(&seed, &self.table)
+            .ok_or_else(|| StoreError::Config("the species catalog is empty".into()))?;
+        Ok(SpeciesDraw {
+            draw_id: openforest_store::new_id(now),
+            user_id: user,
+            reason: key,
+            seed: seed.0,
+            species_id: species_id.to_string(),
+            pool: self.pool.clone(),
+            at: now,
         })
     }
 

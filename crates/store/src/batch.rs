@@ -121,6 +121,8 @@ pub(crate) struct ChangeSet {
     /// Feed items the batch's effects raised.
     pub feed: Vec<FeedItem>,
     pub pledges: Vec<openforest_core::Pledge>,
+    /// Species cards drawn with the pledges (a draw log row and a card each).
+    pub species_draws: Vec<openforest_core::species::SpeciesDraw>,
     /// Forest digests to write, in owner order.
     pub digests: Vec<DigestChange>,
 }
@@ -267,6 +269,7 @@ pub(crate) fn decide(
     changes.dedup = state.dedup_new().to_vec();
     changes.steals = state.steals_new().to_vec();
     changes.pledges = state.pledges_new().to_vec();
+    changes.species_draws = state.species_draws_new().to_vec();
     changes.feed = state
         .feed_new()
         .iter()

@@ -1,22 +1,9 @@
 //! What the store keeps for Amazing Species: card counts, logged draws, set rewards given.
 //! Cards are not energy and never touch the journal.
 
-use openforest_core::{Timestamp, UserId};
-use uuid::Uuid;
+use openforest_core::Timestamp;
 
-/// One draw as logged: who, why (the reason key makes it happen once), the seed that decided
-/// it, the card it gave and the fingerprint of the pool it was drawn from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SpeciesDraw {
-    pub draw_id: Uuid,
-    pub user_id: UserId,
-    /// `daily:<local day>`, `planting:<pledge id>` or `task:<task>:<period>`.
-    pub reason: String,
-    pub seed: [u8; 32],
-    pub species_id: String,
-    pub pool: String,
-    pub at: Timestamp,
-}
+pub use openforest_core::species::SpeciesDraw;
 
 /// The cards of one species a user holds.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -775,8 +775,9 @@ impl Client<'_> {
         Ok(())
     }
 
-    /// The same pledges of the ample items as `Command::Plant`, as the server sends it, to
-    /// the group-commit writer or each in a transaction of its own.
+    /// The same pledges of the ample items as `Command::Plant`, as the server sends it but
+    /// without the species card (which needs the server's draw secret), to the group-commit
+    /// writer or each in a transaction of its own.
     async fn plant_in_store(
         &self,
         path: Path,
@@ -806,6 +807,7 @@ impl Client<'_> {
                     today.year(),
                     u8::try_from(today.month()).unwrap_or(1),
                 ),
+                card: None,
             })));
             let sent = Instant::now();
             let executed = match path {

@@ -895,6 +895,93 @@ async fn the_demo_catalog_loads_once_with_ant_forests_costs_and_marks_demo_value
     assert_eq!(catalog.as_array().unwrap().len(), 6);
 }
 
+/// A pledge as the server sends it, with the planter's card drawn ahead.
+fn pledge_with_card(
+    app: &TestApp,
+    item: &openforest_store::CatalogItem,
+    planter: openforest_core::UserId,
+    units: u64,
+) -> openforest_core::Plant {
+    let pledge_id = openforest_core::PledgeId(openforest_store::new_id(app.now()));
+    openforest_core::Plant {
+        planter_id: planter,
+        pledge_id,
+        item_id: item.item_id,
+        kind: item.kind,
+        unit_grams: item.unit_grams,
+        units,
+        quota_units: item.quota_units,
+        source: openforest_core::PlantSource::Wallet,
+        season: "2027 spring".into(),
+        card: Some(openforest_core::species::SpeciesDraw {
+            draw_id: openforest_store::new_id(app.now()),
+            user_id: planter,
+            reason: format!("planting:{pledge_id}"),
+            seed: [7; 32],
+            species_id: "saiga-antelope".into(),
+            pool: "test".into(),
+            at: app.now(),
+        }),
+    }
+}
+
+async fn a_planting_card_is_logged_by_the_writer_with_its_pledge_or_not_at_all(app: TestApp) {
+    let world = world(&app).await;
+    let (user_id, _) = app.user("lee").await;
+    json_of(
+        app.post(
+            "/v1/admin/grants",
+            Some(&world.admin),
+            &json!({"user_id": user_id, "grams": 250, "reason": "a tree's worth"}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let planter = openforest_core::UserId(user_id.parse().unwrap());
+    let item = app
+        .store
+        .catalog_item(openforest_core::CatalogItemId(
+            world.tree_id.parse().unwrap(),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let send = |plant: &openforest_core::Plant| {
+        app.store.execute(openforest_store::Envelope::new(
+            openforest_core::Command::Plant(Box::new(plant.clone())),
+        ))
+    };
+
+    // Two trees cost 400 g: refused, and its card is not logged either.
+    let refused = pledge_with_card(&app, &item, planter, 2);
+    assert!(send(&refused).await.is_err());
+    let reason = refused.card.as_ref().unwrap().reason.clone();
+    assert_eq!(
+        app.store.species_draw(planter, &reason).await.unwrap(),
+        None
+    );
+    assert!(app.store.species_cards(planter).await.unwrap().is_empty());
+
+    // One tree: the pledge and its card in the same batch.
+    let planted = pledge_with_card(&app, &item, planter, 1);
+    let executed = send(&planted).await.unwrap();
+    assert!(matches!(
+        executed.outcome,
+        openforest_core::Outcome::Pledged { .. }
+    ));
+    let reason = planted.card.as_ref().unwrap().reason.clone();
+    let logged = app.store.species_draw(planter, &reason).await.unwrap();
+    assert_eq!(logged.as_ref(), planted.card.as_ref());
+    let cards = app.store.species_cards(planter).await.unwrap();
+    assert_eq!(cards.len(), 1);
+    assert_eq!(
+        (cards[0].species_id.as_str(), cards[0].count),
+        ("saiga-antelope", 1)
+    );
+    app.stop().await;
+}
+
 crate::on_both_backends!(
     the_demo_catalog_loads_once_with_ant_forests_costs_and_marks_demo_values,
     a_certificate_pdf_proves_itself_offline_with_the_operators_key,
@@ -904,4 +991,5 @@ crate::on_both_backends!(
     a_group_plants_from_its_pot_and_every_member_holds_their_share,
     an_ngo_cannot_see_or_touch_another_ngos_order,
     bad_evidence_is_refused_with_the_field_and_nothing_is_stored,
+    a_planting_card_is_logged_by_the_writer_with_its_pledge_or_not_at_all,
 );

@@ -12,6 +12,21 @@ pub use odds::{DrawSeed, Odds, OddsError, OddsTable, PoolEntry, draw};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// One draw as logged: who, why (the reason key makes it happen once), the seed that decided
+/// it, the card it gave and the fingerprint of the pool it was drawn from. A planting's draw
+/// rides with its `Plant` command, and the writer logs it in the pledge's transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpeciesDraw {
+    pub draw_id: uuid::Uuid,
+    pub user_id: crate::UserId,
+    /// `daily:<local day>`, `planting:<pledge id>` or `task:<task>:<period>`.
+    pub reason: String,
+    pub seed: [u8; 32],
+    pub species_id: String,
+    pub pool: String,
+    pub at: crate::Timestamp,
+}
+
 /// The longest id of a species or a set.
 pub const ID_CHARS_MAX: usize = 60;
 

@@ -96,9 +96,23 @@ pub(crate) async fn pledge(
     let local = chrono::DateTime::from_timestamp_millis(now.millis())
         .unwrap_or_default()
         .with_timezone(&state.energy.current().timezone);
+    let pledge_id = PledgeId(openforest_store::new_id(now));
+    // My card for this planting is drawn now and logged by the writer with the pledge, in its
+    // transaction (a second durable write per pledge was what held planting back). The pledge
+    // stands even if no card can be drawn.
+    let card = state
+        .species
+        .draw_for(
+            me,
+            &crate::species::CardReason::Planting { pledge: pledge_id },
+            now,
+        )
+        .inspect_err(|err| tracing::warn!(error = %err, "no species card for a planting"))
+        .ok();
+    let card_drawn = card.as_ref().map(|draw| draw.species_id.clone());
     let command = Command::Plant(Box::new(Plant {
         planter_id: me,
-        pledge_id: PledgeId(openforest_store::new_id(now)),
+        pledge_id,
         item_id: item.item_id,
         kind: item.kind,
         unit_grams: item.unit_grams,
@@ -110,6 +124,7 @@ pub(crate) async fn pledge(
             local.year(),
             u8::try_from(local.month()).unwrap_or(1),
         ),
+        card,
     }));
     let executed = state
         .store
@@ -130,9 +145,22 @@ pub(crate) async fn pledge(
         )));
     };
     // A card with each planting, for every holder (one per pledge and holder, so a replay
-    // answers the same card). The pledge stands even if a card cannot be drawn now.
+    // answers the same card). Mine came with the pledge unless the pledge was a replay (its
+    // card was logged the first time: award_card answers it again); other holders' (a pot's
+    // members) are awarded here. The pledge stands even if a card cannot be drawn now.
     let mut card_species_id = None;
     for holder in &pledge.holders {
+        if holder.user_id == me && !executed.replayed && card_drawn.is_some() {
+            card_species_id = card_drawn.clone();
+            if let Err(err) = state
+                .species
+                .reward_completed_sets(state.store.as_ref(), me, now)
+                .await
+            {
+                tracing::warn!(error = %err, "set rewards after a planting card");
+            }
+            continue;
+        }
         let reason = crate::species::CardReason::Planting {
             pledge: pledge.pledge_id,
         };

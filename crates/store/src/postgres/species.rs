@@ -47,6 +47,68 @@ async fn add_card(
     Ok(())
 }
 
+/// Draws that ride with the writer's batch (a planting's card), in one statement: each logged
+/// once, and the cards of those the log did not hold yet added (in key order, as every lane
+/// locks card rows).
+pub(super) async fn write_draws(
+    tx: &mut PgConnection,
+    draws: &[SpeciesDraw],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "WITH drawn AS (
+             INSERT INTO species_draws (draw_id, user_id, reason, seed, species_id, pool, at_ms)
+             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::bytea[], $5::text[],
+                                  $6::text[], $7::int8[])
+             ON CONFLICT DO NOTHING
+             RETURNING user_id, species_id, at_ms)
+         INSERT INTO species_cards (user_id, species_id, count, first_at_ms)
+         SELECT user_id, species_id, count(*), min(at_ms) FROM drawn
+         GROUP BY user_id, species_id ORDER BY user_id, species_id
+         ON CONFLICT (user_id, species_id)
+         DO UPDATE SET count = species_cards.count + EXCLUDED.count",
+    )
+    .bind(draws.iter().map(|draw| draw.draw_id).collect::<Vec<_>>())
+    .bind(
+        draws
+            .iter()
+            .map(|draw| draw.user_id.uuid())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        draws
+            .iter()
+            .map(|draw| draw.reason.clone())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        draws
+            .iter()
+            .map(|draw| draw.seed.to_vec())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        draws
+            .iter()
+            .map(|draw| draw.species_id.clone())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        draws
+            .iter()
+            .map(|draw| draw.pool.clone())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        draws
+            .iter()
+            .map(|draw| draw.at.millis())
+            .collect::<Vec<_>>(),
+    )
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
 pub(super) async fn record_species_draw(
     pool: &PgPool,
     draw: &SpeciesDraw,

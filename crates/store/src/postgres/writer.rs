@@ -500,6 +500,9 @@ async fn write_game_rows(tx: &mut PgConnection, changes: &ChangeSet) -> Result<(
     if !changes.pledges.is_empty() {
         write_pledges(tx, &changes.pledges).await?;
     }
+    if !changes.species_draws.is_empty() {
+        super::species::write_draws(tx, &changes.species_draws).await?;
+    }
     if !changes.feed.is_empty() {
         let feed = &changes.feed;
         sqlx::query(

@@ -36,13 +36,23 @@ fn add_card(
     Ok(())
 }
 
-pub(super) fn record_species_draw(
-    conn: &mut Connection,
-    draw: &SpeciesDraw,
-) -> Result<(SpeciesDraw, bool), StoreError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let inserted =
-        tx.prepare_cached(
+/// Draws that ride with the writer's batch (a planting's card): each logged once, and its card
+/// added only if the log did not hold it yet.
+pub(super) fn write_draws(
+    tx: &rusqlite::Transaction<'_>,
+    draws: &[SpeciesDraw],
+) -> rusqlite::Result<()> {
+    for draw in draws {
+        if insert_draw(tx, draw)? {
+            add_card(tx, draw.user_id, &draw.species_id, draw.at)?;
+        }
+    }
+    Ok(())
+}
+
+fn insert_draw(tx: &rusqlite::Transaction<'_>, draw: &SpeciesDraw) -> rusqlite::Result<bool> {
+    Ok(tx
+        .prepare_cached(
             "INSERT INTO species_draws (draw_id, user_id, reason, seed, species_id, pool, at_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
         )?
@@ -54,7 +64,16 @@ pub(super) fn record_species_draw(
             draw.species_id,
             draw.pool,
             draw.at.millis()
-        ])? > 0;
+        ])?
+        > 0)
+}
+
+pub(super) fn record_species_draw(
+    conn: &mut Connection,
+    draw: &SpeciesDraw,
+) -> Result<(SpeciesDraw, bool), StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let inserted = insert_draw(&tx, draw)?;
     if !inserted {
         let logged = draw_for(&tx, draw.user_id, &draw.reason)?
             .ok_or_else(|| StoreError::Database("a logged draw vanished".into()))?;

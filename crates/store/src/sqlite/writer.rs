@@ -303,6 +303,7 @@ fn write(tx: &rusqlite::Transaction<'_>, changes: &ChangeSet) -> rusqlite::Resul
         }
     }
     write_pledges(tx, &changes.pledges)?;
+    super::species::write_draws(tx, &changes.species_draws)?;
     // After the balances and balls: a rebuild reads what this batch wrote.
     super::digest::write(tx, &changes.digests)?;
     if !changes.feed.is_empty() {
