@@ -204,11 +204,7 @@ pub async fn run(config: &Config, args: HarvestArgs) -> anyhow::Result<ExitCode>
     let steals = counters.steals.load(Ordering::Relaxed);
     let refused = counters.refused.load(Ordering::Relaxed);
     let exhausted = counters.exhausted.load(Ordering::Relaxed);
-    let ceiling_ratio = if ceiling_per_s > 0.0 {
-        rush_per_s / ceiling_per_s
-    } else {
-        0.0
-    };
+    let ceiling_ratio = super::ratio(rush_per_s, ceiling_per_s);
     let mut extra = Map::new();
     extra.insert("ceiling_per_s".into(), json!(round(ceiling_per_s)));
     extra.insert("ceiling_p99_ms".into(), json!(ceiling.percentile_ms(99.0)));
@@ -644,7 +640,7 @@ async fn settle(world: &World, log_interval: Duration) -> anyhow::Result<Duratio
     let started = Instant::now();
     let poll = log_interval.max(Duration::from_millis(250)) + Duration::from_millis(250);
     let mut last = None;
-    let mut last_runs: Option<Option<f64>> = None;
+    let mut last_runs = None;
     loop {
         let text = world
             .http
@@ -659,7 +655,7 @@ async fn settle(world: &World, log_interval: Duration) -> anyhow::Result<Duratio
             metric(&text, "openforest_log_tree_size"),
         );
         let runs = metric(&text, "openforest_log_runs_total");
-        let log_ran = log_interval.is_zero() || last_runs.is_some_and(|before| runs > before);
+        let log_ran = log_interval.is_zero() || runs > last_runs;
         if last == Some(now) && log_ran {
             return Ok(started.elapsed().saturating_sub(poll));
         }
@@ -668,7 +664,7 @@ async fn settle(world: &World, log_interval: Duration) -> anyhow::Result<Duratio
             "the server did not come to rest within {GIVE_UP_AFTER:?}"
         );
         last = Some(now);
-        last_runs = Some(runs);
+        last_runs = runs;
         tokio::time::sleep(poll).await;
     }
 }

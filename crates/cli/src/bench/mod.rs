@@ -184,11 +184,7 @@ pub struct Figures {
 
 impl Figures {
     pub fn ratio(&self) -> f64 {
-        if self.baseline_per_s > 0.0 {
-            self.ops_per_s / self.baseline_per_s
-        } else {
-            0.0
-        }
+        ratio(self.ops_per_s, self.baseline_per_s)
     }
 
     pub fn to_json(&self) -> Value {
@@ -204,6 +200,11 @@ impl Figures {
         object.extend(self.extra.clone());
         Value::Object(object)
     }
+}
+
+/// `rate / baseline`, or 0 when there is no baseline to compare with.
+pub fn ratio(rate: f64, baseline: f64) -> f64 {
+    if baseline > 0.0 { rate / baseline } else { 0.0 }
 }
 
 pub fn round(value: f64) -> f64 {

@@ -307,16 +307,8 @@ pub async fn run(config: &Config, args: PlantArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|counters| Counters::get(&counters.refused_energy))
         .sum::<u64>();
-    let ceiling_ratio = if ceiling_per_s > 0.0 {
-        http_per_s / ceiling_per_s
-    } else {
-        0.0
-    };
-    let writer_ratio = if baseline_per_s > 0.0 {
-        writer_per_s / baseline_per_s
-    } else {
-        0.0
-    };
+    let ceiling_ratio = super::ratio(http_per_s, ceiling_per_s);
+    let writer_ratio = super::ratio(writer_per_s, baseline_per_s);
     let mut extra = Map::new();
     extra.insert("ceiling_per_s".into(), json!(round(ceiling_per_s)));
     extra.insert("ceiling_p99_ms".into(), json!(ceiling.percentile_ms(99.0)));

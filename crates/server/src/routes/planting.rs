@@ -150,8 +150,11 @@ pub(crate) async fn pledge(
     // members) are awarded here. The pledge stands even if a card cannot be drawn now.
     let mut card_species_id = None;
     for holder in &pledge.holders {
-        if holder.user_id == me && !executed.replayed && card_drawn.is_some() {
-            card_species_id = card_drawn.clone();
+        if holder.user_id == me
+            && !executed.replayed
+            && let Some(species_id) = &card_drawn
+        {
+            card_species_id = Some(species_id.clone());
             if let Err(err) = state
                 .species
                 .reward_completed_sets(state.store.as_ref(), me, now)
